@@ -1,0 +1,22 @@
+// Registration of the aftune subcommands. Each Register* adds its subcommands
+// to the app with callbacks that run the command and record its exit status.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "base/status.h"
+
+namespace aftune::cli {
+
+void RegisterModelCommands(CLI::App& app);
+
+// Adds --threads N to a compute command (default: AFTUNE_THREADS, else all
+// cores) and applies it before the command runs.
+void AddThreadsOption(CLI::App* cmd);
+
+// Records the command's outcome: prints a non-ok status to stderr as
+// "aftune: <message>" and sets the exit code (1 for errors).
+void Finish(const Status& st);
+int ExitCode();
+
+}  // namespace aftune::cli
