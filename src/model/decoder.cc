@@ -1,0 +1,268 @@
+#include "model/decoder.h"
+
+#include <algorithm>
+
+#include "model/linear.h"
+#include "tensor/attention.h"
+#include "tensor/embedding.h"
+#include "tensor/gemm.h"
+#include "tensor/mathfn.h"
+#include "tensor/rmsnorm.h"
+#include "tensor/swiglu.h"
+#include "tensor/thread_pool.h"
+
+namespace aftune {
+
+// Saved by a layer's forward for its backward. Names follow decoder.h.
+struct LayerActivations {
+  Tensor x_in, xn1, rstd1, q, k, v, probs, att, x_mid, xn2, rstd2, gate, up, h;
+  Tensor lora_u[7];  // x A^T per projection with an adapter, indexed by Proj
+};
+
+Activations::Activations() = default;
+Activations::~Activations() = default;
+Activations::Activations(Activations&&) noexcept = default;
+Activations& Activations::operator=(Activations&&) noexcept = default;
+
+struct Decoder::Layer {
+  int64_t index = 0;
+  const Tensor* input_norm = nullptr;
+  const Tensor* post_norm = nullptr;
+  LinearWeights proj[7];  // indexed by Proj
+};
+
+namespace {
+
+Status CheckTensor(const TensorMap& params, const std::string& name, const std::vector<int64_t>& shape,
+                   const Tensor** out) {
+  auto it = params.find(name);
+  if (it == params.end()) return Status::NotFound("tensor " + name + " is missing");
+  if (it->second.shape() != shape) {
+    return Status::InvalidArgument("tensor " + name + " has shape " + it->second.ShapeString() +
+                                   ", the config needs " + Tensor(shape).ShapeString());
+  }
+  *out = &it->second;
+  return Status::Ok();
+}
+
+Tensor* GradFor(TensorMap* grads, const std::string& name) {
+  if (grads == nullptr) return nullptr;
+  auto it = grads->find(name);
+  return it == grads->end() ? nullptr : &it->second;
+}
+
+void AddInPlace(Tensor& y, const Tensor& x) {
+  float* yd = y.data();
+  const float* xd = x.data();
+  DefaultPool().ParallelFor(y.numel(), 1 << 14, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) yd[i] = yd[i] + xd[i];
+  });
+}
+
+int64_t Rows(const PackedBatch& b) { return b.num_tokens(); }
+
+}  // namespace
+
+Decoder::Decoder(const ModelConfig& cfg, const LoraConfig& lora, LayerSpan span)
+    : cfg_(cfg), lora_(lora), span_(span) {}
+Decoder::~Decoder() = default;
+
+Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const LoraConfig& lora,
+                                                 LayerSpan span, const TensorMap* params) {
+  AFTUNE_RETURN_IF_ERROR(cfg.Validate());
+  if (span.begin < 0 || span.end > cfg.num_hidden_layers || span.begin >= span.end)
+    return Status::InvalidArgument("layer span [" + std::to_string(span.begin) + ", " +
+                                   std::to_string(span.end) + ") is not within the model's " +
+                                   std::to_string(cfg.num_hidden_layers) + " layers");
+  std::unique_ptr<Decoder> d(new Decoder(cfg, lora, span));
+  const int64_t C = cfg.hidden_size, V = cfg.vocab_size;
+  if (span.has_embedding()) AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, EmbeddingName(), {V, C}, &d->embedding_));
+  for (int64_t l = span.begin; l < span.end; ++l) {
+    Layer L;
+    L.index = l;
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, InputNormName(l), {C}, &L.input_norm));
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, PostAttentionNormName(l), {C}, &L.post_norm));
+    for (Proj p : kAllProjs) {
+      LinearWeights& lw = L.proj[static_cast<int>(p)];
+      std::vector<int64_t> shape = ProjShape(cfg, p);
+      AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, ProjWeightName(l, p), shape, &lw.w));
+      if (lora.enabled() && lora.Targets(p)) {
+        AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, LoraAName(l, p), {lora.r, shape[1]}, &lw.lora_a));
+        AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, LoraBName(l, p), {shape[0], lora.r}, &lw.lora_b));
+        lw.lora_scale = lora.scale();
+      }
+    }
+    d->layers_.push_back(L);
+  }
+  if (span.has_head(cfg)) {
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, FinalNormName(), {C}, &d->final_norm_));
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, cfg.tie_word_embeddings ? EmbeddingName() : HeadName(),
+                                       {V, C}, &d->head_));
+  }
+  d->rope_ = MakeRopeTable(cfg.head_dim, cfg.max_position_embeddings, cfg.rope_theta);
+  return d;
+}
+
+void Decoder::Forward(const PackedBatch& batch, const Tensor* x_in, bool keep, Activations* acts) const {
+  const int64_t N = Rows(batch), C = cfg_.hidden_size;
+  Tensor x({N, C});
+  if (span_.has_embedding()) {
+    EmbeddingForward(embedding_->data(), batch.tokens.data(), x.data(), N, cfg_.vocab_size, C);
+  } else {
+    AFTUNE_CHECK(x_in != nullptr && x_in->shape() == x.shape());
+    x = *x_in;
+    if (keep) acts->x_in = *x_in;
+  }
+  acts->layers.clear();
+  for (const Layer& L : layers_) {
+    std::unique_ptr<LayerActivations> a = keep ? std::make_unique<LayerActivations>() : nullptr;
+    LayerForward(L, batch, x, a.get());
+    if (keep) acts->layers.push_back(std::move(a));
+  }
+  if (span_.has_head(cfg_)) {
+    HeadForward(batch, x, acts);
+  } else {
+    acts->x_out = std::move(x);
+  }
+}
+
+void Decoder::LayerForward(const Layer& L, const PackedBatch& b, Tensor& x, LayerActivations* a) const {
+  const int64_t N = Rows(b), C = cfg_.hidden_size, F = cfg_.intermediate_size;
+  const int64_t H = cfg_.num_attention_heads, Hk = cfg_.num_key_value_heads, D = cfg_.head_dim;
+  const float eps = static_cast<float>(cfg_.rms_norm_eps);
+  LayerActivations local;
+  LayerActivations& s = a ? *a : local;
+  auto lin = [&](Proj p, const Tensor& in, Tensor& out) {
+    const LinearWeights& lw = L.proj[static_cast<int>(p)];
+    out = Tensor({N, lw.out()});
+    Tensor& u = s.lora_u[static_cast<int>(p)];
+    if (lw.has_lora()) u = Tensor({N, lw.rank()});
+    LinearForward(lw, in.data(), N, out.data(), u.data());
+  };
+  if (a) s.x_in = x;
+  s.xn1 = Tensor({N, C});
+  s.rstd1 = Tensor({N});
+  RmsNormForward(x.data(), L.input_norm->data(), s.xn1.data(), s.rstd1.data(), N, C, eps);
+  lin(Proj::kQ, s.xn1, s.q);
+  lin(Proj::kK, s.xn1, s.k);
+  lin(Proj::kV, s.xn1, s.v);
+  RopeApply(s.q.data(), b.positions.data(), N, H, D, rope_, false);
+  RopeApply(s.k.data(), b.positions.data(), N, Hk, D, rope_, false);
+  AttentionDims dims{H, Hk, D, RsqrtF(static_cast<float>(D))};
+  s.att = Tensor({N, H * D});
+  if (a) s.probs = Tensor({AttentionProbsSize(b.starts.data(), b.num_sequences(), H)});
+  CausalAttentionForward(s.q.data(), s.k.data(), s.v.data(), s.att.data(), a ? s.probs.data() : nullptr,
+                         b.starts.data(), b.num_sequences(), dims);
+  Tensor o;
+  lin(Proj::kO, s.att, o);
+  AddInPlace(x, o);
+  if (a) s.x_mid = x;
+  s.xn2 = Tensor({N, C});
+  s.rstd2 = Tensor({N});
+  RmsNormForward(x.data(), L.post_norm->data(), s.xn2.data(), s.rstd2.data(), N, C, eps);
+  lin(Proj::kGate, s.xn2, s.gate);
+  lin(Proj::kUp, s.xn2, s.up);
+  s.h = Tensor({N, F});
+  SwigluForward(s.gate.data(), s.up.data(), s.h.data(), N * F);
+  Tensor down;
+  lin(Proj::kDown, s.h, down);
+  AddInPlace(x, down);
+}
+
+void Decoder::HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const {
+  const int64_t N = Rows(b), C = cfg_.hidden_size, V = cfg_.vocab_size;
+  acts->final_x = x;
+  acts->final_xn = Tensor({N, C});
+  acts->final_rstd = Tensor({N});
+  RmsNormForward(x.data(), final_norm_->data(), acts->final_xn.data(), acts->final_rstd.data(), N, C,
+                 static_cast<float>(cfg_.rms_norm_eps));
+  acts->logits = Tensor({N, V});
+  Gemm(Trans::kN, Trans::kT, N, V, C, acts->final_xn.data(), C, head_->data(), C, acts->logits.data(), V,
+       false, &DefaultPool());
+  acts->loss = CrossEntropyResult{};
+  if (!b.targets.empty()) {
+    acts->lse = Tensor({N});
+    acts->loss = CrossEntropyForward(acts->logits.data(), b.targets.data(), acts->lse.data(), N, V);
+  }
+}
+
+void Decoder::Backward(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
+                       Tensor* d_in) const {
+  const int64_t N = Rows(batch), C = cfg_.hidden_size;
+  Tensor dx({N, C});
+  if (span_.has_head(cfg_)) {
+    HeadBackward(batch, acts, grads, &dx);
+  } else {
+    AFTUNE_CHECK(d_out != nullptr && d_out->shape() == dx.shape());
+    dx = *d_out;
+  }
+  AFTUNE_CHECK(acts->layers.size() == layers_.size());
+  for (size_t i = layers_.size(); i-- > 0;) LayerBackward(layers_[i], batch, *acts->layers[i], dx, grads);
+  if (span_.has_embedding()) {
+    if (Tensor* g = GradFor(grads, EmbeddingName()))
+      EmbeddingBackward(dx.data(), batch.tokens.data(), g->data(), N, C);
+  } else if (d_in) {
+    *d_in = std::move(dx);
+  }
+}
+
+void Decoder::HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx) const {
+  const int64_t N = Rows(b), C = cfg_.hidden_size, V = cfg_.vocab_size;
+  AFTUNE_CHECK(!b.targets.empty());
+  Tensor dlogits({N, V});
+  const float dscale = acts->loss.count ? 1.0f / static_cast<float>(acts->loss.count) : 0.0f;
+  CrossEntropyBackward(acts->logits.data(), b.targets.data(), acts->lse.data(), dscale, dlogits.data(), N, V);
+  ThreadPool* pool = &DefaultPool();
+  const std::string head_name = cfg_.tie_word_embeddings ? EmbeddingName() : HeadName();
+  if (Tensor* g = GradFor(grads, head_name))
+    Gemm(Trans::kT, Trans::kN, V, C, N, dlogits.data(), V, acts->final_xn.data(), C, g->data(), C, true, pool);
+  Tensor dxn({N, C});
+  Gemm(Trans::kN, Trans::kN, N, C, V, dlogits.data(), V, head_->data(), C, dxn.data(), C, false, pool);
+  RmsNormBackward(dxn.data(), acts->final_x.data(), final_norm_->data(), acts->final_rstd.data(), dx->data(),
+                  GradFor(grads, FinalNormName()) ? GradFor(grads, FinalNormName())->data() : nullptr, N, C);
+}
+
+void Decoder::LayerBackward(const Layer& L, const PackedBatch& b, LayerActivations& s, Tensor& dx,
+                            TensorMap* grads) const {
+  const int64_t N = Rows(b), C = cfg_.hidden_size, F = cfg_.intermediate_size;
+  const int64_t H = cfg_.num_attention_heads, Hk = cfg_.num_key_value_heads, D = cfg_.head_dim;
+  const int64_t l = L.index;
+  auto lin_back = [&](Proj p, const Tensor& in, const Tensor& dy, Tensor& din, bool accumulate) {
+    const LinearWeights& lw = L.proj[static_cast<int>(p)];
+    LinearGrads g{GradFor(grads, ProjWeightName(l, p)), nullptr, nullptr};
+    if (lw.has_lora()) {
+      g.lora_a = GradFor(grads, LoraAName(l, p));
+      g.lora_b = GradFor(grads, LoraBName(l, p));
+    }
+    LinearBackward(lw, in.data(), s.lora_u[static_cast<int>(p)].data(), dy.data(), N, din.data(), accumulate, g);
+  };
+  auto norm_grad = [&](const std::string& name) {
+    Tensor* g = GradFor(grads, name);
+    return g ? g->data() : nullptr;
+  };
+  // MLP: x_out = x_mid + down(swiglu(gate(xn2), up(xn2))).
+  Tensor dh({N, F}), dgate({N, F}), dup({N, F}), dxn({N, C}), dnorm({N, C});
+  lin_back(Proj::kDown, s.h, dx, dh, false);
+  SwigluBackward(dh.data(), s.gate.data(), s.up.data(), dgate.data(), dup.data(), N * F);
+  lin_back(Proj::kGate, s.xn2, dgate, dxn, false);
+  lin_back(Proj::kUp, s.xn2, dup, dxn, true);
+  RmsNormBackward(dxn.data(), s.x_mid.data(), L.post_norm->data(), s.rstd2.data(), dnorm.data(),
+                  norm_grad(PostAttentionNormName(l)), N, C);
+  AddInPlace(dx, dnorm);  // dx is now d(x_mid)
+  // Attention: x_mid = x_in + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))).
+  Tensor datt({N, H * D}), dq({N, H * D}), dk({N, Hk * D}), dv({N, Hk * D});
+  lin_back(Proj::kO, s.att, dx, datt, false);
+  AttentionDims dims{H, Hk, D, RsqrtF(static_cast<float>(D))};
+  CausalAttentionBackward(datt.data(), s.q.data(), s.k.data(), s.v.data(), s.probs.data(), dq.data(), dk.data(),
+                          dv.data(), b.starts.data(), b.num_sequences(), dims);
+  RopeApply(dq.data(), b.positions.data(), N, H, D, rope_, true);
+  RopeApply(dk.data(), b.positions.data(), N, Hk, D, rope_, true);
+  lin_back(Proj::kQ, s.xn1, dq, dxn, false);
+  lin_back(Proj::kK, s.xn1, dk, dxn, true);
+  lin_back(Proj::kV, s.xn1, dv, dxn, true);
+  RmsNormBackward(dxn.data(), s.x_in.data(), L.input_norm->data(), s.rstd1.data(), dnorm.data(),
+                  norm_grad(InputNormName(l)), N, C);
+  AddInPlace(dx, dnorm);  // dx is now d(x_in)
+}
+
+}  // namespace aftune

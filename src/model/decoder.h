@@ -1,0 +1,93 @@
+// The LLaMA-family decoder, forward and backward, over a span of layers.
+//
+// A Decoder runs one contiguous LayerSpan: the whole model, or one layer-block
+// of the audit grid with only that block's weights loaded. Chaining the spans
+// of a partition forward (and their backwards in reverse) gives results
+// bit-identical to the whole-model pass: each span does exactly the same
+// operations in the same order, and nothing crosses a span boundary but the
+// [N, C] activation (forward) and its gradient (backward).
+//
+// Per layer (x [N, C]):
+//   xn = RmsNorm(x);  q, k, v = xn Wq^T, xn Wk^T, xn Wv^T (+ LoRA);  RoPE(q, k)
+//   x  = x + Attn(q, k, v) Wo^T;   xn = RmsNorm(x)
+//   x  = x + (silu(xn Wg^T) * (xn Wu^T)) Wd^T
+// Head: logits = RmsNorm(x) Whead^T (Whead = embedding when tied); loss = mean
+// cross-entropy over targets != kIgnoreIndex.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "base/status.h"
+#include "model/batch.h"
+#include "model/config.h"
+#include "model/llama_names.h"
+#include "model/lora.h"
+#include "tensor/cross_entropy.h"
+#include "tensor/rope.h"
+
+namespace aftune {
+
+struct LayerActivations;
+
+// What a forward pass saves for its backward, and what it produced.
+struct Activations {
+  Tensor x_in;       // [N, C] the span's input activation (non-first spans)
+  Tensor x_out;      // [N, C] the span's output activation (non-last spans)
+  Tensor logits;     // [N, V] (last span)
+  CrossEntropyResult loss;  // (last span, when the batch has targets)
+  std::vector<std::unique_ptr<LayerActivations>> layers;
+  Tensor final_x, final_xn, final_rstd, lse;  // head inputs and softmax stats
+  Activations();
+  ~Activations();
+  Activations(Activations&&) noexcept;
+  Activations& operator=(Activations&&) noexcept;
+};
+
+class Decoder {
+ public:
+  // `params` holds every base tensor of the span (BaseTensorShapes) and, when
+  // lora.enabled(), every adapter tensor (LoraTensorShapes), as f32. It is not
+  // copied: it must outlive the Decoder and not change while one runs.
+  // Errors name a missing tensor or a shape that does not match the config.
+  static Result<std::unique_ptr<Decoder>> Create(const ModelConfig& cfg, const LoraConfig& lora,
+                                                 LayerSpan span, const TensorMap* params);
+
+  ~Decoder();
+  const ModelConfig& config() const { return cfg_; }
+  LayerSpan span() const { return span_; }
+
+  // Runs the span. Input: batch.tokens (first span) or x_in [N, C] (others).
+  // Output in acts: x_out (non-last span) or logits and, if the batch has
+  // targets, loss (last span). keep = false saves nothing for Backward.
+  void Forward(const PackedBatch& batch, const Tensor* x_in, bool keep, Activations* acts) const;
+
+  // Backward of the last Forward recorded in acts. d_out: the gradient of the
+  // span's output [N, C] (non-last span; the last span starts from its mean
+  // loss with dloss = 1). Accumulates into the tensors of `grads` whose names
+  // are parameters of the span (absent names are not trained and their
+  // gradients not computed); d_in receives the gradient of x_in [N, C]
+  // (non-first spans; may be null).
+  void Backward(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
+                Tensor* d_in) const;
+
+ private:
+  struct Layer;
+  Decoder(const ModelConfig& cfg, const LoraConfig& lora, LayerSpan span);
+  void LayerForward(const Layer& L, const PackedBatch& b, Tensor& x, LayerActivations* a) const;
+  void LayerBackward(const Layer& L, const PackedBatch& b, LayerActivations& a, Tensor& dx,
+                     TensorMap* grads) const;
+  void HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const;
+  void HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx) const;
+
+  ModelConfig cfg_;
+  LoraConfig lora_;
+  LayerSpan span_;
+  std::vector<Layer> layers_;
+  const Tensor* embedding_ = nullptr;
+  const Tensor* final_norm_ = nullptr;
+  const Tensor* head_ = nullptr;
+  RopeTable rope_;
+};
+
+}  // namespace aftune

@@ -1,0 +1,41 @@
+// A projection y = x W^T with an optional LoRA adapter, forward and backward.
+// Shapes: x [N, in], W [out, in], A [R, in], B [out, R], y [N, out].
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/tensor.h"
+
+namespace aftune {
+
+struct LinearWeights {
+  const Tensor* w = nullptr;
+  const Tensor* lora_a = nullptr;  // both null, or both set
+  const Tensor* lora_b = nullptr;
+  float lora_scale = 0.0f;
+
+  int64_t out() const { return w->dim(0); }
+  int64_t in() const { return w->dim(1); }
+  bool has_lora() const { return lora_a != nullptr; }
+  int64_t rank() const { return has_lora() ? lora_a->dim(0) : 0; }
+};
+
+// Where the backward puts parameter gradients; each may be null (not trained).
+// Gradients are accumulated: every element's fma chain continues from its
+// current value over the batch's rows in ascending order.
+struct LinearGrads {
+  Tensor* w = nullptr;
+  Tensor* lora_a = nullptr;
+  Tensor* lora_b = nullptr;
+};
+
+// y [N, out] = x W^T, then y += scale * (u B^T) with u = x A^T [N, R] saved
+// into `u` (REQUIRES: u has N * R floats when the adapter is present).
+void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y, float* u);
+
+// From dy [N, out]: dx [N, in] (overwritten, or accumulated when
+// accumulate_dx) and the gradients in `grads`. x and u are the forward's.
+void LinearBackward(const LinearWeights& lw, const float* x, const float* u, const float* dy,
+                    int64_t N, float* dx, bool accumulate_dx, const LinearGrads& grads);
+
+}  // namespace aftune

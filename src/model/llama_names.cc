@@ -1,0 +1,83 @@
+#include "model/llama_names.h"
+
+#include <cstdlib>
+
+namespace aftune {
+
+namespace {
+struct ProjInfo {
+  Proj proj;
+  const char* name;
+  const char* module;  // "self_attn" or "mlp"
+};
+constexpr ProjInfo kProjInfo[] = {
+    {Proj::kQ, "q_proj", "self_attn"},   {Proj::kK, "k_proj", "self_attn"},
+    {Proj::kV, "v_proj", "self_attn"},   {Proj::kO, "o_proj", "self_attn"},
+    {Proj::kGate, "gate_proj", "mlp"},   {Proj::kUp, "up_proj", "mlp"},
+    {Proj::kDown, "down_proj", "mlp"},
+};
+const ProjInfo& Info(Proj p) { return kProjInfo[static_cast<int>(p)]; }
+
+std::string LayerPrefix(int64_t layer) { return "model.layers." + std::to_string(layer) + "."; }
+std::string ProjPath(int64_t layer, Proj p) {
+  return LayerPrefix(layer) + Info(p).module + "." + Info(p).name;
+}
+}  // namespace
+
+const char* ProjName(Proj p) { return Info(p).name; }
+
+std::optional<Proj> ParseProj(const std::string& name) {
+  for (const auto& i : kProjInfo)
+    if (name == i.name) return i.proj;
+  return std::nullopt;
+}
+
+std::vector<int64_t> ProjShape(const ModelConfig& cfg, Proj p) {
+  const int64_t C = cfg.hidden_size, F = cfg.intermediate_size;
+  switch (p) {
+    case Proj::kQ: return {cfg.q_dim(), C};
+    case Proj::kK:
+    case Proj::kV: return {cfg.kv_dim(), C};
+    case Proj::kO: return {C, cfg.q_dim()};
+    case Proj::kGate:
+    case Proj::kUp: return {F, C};
+    case Proj::kDown: return {C, F};
+  }
+  return {};
+}
+
+std::string EmbeddingName() { return "model.embed_tokens.weight"; }
+std::string FinalNormName() { return "model.norm.weight"; }
+std::string HeadName() { return "lm_head.weight"; }
+std::string InputNormName(int64_t layer) { return LayerPrefix(layer) + "input_layernorm.weight"; }
+std::string PostAttentionNormName(int64_t layer) {
+  return LayerPrefix(layer) + "post_attention_layernorm.weight";
+}
+std::string ProjWeightName(int64_t layer, Proj p) { return ProjPath(layer, p) + ".weight"; }
+std::string LoraAName(int64_t layer, Proj p) { return "base_model.model." + ProjPath(layer, p) + ".lora_A.weight"; }
+std::string LoraBName(int64_t layer, Proj p) { return "base_model.model." + ProjPath(layer, p) + ".lora_B.weight"; }
+
+std::map<std::string, std::vector<int64_t>> BaseTensorShapes(const ModelConfig& cfg, LayerSpan span) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  const int64_t C = cfg.hidden_size, V = cfg.vocab_size;
+  if (span.has_embedding()) shapes[EmbeddingName()] = {V, C};
+  for (int64_t l = span.begin; l < span.end; ++l) {
+    shapes[InputNormName(l)] = {C};
+    shapes[PostAttentionNormName(l)] = {C};
+    for (Proj p : kAllProjs) shapes[ProjWeightName(l, p)] = ProjShape(cfg, p);
+  }
+  if (span.has_head(cfg)) {
+    shapes[FinalNormName()] = {C};
+    shapes[cfg.tie_word_embeddings ? EmbeddingName() : HeadName()] = {V, C};
+  }
+  return shapes;
+}
+
+std::optional<int64_t> LayerOfTensor(const std::string& name) {
+  const std::string key = "model.layers.";
+  size_t at = name.find(key);
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtoll(name.c_str() + at + key.size(), nullptr, 10);
+}
+
+}  // namespace aftune

@@ -1,0 +1,46 @@
+// Causal scaled-dot-product attention with grouped-query heads, over a packed
+// batch of sequences (each attends only to itself).
+//
+// Shapes: q [N, H*D], k and v [N, Hk*D], out [N, H*D]; head h reads kv-head
+// h / (H / Hk). Sequence s owns rows [starts[s], starts[s+1]).
+//
+// Canonical order, for query row i of a head (positions j = 0..i):
+//   s_j = (fma chain over d ascending of q[d] * k_j[d]) * scale
+//   m = max_j s_j,  e_j = ExpF(s_j - m),  Z = sum over j ascending of e_j
+//   p_j = e_j / Z,  out[d] = fma chain over j ascending of p_j * v_j[d]
+// A row's result depends only on its own sequence's rows 0..i, and the same
+// routine serves training, prefill and KV-cache decode (AttendRow), so decoding
+// is bit-identical to one teacher-forced pass (batch invariance).
+// Threads split over (sequence, kv-head) pairs.
+#pragma once
+
+#include <cstdint>
+
+namespace aftune {
+
+struct AttentionDims {
+  int64_t H = 0, Hk = 0, D = 0;
+  float scale = 0.0f;  // usually RsqrtF(D)
+};
+
+// Floats needed for the saved probabilities of a packed batch: sum_s H * T_s^2.
+int64_t AttentionProbsSize(const int64_t* starts, int64_t num_seqs, int64_t H);
+
+// probs (nullable): saved softmax rows for the backward, AttentionProbsSize floats.
+void CausalAttentionForward(const float* q, const float* k, const float* v, float* out, float* probs,
+                            const int64_t* starts, int64_t num_seqs, const AttentionDims& dims);
+
+// dout [N, H*D] -> dq [N, H*D], dk, dv [N, Hk*D] (all overwritten). For each
+// kv-head, contributions to dk/dv are summed over its query heads in
+// ascending order and, within a head, over query rows in ascending order.
+void CausalAttentionBackward(const float* dout, const float* q, const float* k, const float* v,
+                             const float* probs, float* dq, float* dk, float* dv,
+                             const int64_t* starts, int64_t num_seqs, const AttentionDims& dims);
+
+// The per-row routine: one query against P keys. kT is the head's keys
+// transposed, kT[d * ldk + j]; v[j * ldv + d]. scratch holds P floats and
+// receives the probabilities. out [D] is overwritten.
+void AttendRow(const float* q, const float* kT, int64_t ldk, const float* v, int64_t ldv, int64_t P,
+               int64_t D, float scale, float* scratch, float* out);
+
+}  // namespace aftune

@@ -1,0 +1,54 @@
+#include "tensor/rope.h"
+
+#include "base/status.h"
+#include "tensor/mathfn.h"
+#include "tensor/thread_pool.h"
+
+namespace aftune {
+
+RopeTable MakeRopeTable(int64_t D, int64_t max_pos, double theta) {
+  AFTUNE_CHECK(D % 2 == 0 && max_pos >= 1);
+  RopeTable t;
+  t.half_dim = D / 2;
+  std::vector<float> inv_freq(static_cast<size_t>(t.half_dim));
+  float log_theta = LogF(static_cast<float>(theta));
+  for (int64_t i = 0; i < t.half_dim; ++i) {
+    float exponent = static_cast<float>(2 * i) / static_cast<float>(D);
+    inv_freq[i] = 1.0f / ExpF(exponent * log_theta);
+  }
+  t.cos.resize(static_cast<size_t>(max_pos * t.half_dim));
+  t.sin.resize(t.cos.size());
+  for (int64_t p = 0; p < max_pos; ++p) {
+    for (int64_t i = 0; i < t.half_dim; ++i) {
+      float angle = static_cast<float>(p) * inv_freq[i];
+      t.cos[p * t.half_dim + i] = CosF(angle);
+      t.sin[p * t.half_dim + i] = SinF(angle);
+    }
+  }
+  return t;
+}
+
+void RopeApply(float* x, const int32_t* pos, int64_t N, int64_t heads, int64_t D,
+               const RopeTable& table, bool inverse) {
+  const int64_t half = D / 2;
+  AFTUNE_CHECK(half == table.half_dim);
+  const int64_t max_pos = static_cast<int64_t>(table.cos.size()) / half;
+  DefaultPool().ParallelFor(N, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      AFTUNE_CHECK(pos[n] >= 0 && pos[n] < max_pos);
+      const float* c = table.cos.data() + pos[n] * half;
+      const float* s = table.sin.data() + pos[n] * half;
+      for (int64_t h = 0; h < heads; ++h) {
+        float* v = x + (n * heads + h) * D;
+        for (int64_t i = 0; i < half; ++i) {
+          float a = v[i], b = v[i + half];
+          float sn = inverse ? -s[i] : s[i];
+          v[i] = a * c[i] - b * sn;
+          v[i + half] = b * c[i] + a * sn;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace aftune
