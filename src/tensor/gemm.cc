@@ -1,7 +1,30 @@
+// Packed, cache-blocked Gemm (see gemm.h for the contract).
+//
+// Structure (after BLIS): C is cut into one rectangular part per thread (split
+// over outputs only). Each part runs
+//   for jc over its columns, NC at a time
+//     for pc over K, KC at a time, in order       (C carries the partial sums)
+//       for ic over its rows, MC at a time
+//         pack op(A)[ic.., pc..] into MR-row micro-panels   (L2)
+//         for jr over NC, NR at a time
+//           pack op(B)[pc.., jr..] into an NR-column panel  (L1; once per jc/pc)
+//           for ir over MC, MR at a time: micro-kernel on the MR x NR tile of C
+// The micro-kernel continues each C element's fma chain over k = pc .. pc+kc-1
+// (starting from +0 on the first block unless accumulating), so an element's
+// chain is k = 0 .. K-1 in order whatever MR, NR, KC, MC, NC, the part it
+// falls in, or the number of threads. Edge tiles use a kernel with fewer rows
+// and masked columns, never padding of K.
 #include "tensor/gemm.h"
 
+#include <algorithm>
+#include <array>
+#include <cassert>
 #include <cmath>
+#include <utility>
 
+#include "tensor/gemm_isa.h"
+#include "tensor/gemm_kernels.h"
+#include "tensor/tensor.h"
 #include "tensor/thread_pool.h"
 
 namespace aftune {
@@ -21,15 +44,301 @@ void GemmReference(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, const fl
   }
 }
 
-// Placeholder split over rows until the blocked kernel lands.
+namespace {
+
+using gemm_internal::KernelFn;
+
+constexpr int kMaxMR = 12;
+constexpr int kMaxNV = 2;
+
+// A family of micro-kernels and the blocking that suits it.
+struct KernelSet {
+  int mr;       // rows of the register tile
+  int lanes;    // floats per vector
+  int nv;       // vectors per row of the tile; NR = lanes * nv
+  int64_t kc;   // K block: an NR x KC panel of B stays in L1
+  int64_t mc;   // M block: an MC x KC block of A stays in L2
+  int64_t nc;   // N block
+  // fn[r][v][masked]: r rows (1..mr), v vectors (1..nv), masked last vector.
+  KernelFn fn[kMaxMR + 1][kMaxNV + 1][2];
+  int nr() const { return lanes * nv; }
+};
+
+template <int NR, int... R>
+void FillPortable(KernelSet& s, std::integer_sequence<int, R...>) {
+  ((s.fn[R + 1][1][0] = &gemm_internal::KernelPortable<R + 1, NR>,
+    s.fn[R + 1][1][1] = &gemm_internal::KernelPortable<R + 1, NR>),
+   ...);
+}
+
+KernelSet MakePortable() {
+  KernelSet s{};
+  s.mr = 4, s.lanes = 8, s.nv = 1, s.kc = 256, s.mc = 128, s.nc = 2048;
+  FillPortable<8>(s, std::make_integer_sequence<int, 4>());
+  return s;
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+template <int NV, int... R>
+void FillAvx2(KernelSet& s, std::integer_sequence<int, R...>) {
+  ((s.fn[R + 1][NV][0] = &gemm_internal::KernelAvx2<R + 1, NV, false>,
+    s.fn[R + 1][NV][1] = &gemm_internal::KernelAvx2<R + 1, NV, true>),
+   ...);
+}
+
+KernelSet MakeAvx2() {
+  KernelSet s{};
+  s.mr = 6, s.lanes = 8, s.nv = 2, s.kc = 256, s.mc = 144, s.nc = 2048;
+  FillAvx2<1>(s, std::make_integer_sequence<int, 6>());
+  FillAvx2<2>(s, std::make_integer_sequence<int, 6>());
+  return s;
+}
+#endif
+
+#if defined(__AVX512F__)
+template <int NV, int... R>
+void FillAvx512(KernelSet& s, std::integer_sequence<int, R...>) {
+  ((s.fn[R + 1][NV][0] = &gemm_internal::KernelAvx512<R + 1, NV, false>,
+    s.fn[R + 1][NV][1] = &gemm_internal::KernelAvx512<R + 1, NV, true>),
+   ...);
+}
+
+KernelSet MakeAvx512() {
+  KernelSet s{};
+  s.mr = 12, s.lanes = 16, s.nv = 2, s.kc = 256, s.mc = 192, s.nc = 2048;
+  FillAvx512<1>(s, std::make_integer_sequence<int, 12>());
+  FillAvx512<2>(s, std::make_integer_sequence<int, 12>());
+  return s;
+}
+#endif
+
+const KernelSet& Kernels(GemmIsa isa) {
+  static const KernelSet portable = MakePortable();
+#if defined(__AVX2__) && defined(__FMA__)
+  static const KernelSet avx2 = MakeAvx2();
+  if (isa == GemmIsa::kAvx2) return avx2;
+#endif
+#if defined(__AVX512F__)
+  static const KernelSet avx512 = MakeAvx512();
+  if (isa == GemmIsa::kAvx512) return avx512;
+#endif
+  assert(isa == GemmIsa::kPortable);
+  return portable;
+}
+
+struct Problem {
+  Trans ta, tb;
+  int64_t K;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float* C;
+  int64_t ldc;
+  bool accumulate;
+};
+
+// dst[k * rows + r] = op(A)[i0 + r][k0 + k] for r < rows, k < kc.
+void PackA(const Problem& p, int64_t i0, int rows, int64_t k0, int64_t kc, float* dst) {
+  if (p.ta == Trans::kN) {
+    for (int r = 0; r < rows; ++r) {
+      const float* src = p.A + (i0 + r) * p.lda + k0;
+      for (int64_t k = 0; k < kc; ++k) dst[k * rows + r] = src[k];
+    }
+  } else {
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = p.A + (k0 + k) * p.lda + i0;
+      for (int r = 0; r < rows; ++r) dst[k * rows + r] = src[r];
+    }
+  }
+}
+
+// dst[k * nr + j] = op(B)[k0 + k][j0 + j] for j < cols, k < kc. Lanes j >= cols
+// are left as they are: kernels mask them.
+void PackB(const Problem& p, int64_t k0, int64_t kc, int64_t j0, int cols, int nr, float* dst) {
+  if (p.tb == Trans::kN) {
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = p.B + (k0 + k) * p.ldb + j0;
+      std::copy(src, src + cols, dst + k * nr);
+    }
+  } else {
+    for (int j = 0; j < cols; ++j) {
+      const float* src = p.B + (j0 + j) * p.ldb + k0;
+      for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = src[k];
+    }
+  }
+}
+
+// Per-thread packing buffers, grown on demand and reused across calls.
+struct PackBuffers {
+  FloatVector a, b;
+};
+PackBuffers& ThreadBuffers() {
+  thread_local PackBuffers buffers;
+  return buffers;
+}
+
+// Computes C[m0:m1, n0:n1]. Parts never overlap, so parts run concurrently.
+void RunPart(const KernelSet& ks, const Problem& p, int64_t m0, int64_t m1, int64_t n0,
+             int64_t n1) {
+  const int mr = ks.mr, nr = ks.nr();
+  const int64_t rows = m1 - m0;
+  // op(B) = B read in place when every B element is used by one micro-panel only.
+  const bool direct_b = p.tb == Trans::kN && rows <= mr;
+  PackBuffers& buf = ThreadBuffers();
+  const int64_t kc_max = std::min(ks.kc, p.K);
+  const int64_t mc_max = std::min(ks.mc, (rows + mr - 1) / mr * mr);
+  const int64_t nc_max = std::min(ks.nc, (n1 - n0 + nr - 1) / nr * nr);
+  if (static_cast<int64_t>(buf.a.size()) < kc_max * mc_max)
+    buf.a.resize(static_cast<size_t>(kc_max * mc_max));
+  if (!direct_b && static_cast<int64_t>(buf.b.size()) < kc_max * nc_max)
+    buf.b.resize(static_cast<size_t>(kc_max * nc_max));
+  float* ap = buf.a.data();
+  float* bp = buf.b.data();
+
+  for (int64_t jc = n0; jc < n1; jc += ks.nc) {
+    const int64_t nc = std::min(ks.nc, n1 - jc);
+    for (int64_t pc = 0; pc < p.K; pc += ks.kc) {
+      const int64_t kc = std::min(ks.kc, p.K - pc);
+      const bool load_c = p.accumulate || pc > 0;
+      for (int64_t ic = m0; ic < m1; ic += ks.mc) {
+        const int64_t mc = std::min(ks.mc, m1 - ic);
+        for (int64_t ir = 0; ir < mc; ir += mr)
+          PackA(p, ic + ir, static_cast<int>(std::min<int64_t>(mr, mc - ir)), pc, kc, ap + ir * kc);
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jr));
+          const float* b;
+          int64_t ldb;
+          if (direct_b) {
+            b = p.B + pc * p.ldb + jc + jr;
+            ldb = p.ldb;
+          } else {
+            float* panel = bp + jr * kc;
+            if (ic == m0) PackB(p, pc, kc, jc + jr, cols, nr, panel);
+            b = panel;
+            ldb = nr;
+          }
+          const int nv = (cols + ks.lanes - 1) / ks.lanes;
+          const int masked = cols % ks.lanes != 0;
+          float* c = p.C + ic * p.ldc + jc + jr;
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            const int r = static_cast<int>(std::min<int64_t>(mr, mc - ir));
+            ks.fn[r][nv][masked](kc, ap + ir * kc, b, ldb, c + ir * p.ldc, p.ldc, cols, load_c);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Splits C into pm x pn parts on micro-tile boundaries. Picks the split of
+// `parts` that minimises the largest part's cost (multiply-adds plus packing).
+struct Split {
+  int64_t pm, pn;
+};
+Split ChooseSplit(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int parts) {
+  const int64_t mt = (M + ks.mr - 1) / ks.mr, nt = (N + ks.nr() - 1) / ks.nr();
+  Split best{1, 1};
+  double best_cost = -1;
+  for (int64_t pm = 1; pm <= parts; ++pm) {
+    if (parts % pm != 0) continue;
+    const int64_t pn = parts / pm;
+    if (pm > mt || pn > nt) continue;
+    const double rows = static_cast<double>((mt + pm - 1) / pm * ks.mr);
+    const double cols = static_cast<double>((nt + pn - 1) / pn * ks.nr());
+    // A packed float costs about as much as 16 multiply-adds.
+    const double cost = rows * cols * static_cast<double>(K) + 16.0 * static_cast<double>(K) * (rows + cols);
+    if (best_cost < 0 || cost < best_cost) best_cost = cost, best = {pm, pn};
+  }
+  return best;
+}
+
+void GemmImpl(const KernelSet& ks, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
+              const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+              bool accumulate, ThreadPool* pool) {
+  assert(M >= 0 && N >= 0 && K >= 0);
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+    return;
+  }
+  const Problem p{ta, tb, K, A, lda, B, ldb, C, ldc, accumulate};
+  // Threads only when each gets enough work to repay waking it (~2^19 fma).
+  const int64_t mt = (M + ks.mr - 1) / ks.mr, nt = (N + ks.nr() - 1) / ks.nr();
+  const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  int parts = pool ? pool->num_threads() : 1;
+  parts = static_cast<int>(std::min<double>(parts, std::max(1.0, work / (1 << 19))));
+  parts = static_cast<int>(std::min<int64_t>(parts, mt * nt));
+  Split split = ChooseSplit(ks, M, N, K, parts);
+  // A thread count with no usable factorisation (e.g. prime > mt and > nt) falls
+  // back to fewer parts.
+  while (split.pm * split.pn < parts && parts > 1) split = ChooseSplit(ks, M, N, K, --parts);
+  const int64_t n_parts = split.pm * split.pn;
+  auto run = [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      const int64_t pi = part / split.pn, pj = part % split.pn;
+      const int64_t m0 = std::min(M, pi * mt / split.pm * ks.mr);
+      const int64_t m1 = std::min(M, (pi + 1) * mt / split.pm * ks.mr);
+      const int64_t n0 = std::min(N, pj * nt / split.pn * ks.nr());
+      const int64_t n1 = std::min(N, (pj + 1) * nt / split.pn * ks.nr());
+      if (m0 < m1 && n0 < n1) RunPart(ks, p, m0, m1, n0, n1);
+    }
+  };
+  if (pool && n_parts > 1) pool->ParallelFor(n_parts, 1, run);
+  else run(0, n_parts);
+}
+
+}  // namespace
+
+const char* GemmIsaName(GemmIsa isa) {
+  switch (isa) {
+    case GemmIsa::kPortable: return "portable";
+    case GemmIsa::kAvx2: return "avx2";
+    case GemmIsa::kAvx512: return "avx512";
+  }
+  return "?";
+}
+
+bool GemmIsaCompiled(GemmIsa isa) {
+  switch (isa) {
+    case GemmIsa::kPortable: return true;
+    case GemmIsa::kAvx2:
+#if defined(__AVX2__) && defined(__FMA__)
+      return true;
+#else
+      return false;
+#endif
+    case GemmIsa::kAvx512:
+#if defined(__AVX512F__)
+      return true;
+#else
+      return false;
+#endif
+  }
+  return false;
+}
+
+GemmIsa GemmDefaultIsa() {
+#if defined(__AVX512F__)
+  return GemmIsa::kAvx512;
+#elif defined(__AVX2__) && defined(__FMA__)
+  return GemmIsa::kAvx2;
+#else
+  return GemmIsa::kPortable;
+#endif
+}
+
+void GemmWithIsa(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
+                 const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                 int64_t ldc, bool accumulate, ThreadPool* pool) {
+  assert(GemmIsaCompiled(isa));
+  GemmImpl(Kernels(isa), ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate, pool);
+}
+
 void Gemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
           const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate, ThreadPool* pool) {
-  auto rows = [&](int64_t begin, int64_t end) {
-    const float* a = ta == Trans::kN ? A + begin * lda : A + begin;
-    GemmReference(ta, tb, end - begin, N, K, a, lda, B, ldb, C + begin * ldc, ldc, accumulate);
-  };
-  if (pool) pool->ParallelFor(M, 4, rows);
-  else rows(0, M);
+  GemmImpl(Kernels(GemmDefaultIsa()), ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate, pool);
 }
 
 }  // namespace aftune
