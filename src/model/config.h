@@ -1,9 +1,11 @@
 // LLaMA-family model configuration, read from and written to a Hugging Face
-// config.json (transformers' LlamaConfig keys).
+// config.json (transformers' LlamaConfig keys). The accepted keys, their
+// types and defaults are listed at the top of config.cc.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -21,26 +23,42 @@ struct ModelConfig {
   int64_t vocab_size = 0;               // V
   bool tie_word_embeddings = false;
   int64_t max_position_embeddings = 2048;
-  int64_t bos_token_id = 1;
-  int64_t eos_token_id = 2;
-  std::string torch_dtype = "float32";  // storage dtype of the weights file
+  int64_t bos_token_id = 1;             // -1: none (null in config.json)
+  int64_t eos_token_id = 2;             // -1: none (null in config.json)
+  // Further end-of-sequence ids, when config.json gives eos_token_id as a list
+  // [eos_token_id, extra...]. REQUIRES (Validate): empty when eos_token_id is -1.
+  std::vector<int64_t> extra_eos_token_ids;
+  std::string torch_dtype = "float32";  // storage dtype of the weights file:
+                                        // "float32", "bfloat16" or "float16"
 
   int64_t q_dim() const { return num_attention_heads * head_dim; }   // H*D
   int64_t kv_dim() const { return num_key_value_heads * head_dim; }  // Hk*D
-  // Number of parameters of the base model (embedding, layers, norm, head).
+  // Whether `id` ends a sequence (eos_token_id or one of the extras).
+  bool IsEosToken(int64_t id) const;
+  // Number of parameters of the base model: embedding V*C; per layer q C*H*D,
+  // k and v C*Hk*D each, o H*D*C, gate/up/down 3*C*F, two norms 2*C; final
+  // norm C; lm_head V*C unless tie_word_embeddings.
+  // REQUIRES: Validate().ok() (which guarantees the count fits in int64).
   int64_t NumParameters() const;
-  // Checks ranges and divisibility (H % Hk == 0, every size > 0, ...).
+  // Checks ranges and divisibility (H % Hk == 0, D even, every size > 0 and
+  // below a sanity cap, token ids in [0, V) or -1, a known torch_dtype, a
+  // parameter count that fits in int64). Errors name the key.
   Status Validate() const;
 };
 
-// Parses config.json text. Unknown keys that would change the model
-// (rope_scaling other than null, attention_bias / mlp_bias true, sliding_window,
-// a hidden_act other than "silu", a model_type other than "llama" or
-// "mistral"...) are an error naming the key; keys that do not affect the
-// computation are ignored. `source` names the file in error messages.
+// Parses config.json text. Keys that would change the model in a way aftune
+// does not implement (rope_scaling other than null, attention_bias / mlp_bias
+// true, an active sliding_window, a hidden_act other than "silu", a model_type
+// other than "llama" or "mistral", ...) are an error naming the key; keys that
+// do not affect the computation are ignored. A known key of the wrong JSON type
+// (an integer given as a string or as 4096.0, ...) is an error naming the key.
+// The result passed Validate(). `source` names the file in error messages.
 Result<ModelConfig> ParseModelConfig(const std::string& json_text, const std::string& source);
 Result<ModelConfig> ReadModelConfig(const std::string& path);
-// A config.json that transformers' LlamaConfig loads as this model.
+// A config.json that transformers' LlamaConfig loads as this model
+// (model_type "llama", architectures ["LlamaForCausalLM"], every field
+// explicit, keys sorted, 2-space indent, trailing newline). ParseModelConfig
+// of the result gives back `config` exactly (doubles print round-trip).
 std::string ModelConfigToJson(const ModelConfig& config);
 
 }  // namespace aftune
