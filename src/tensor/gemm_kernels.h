@@ -22,6 +22,10 @@
 #include <immintrin.h>
 #endif
 
+// Fully unrolls a loop over the register tile early enough that GCC keeps the
+// accumulator arrays in registers (without it, GCC 12 spills them every k).
+#define AFTUNE_GEMM_UNROLL _Pragma("GCC unroll 16")
+
 namespace aftune::gemm_internal {
 
 using KernelFn = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
@@ -33,9 +37,11 @@ template <int MR, int NR>
 void KernelPortable(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
                     int64_t ldc, int n, bool load_c) {
   float acc[MR][NR];
+  AFTUNE_GEMM_UNROLL
   for (int r = 0; r < MR; ++r)
     for (int j = 0; j < NR; ++j) acc[r][j] = load_c && j < n ? c[r * ldc + j] : 0.0f;
   for (int64_t k = 0; k < kc; ++k) {
+    AFTUNE_GEMM_UNROLL
     for (int r = 0; r < MR; ++r) {
       const float av = a[r];
       for (int j = 0; j < n; ++j) acc[r][j] = std::fma(av, b[j], acc[r][j]);
@@ -43,6 +49,7 @@ void KernelPortable(int64_t kc, const float* a, const float* b, int64_t ldb, flo
     a += MR;
     b += ldb;
   }
+  AFTUNE_GEMM_UNROLL
   for (int r = 0; r < MR; ++r)
     for (int j = 0; j < n; ++j) c[r * ldc + j] = acc[r][j];
 }
@@ -60,27 +67,34 @@ template <int MR, int NV, bool kMasked>
 void KernelAvx2(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
                 int64_t ldc, int n, bool load_c) {
   __m256i mask[NV];
+  AFTUNE_GEMM_UNROLL
   for (int v = 0; v < NV; ++v) mask[v] = Avx2Mask(kMasked ? n - 8 * v : 8);
   __m256 acc[MR][NV];
+  AFTUNE_GEMM_UNROLL
   for (int r = 0; r < MR; ++r)
+    AFTUNE_GEMM_UNROLL
     for (int v = 0; v < NV; ++v) {
       const float* p = c + r * ldc + 8 * v;
       if (!load_c) acc[r][v] = _mm256_setzero_ps();
       else acc[r][v] = kMasked ? _mm256_maskload_ps(p, mask[v]) : _mm256_loadu_ps(p);
     }
-#pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
     __m256 bv[NV];
+    AFTUNE_GEMM_UNROLL
     for (int v = 0; v < NV; ++v)
       bv[v] = kMasked ? _mm256_maskload_ps(b + 8 * v, mask[v]) : _mm256_loadu_ps(b + 8 * v);
+    AFTUNE_GEMM_UNROLL
     for (int r = 0; r < MR; ++r) {
       const __m256 av = _mm256_broadcast_ss(a + r);
+      AFTUNE_GEMM_UNROLL
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
     }
     a += MR;
     b += ldb;
   }
+  AFTUNE_GEMM_UNROLL
   for (int r = 0; r < MR; ++r)
+    AFTUNE_GEMM_UNROLL
     for (int v = 0; v < NV; ++v) {
       float* p = c + r * ldc + 8 * v;
       if (kMasked) _mm256_maskstore_ps(p, mask[v], acc[r][v]);
@@ -101,27 +115,34 @@ template <int MR, int NV, bool kMasked>
 void KernelAvx512(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
                   int64_t ldc, int n, bool load_c) {
   __mmask16 mask[NV];
+  AFTUNE_GEMM_UNROLL
   for (int v = 0; v < NV; ++v) mask[v] = Avx512Mask(kMasked ? n - 16 * v : 16);
   __m512 acc[MR][NV];
+  AFTUNE_GEMM_UNROLL
   for (int r = 0; r < MR; ++r)
+    AFTUNE_GEMM_UNROLL
     for (int v = 0; v < NV; ++v) {
       const float* p = c + r * ldc + 16 * v;
       if (!load_c) acc[r][v] = _mm512_setzero_ps();
       else acc[r][v] = kMasked ? _mm512_maskz_loadu_ps(mask[v], p) : _mm512_loadu_ps(p);
     }
-#pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
     __m512 bv[NV];
+    AFTUNE_GEMM_UNROLL
     for (int v = 0; v < NV; ++v)
       bv[v] = kMasked ? _mm512_maskz_loadu_ps(mask[v], b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
+    AFTUNE_GEMM_UNROLL
     for (int r = 0; r < MR; ++r) {
       const __m512 av = _mm512_set1_ps(a[r]);
+      AFTUNE_GEMM_UNROLL
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
     }
     a += MR;
     b += ldb;
   }
+  AFTUNE_GEMM_UNROLL
   for (int r = 0; r < MR; ++r)
+    AFTUNE_GEMM_UNROLL
     for (int v = 0; v < NV; ++v) {
       float* p = c + r * ldc + 16 * v;
       if (kMasked) _mm512_mask_storeu_ps(p, mask[v], acc[r][v]);

@@ -1,0 +1,240 @@
+// Gemm throughput against OpenBLAS cblas_sgemm, same shapes, same run.
+//
+// For every shape and for 1 and 2 threads it prints GFLOP/s (2*M*N*K / best time)
+// of aftune's Gemm (the build's default kernel, and the AVX2 6x16 kernel when the
+// default is wider), of OpenBLAS, and the ratio aftune / OpenBLAS. The FMA peak is
+// measured here with a register-only loop of independent vfmadd231ps (12 chains,
+// ymm and zmm), so "% peak" is relative to what this core sustains right now.
+//
+// Usage: gemm_bench [--rounds R] [--min-ms T] [--check]
+//   R rounds (default 7) of at least T ms (default 60) per implementation; the best
+//   single call over all rounds counts. Rounds alternate aftune and OpenBLAS, with
+//   a pause after OpenBLAS so its spinning worker threads have gone to sleep.
+//   --check also compares aftune with GemmReference on every shape (slow).
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+#include "tensor/gemm.h"
+#include "tensor/gemm_isa.h"
+#include "tensor/tensor.h"
+#include "tensor/thread_pool.h"
+
+namespace {
+
+using aftune::FloatVector;
+using aftune::GemmIsa;
+using aftune::Trans;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Single-thread FMA throughput in GFLOP/s for one vector width: 12 independent
+// accumulator chains (more than latency x ports), nothing but vfmadd231ps.
+#if defined(__AVX2__) && defined(__FMA__)
+template <typename V, V (*Fma)(V, V, V), V (*Set1)(float)>
+double FmaPeak(int lanes) {
+  V a = Set1(1.0f), b = Set1(1e-9f);
+  V c[12];
+  for (V& x : c) x = Set1(0.0f);
+  const long iters = 20'000'000;
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    auto t0 = Clock::now();
+    for (long i = 0; i < iters; ++i) {
+      for (V& x : c) x = Fma(a, b, x);
+      __asm__ volatile("" : "+x"(c[0]), "+x"(c[1]), "+x"(c[2]), "+x"(c[3]), "+x"(c[4]), "+x"(c[5]));
+      __asm__ volatile("" : "+x"(c[6]), "+x"(c[7]), "+x"(c[8]), "+x"(c[9]), "+x"(c[10]), "+x"(c[11]));
+    }
+    best = std::max(best, 12.0 * iters * lanes * 2 / Seconds(t0, Clock::now()) / 1e9);
+  }
+  return best;
+}
+__m256 Set1Ymm(float x) { return _mm256_set1_ps(x); }
+#if defined(__AVX512F__)
+__m512 Set1Zmm(float x) { return _mm512_set1_ps(x); }
+#endif
+#endif
+
+struct Shape {
+  const char* what;
+  Trans ta, tb;
+  int64_t M, N, K;
+};
+
+struct Operands {
+  int64_t lda, ldb, ldc;
+  FloatVector a, b, c;
+  explicit Operands(const Shape& s) {
+    lda = s.ta == Trans::kN ? s.K : s.M;
+    ldb = s.tb == Trans::kN ? s.N : s.K;
+    ldc = s.N;
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    a.resize(static_cast<size_t>(s.M * s.K));
+    b.resize(static_cast<size_t>(s.K * s.N));
+    c.resize(static_cast<size_t>(s.M * s.N));
+    for (float& x : a) x = u(rng);
+    for (float& x : b) x = u(rng);
+  }
+};
+
+// Best seconds per call of fn over calls lasting at least min_s in total.
+template <typename Fn>
+double BestCall(const Fn& fn, double min_s) {
+  double best = 1e30, total = 0;
+  int calls = 0;
+  while (total < min_s || calls < 3) {
+    auto t0 = Clock::now();
+    fn();
+    double s = Seconds(t0, Clock::now());
+    best = std::min(best, s);
+    total += s;
+    ++calls;
+  }
+  return best;
+}
+
+CBLAS_TRANSPOSE Cblas(Trans t) { return t == Trans::kN ? CblasNoTrans : CblasTrans; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int rounds = 7;
+  double min_s = 0.060;
+  bool check = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
+    else if (arg == "--min-ms" && i + 1 < argc) min_s = std::atof(argv[++i]) / 1000.0;
+    else if (arg == "--check") check = true;
+    else {
+      std::fprintf(stderr, "usage: gemm_bench [--rounds R] [--min-ms T] [--check]\n");
+      return 2;
+    }
+  }
+
+  const GemmIsa def = aftune::GemmDefaultIsa();
+  const bool also_avx2 = def == GemmIsa::kAvx512 && aftune::GemmIsaCompiled(GemmIsa::kAvx2);
+  double peak_ymm = 0, peak_zmm = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  peak_ymm = FmaPeak<__m256, _mm256_fmadd_ps, Set1Ymm>(8);
+#if defined(__AVX512F__)
+  peak_zmm = FmaPeak<__m512, _mm512_fmadd_ps, Set1Zmm>(16);
+#endif
+#endif
+  std::printf("OpenBLAS: %s\n", openblas_get_config());
+  std::printf("aftune default kernel: %s\n", aftune::GemmIsaName(def));
+  std::printf("measured 1-thread FMA peak: AVX2 (ymm) %.1f GFLOP/s, AVX-512 (zmm) %.1f GFLOP/s"
+              " (= %.2f GHz x 2 FMA/cycle x 8 resp. 16 lanes x 2 flops)\n",
+              peak_ymm, peak_zmm, peak_ymm / 32);
+  std::printf("best of %d rounds x >= %.0f ms; GFLOP/s = 2*M*N*K / best call\n\n", rounds,
+              min_s * 1000);
+
+  const Trans N = Trans::kN, T = Trans::kT;
+  const std::vector<Shape> shapes = {
+      {"square", N, N, 1024, 1024, 1024},
+      {"fwd q/o proj", N, T, 1024, 384, 384},
+      {"fwd k/v proj", N, T, 1024, 128, 384},
+      {"fwd mlp up/gate", N, T, 1024, 1024, 384},
+      {"fwd mlp down", N, T, 1024, 384, 1024},
+      {"fwd lm head", N, T, 1024, 259, 384},
+      {"bwd dX q/o", N, N, 1024, 384, 384},
+      {"bwd dX k/v", N, N, 1024, 384, 128},
+      {"bwd dX mlp up", N, N, 1024, 384, 1024},
+      {"bwd dX mlp down", N, N, 1024, 1024, 384},
+      {"bwd dW q/o", T, N, 384, 384, 1024},
+      {"bwd dW k/v", T, N, 128, 384, 1024},
+      {"bwd dW mlp up", T, N, 1024, 384, 1024},
+      {"bwd dW mlp down", T, N, 384, 1024, 1024},
+      {"bwd dW lm head", T, N, 259, 384, 1024},
+      {"decode q/o (info)", N, T, 1, 384, 384},
+      {"decode mlp up (info)", N, T, 1, 1024, 384},
+      {"decode mlp down (info)", N, T, 1, 384, 1024},
+  };
+
+  std::printf("%-22s %2s %16s %3s %7s %7s %8s %7s %7s %6s %6s\n", "shape", "op", "M x N x K", "thr",
+              "aftune", "avx2", "OpenBLAS", "ratio", "avx2/OB", "%pkY", "%pkZ");
+  double worst_ratio = 1e30, worst_ratio_avx2 = 1e30;
+  for (const Shape& s : shapes) {
+    Operands o(s);
+    const double flop = 2.0 * static_cast<double>(s.M * s.N * s.K);
+    const bool info = std::strstr(s.what, "(info)") != nullptr;
+    for (int threads : {1, 2}) {
+      aftune::ThreadPool pool(threads);
+      openblas_set_num_threads(threads);
+      auto ours = [&] {
+        aftune::Gemm(s.ta, s.tb, s.M, s.N, s.K, o.a.data(), o.lda, o.b.data(), o.ldb,
+                     o.c.data(), o.ldc, false, &pool);
+      };
+      auto ours_avx2 = [&] {
+        aftune::GemmWithIsa(GemmIsa::kAvx2, s.ta, s.tb, s.M, s.N, s.K, o.a.data(), o.lda,
+                            o.b.data(), o.ldb, o.c.data(), o.ldc, false, &pool);
+      };
+      auto blas = [&] {
+        cblas_sgemm(CblasRowMajor, Cblas(s.ta), Cblas(s.tb), static_cast<int>(s.M),
+                    static_cast<int>(s.N), static_cast<int>(s.K), 1.0f, o.a.data(),
+                    static_cast<int>(o.lda), o.b.data(), static_cast<int>(o.ldb), 0.0f,
+                    o.c.data(), static_cast<int>(o.ldc));
+      };
+      double t_ours = 1e30, t_avx2 = 1e30, t_blas = 1e30;
+      for (int r = 0; r < rounds; ++r) {
+        t_ours = std::min(t_ours, BestCall(ours, min_s));
+        if (also_avx2) t_avx2 = std::min(t_avx2, BestCall(ours_avx2, min_s));
+        t_blas = std::min(t_blas, BestCall(blas, min_s));
+        std::this_thread::sleep_for(std::chrono::milliseconds(120));
+      }
+      const double g_ours = flop / t_ours / 1e9, g_blas = flop / t_blas / 1e9;
+      const double g_avx2 = also_avx2 ? flop / t_avx2 / 1e9 : g_ours;
+      const double ratio = g_ours / g_blas, ratio_avx2 = g_avx2 / g_blas;
+      if (!info) {
+        worst_ratio = std::min(worst_ratio, ratio);
+        worst_ratio_avx2 = std::min(worst_ratio_avx2, ratio_avx2);
+      }
+      char dims[48];
+      std::snprintf(dims, sizeof(dims), "%lldx%lldx%lld", static_cast<long long>(s.M),
+                    static_cast<long long>(s.N), static_cast<long long>(s.K));
+      std::printf("%-22s %c%c %16s %3d %7.1f %7.1f %8.1f %7.2f %7.2f", s.what,
+                  s.ta == N ? 'N' : 'T', s.tb == N ? 'N' : 'T', dims, threads, g_ours, g_avx2,
+                  g_blas, ratio, ratio_avx2);
+      if (threads == 1 && peak_ymm > 0)
+        std::printf(" %5.0f%% %5.0f%%", 100 * g_avx2 / peak_ymm,
+                    peak_zmm > 0 ? 100 * g_ours / peak_zmm : 0.0);
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+    if (check) {
+      FloatVector want(o.c.size()), got(o.c.size());
+      aftune::GemmReference(s.ta, s.tb, s.M, s.N, s.K, o.a.data(), o.lda, o.b.data(), o.ldb,
+                            want.data(), o.ldc, false);
+      aftune::ThreadPool pool(2);
+      aftune::Gemm(s.ta, s.tb, s.M, s.N, s.K, o.a.data(), o.lda, o.b.data(), o.ldb, got.data(),
+                   o.ldc, false, &pool);
+      if (std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) != 0) {
+        std::printf("MISMATCH against GemmReference: %s\n", s.what);
+        return 1;
+      }
+    }
+  }
+  std::printf("\nworst ratio over the training shapes (1 and 2 threads): default kernel %.2f,"
+              " avx2 kernel %.2f\n", worst_ratio, worst_ratio_avx2);
+  std::printf("%%pkY: AVX2 kernel, 1 thread, of the ymm FMA peak; %%pkZ: default kernel of the"
+              " zmm FMA peak\n");
+  return 0;
+}
