@@ -1,7 +1,7 @@
 // config.json: Hugging Face LLaMA-family configuration.
 //
-// Input: one JSON object (UTF-8, no comments, no key repeated at the top
-// level). The keys aftune reads, with the JSON type each must have:
+// Input: one JSON object (UTF-8, no comments, no raw NUL byte, no key
+// repeated at the top level). The keys aftune reads, with the JSON type each must have:
 //
 //   key                       type                      absent / null means
 //   model_type                "llama" | "mistral"       error (required)
@@ -424,6 +424,11 @@ Result<ModelConfig> ParseModelConfig(const std::string& json_text, const std::st
     }
     return true;
   };
+  // nlohmann's lexer takes a NUL byte for the end of input and would ignore
+  // whatever follows it; valid JSON never holds a raw NUL.
+  if (size_t nul = json_text.find('\0'); nul != std::string::npos) {
+    return Status::InvalidArgument(source + ": not valid JSON: NUL byte at byte " + std::to_string(nul));
+  }
   Json obj;
   try {
     obj = Json::parse(json_text, cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);

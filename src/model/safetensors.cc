@@ -19,7 +19,8 @@
 //   - a file shorter than 8 bytes; N > kSafetensorsMaxHeaderBytes (10^8);
 //     N larger than what follows the length field;
 //   - a header that does not start with '{', is not valid JSON (nlohmann's
-//     lexer: UTF-8 is checked, no comments, no trailing non-whitespace), is
+//     lexer: UTF-8 is checked, no comments, no trailing non-whitespace; and a
+//     raw NUL byte, which that lexer would take for the end), is
 //     nested deeper than an entry's arrays, or repeats a key in any object;
 //   - an entry that is not an object, misses or adds a key, has a dtype that
 //     is not a string or not one of the above, a shape or data_offsets that is
@@ -243,6 +244,7 @@ class HeaderHandler {
   std::string Found(Kind kind) const {
     switch (kind) {
       case Kind::kNegative: return "the negative number " + std::to_string(negative_);
+      case Kind::kUnsigned: return "the number " + std::to_string(unsigned_);
       case Kind::kFloat: return "the non-integer " + float_text_;
       case Kind::kNull: return "null";
       case Kind::kBool: return "a boolean";
@@ -461,6 +463,13 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string bytes, std::string so
   const char* header = bytes.data() + 8;
   if (n == 0 || header[0] != '{') return Corrupt(source, "header does not start with '{'");
 
+  // nlohmann's lexer takes a NUL byte for the end of input and would ignore
+  // whatever follows it; valid JSON never holds a raw NUL.
+  if (const void* nul = std::memchr(header, '\0', n)) {
+    return Corrupt(source, "header is not valid JSON: NUL byte at byte " +
+                               std::to_string(static_cast<const char*>(nul) - header) +
+                               " of the header");
+  }
   HeaderHandler handler;
   bool parsed = false;
   try {
