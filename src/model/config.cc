@@ -207,11 +207,13 @@ Status ReadRope(const Fields& f, ModelConfig* c) {
   const Json* p = f.Get("rope_parameters");
   if (p == nullptr) return Status::Ok();
   if (!p->is_object()) return f.WrongType("rope_parameters", "an object", *p);
+  auto type = p->find("rope_type");
+  if (type != p->end() && (!type->is_string() || type->get<std::string>() != "default")) {
+    return f.Error("rope_parameters", "rope_type must be \"default\" (RoPE scaling is not supported)");
+  }
   for (const auto& [k, v] : p->items()) {
     if (k == "rope_type") {
-      if (!v.is_string() || v.get<std::string>() != "default") {
-        return f.Error("rope_parameters", "rope_type must be \"default\" (RoPE scaling is not supported)");
-      }
+      continue;
     } else if (k == "rope_theta") {
       if (!v.is_number()) return f.Error("rope_parameters", "rope_theta must be a number");
       double theta = v.get<double>();
@@ -296,7 +298,7 @@ Status ParseFields(const Fields& f, ModelConfig* c) {
   AFTUNE_RETURN_IF_ERROR(f.Int("num_key_value_heads", &c->num_key_value_heads));
   if (f.Get("head_dim") != nullptr) {
     AFTUNE_RETURN_IF_ERROR(f.Int("head_dim", &c->head_dim));
-  } else if (c->num_attention_heads > 0) {  // else Validate names num_attention_heads
+  } else if (c->num_attention_heads > 0 && c->hidden_size > 0) {  // else Validate names the key
     if (c->hidden_size % c->num_attention_heads != 0) {
       return f.Error("head_dim", "absent, and hidden_size " + std::to_string(c->hidden_size) +
                                      " is not a multiple of num_attention_heads " +
