@@ -43,23 +43,21 @@ constexpr double kLn2Lo = 0x1.a39ef35793c76p-33;
 // round to 0 and +inf anyway, and the clamp keeps k small.
 constexpr uint32_t kExpClampBits = 0x43160000u;  // 150.0f
 
-// e^r for |r| <= 0.35 (ln 2 / 2 plus slack): Taylor polynomial of degree 12
-// in Horner form, coefficients 1/n! rounded to f64. Truncation error
-// < 0.35^13 / 13! < 2^-53 relative.
+// e^r for |r| <= 0.35 (ln 2 / 2 plus slack): Taylor polynomial of degree 12,
+// coefficients 1/n! rounded to f64, evaluated by Estrin's scheme (pairs,
+// then pairs of pairs) for a short dependency chain. Truncation error
+// < 0.35^13 / 13! < 2^-52 relative.
 double ExpPoly(double r) {
-  double p = 0x1.1eed8eff8d898p-29;  // 1/12!
-  p = p * r + 0x1.ae64567f544e4p-26;  // 1/11!
-  p = p * r + 0x1.27e4fb7789f5cp-22;  // 1/10!
-  p = p * r + 0x1.71de3a556c734p-19;  // 1/9!
-  p = p * r + 0x1.a01a01a01a01ap-16;  // 1/8!
-  p = p * r + 0x1.a01a01a01a01ap-13;  // 1/7!
-  p = p * r + 0x1.6c16c16c16c17p-10;  // 1/6!
-  p = p * r + 0x1.1111111111111p-7;   // 1/5!
-  p = p * r + 0x1.5555555555555p-5;   // 1/4!
-  p = p * r + 0x1.5555555555555p-3;   // 1/3!
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  return p * r + 1.0;
+  constexpr double c2 = 0.5, c3 = 0x1.5555555555555p-3, c4 = 0x1.5555555555555p-5,
+                   c5 = 0x1.1111111111111p-7, c6 = 0x1.6c16c16c16c17p-10, c7 = 0x1.a01a01a01a01ap-13,
+                   c8 = 0x1.a01a01a01a01ap-16, c9 = 0x1.71de3a556c734p-19, c10 = 0x1.27e4fb7789f5cp-22,
+                   c11 = 0x1.ae64567f544e4p-26, c12 = 0x1.1eed8eff8d898p-29;  // c_n = 1/n!
+  double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  double p01 = 1.0 + r, p23 = c2 + c3 * r, p45 = c4 + c5 * r, p67 = c6 + c7 * r;
+  double p89 = c8 + c9 * r, p1011 = c10 + c11 * r;
+  double p03 = p01 + p23 * r2, p47 = p45 + p67 * r2, p811 = p89 + p1011 * r2;
+  double p07 = p03 + p47 * r4, p812 = p811 + c12 * r4;
+  return p07 + p812 * r8;
 }
 
 // e^x = 2^k * e^r with k = round(x / ln 2), r = x - k ln 2 (Cody-Waite), and
