@@ -2,11 +2,18 @@
 // (cmd_*.cc) and registers itself here; this file only parses and dispatches.
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
+
 #include <cstdio>
 
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Training allocates the same large activation tensors every step: keep
+  // freed memory in the process instead of returning it to the OS and paying
+  // page faults to get it back.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   CLI::App app{"aftune: auditable fine-tuning and inference of LLaMA-family models"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "aftune 0.1");

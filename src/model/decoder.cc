@@ -13,10 +13,16 @@
 
 namespace aftune {
 
-// Saved by a layer's forward for its backward. Names follow decoder.h.
+// Saved by a layer's forward for its backward. Names follow decoder.h; the
+// layer's input is Activations::residual[i].
 struct LayerActivations {
-  Tensor x_in, xn1, rstd1, q, k, v, probs, att, x_mid, xn2, rstd2, gate, up, h;
+  Tensor xn1, rstd1, q, k, v, probs, att, o, x_mid, xn2, rstd2, gate, up, h, down;
   Tensor lora_u[7];  // x A^T per projection with an adapter, indexed by Proj
+};
+
+// The backward's temporaries, reused across layers and passes.
+struct BackwardScratch {
+  Tensor dx, dh, dgate, dup, dxn, dnorm, datt, dq, dk, dv, dlogits;
 };
 
 Activations::Activations() = default;
@@ -51,11 +57,13 @@ Tensor* GradFor(TensorMap* grads, const std::string& name) {
   return it == grads->end() ? nullptr : &it->second;
 }
 
-void AddInPlace(Tensor& y, const Tensor& x) {
-  float* yd = y.data();
-  const float* xd = x.data();
-  DefaultPool().ParallelFor(y.numel(), 1 << 14, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) yd[i] = yd[i] + xd[i];
+// out = a + b elementwise (out may alias a).
+void Add(const Tensor& a, const Tensor& b, Tensor& out) {
+  const float* ad = a.data();
+  const float* bd = b.data();
+  float* od = out.data();
+  DefaultPool().ParallelFor(a.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) od[i] = ad[i] + bd[i];
   });
 }
 
@@ -105,43 +113,42 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const L
 
 void Decoder::Forward(const PackedBatch& batch, const Tensor* x_in, bool keep, Activations* acts) const {
   const int64_t N = Rows(batch), C = cfg_.hidden_size;
-  Tensor x({N, C});
+  const size_t num_layers = layers_.size();
+  acts->residual.resize(num_layers + 1);
+  Tensor& x0 = acts->residual[0];
   if (span_.has_embedding()) {
-    EmbeddingForward(embedding_->data(), batch.tokens.data(), x.data(), N, cfg_.vocab_size, C);
+    x0.ResizeUninitialized({N, C});
+    EmbeddingForward(embedding_->data(), batch.tokens.data(), x0.data(), N, cfg_.vocab_size, C);
   } else {
-    AFTUNE_CHECK(x_in != nullptr && x_in->shape() == x.shape());
-    x = *x_in;
-    if (keep) acts->x_in = *x_in;
+    AFTUNE_CHECK(x_in != nullptr && x_in->shape() == (std::vector<int64_t>{N, C}));
+    x0 = *x_in;
   }
-  acts->layers.clear();
-  for (const Layer& L : layers_) {
-    std::unique_ptr<LayerActivations> a = keep ? std::make_unique<LayerActivations>() : nullptr;
-    LayerForward(L, batch, x, a.get());
-    if (keep) acts->layers.push_back(std::move(a));
+  // Without keep, one set of layer buffers serves every layer in turn.
+  acts->kept = keep;
+  acts->layers.resize(keep ? num_layers : 1);
+  for (auto& a : acts->layers)
+    if (!a) a = std::make_unique<LayerActivations>();
+  for (size_t i = 0; i < num_layers; ++i) {
+    LayerActivations& a = *acts->layers[keep ? i : 0];
+    LayerForward(layers_[i], batch, acts->residual[i], a, acts->residual[i + 1]);
   }
-  if (span_.has_head(cfg_)) {
-    HeadForward(batch, x, acts);
-  } else {
-    acts->x_out = std::move(x);
-  }
+  if (span_.has_head(cfg_)) HeadForward(batch, acts->residual.back(), acts);
 }
 
-void Decoder::LayerForward(const Layer& L, const PackedBatch& b, Tensor& x, LayerActivations* a) const {
+void Decoder::LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& s,
+                           Tensor& x_out) const {
   const int64_t N = Rows(b), C = cfg_.hidden_size, F = cfg_.intermediate_size;
   const int64_t H = cfg_.num_attention_heads, Hk = cfg_.num_key_value_heads, D = cfg_.head_dim;
   const float eps = static_cast<float>(cfg_.rms_norm_eps);
-  LayerActivations local;
-  LayerActivations& s = a ? *a : local;
   auto lin = [&](Proj p, const Tensor& in, Tensor& out) {
     const LinearWeights& lw = L.proj[static_cast<int>(p)];
-    out = Tensor({N, lw.out()});
+    out.ResizeUninitialized({N, lw.out()});
     Tensor& u = s.lora_u[static_cast<int>(p)];
-    if (lw.has_lora()) u = Tensor({N, lw.rank()});
+    if (lw.has_lora()) u.ResizeUninitialized({N, lw.rank()});
     LinearForward(lw, in.data(), N, out.data(), u.data());
   };
-  if (a) s.x_in = x;
-  s.xn1 = Tensor({N, C});
-  s.rstd1 = Tensor({N});
+  s.xn1.ResizeUninitialized({N, C});
+  s.rstd1.ResizeUninitialized({N});
   RmsNormForward(x.data(), L.input_norm->data(), s.xn1.data(), s.rstd1.data(), N, C, eps);
   lin(Proj::kQ, s.xn1, s.q);
   lin(Proj::kK, s.xn1, s.k);
@@ -149,39 +156,37 @@ void Decoder::LayerForward(const Layer& L, const PackedBatch& b, Tensor& x, Laye
   RopeApply(s.q.data(), b.positions.data(), N, H, D, rope_, false);
   RopeApply(s.k.data(), b.positions.data(), N, Hk, D, rope_, false);
   AttentionDims dims{H, Hk, D, RsqrtF(static_cast<float>(D))};
-  s.att = Tensor({N, H * D});
-  if (a) s.probs = Tensor({AttentionProbsSize(b.starts.data(), b.num_sequences(), H)});
-  CausalAttentionForward(s.q.data(), s.k.data(), s.v.data(), s.att.data(), a ? s.probs.data() : nullptr,
-                         b.starts.data(), b.num_sequences(), dims);
-  Tensor o;
-  lin(Proj::kO, s.att, o);
-  AddInPlace(x, o);
-  if (a) s.x_mid = x;
-  s.xn2 = Tensor({N, C});
-  s.rstd2 = Tensor({N});
-  RmsNormForward(x.data(), L.post_norm->data(), s.xn2.data(), s.rstd2.data(), N, C, eps);
+  s.att.ResizeUninitialized({N, H * D});
+  s.probs.ResizeUninitialized({AttentionProbsSize(b.starts.data(), b.num_sequences(), H)});
+  CausalAttentionForward(s.q.data(), s.k.data(), s.v.data(), s.att.data(), s.probs.data(), b.starts.data(),
+                         b.num_sequences(), dims);
+  lin(Proj::kO, s.att, s.o);
+  s.x_mid.ResizeUninitialized({N, C});
+  Add(x, s.o, s.x_mid);
+  s.xn2.ResizeUninitialized({N, C});
+  s.rstd2.ResizeUninitialized({N});
+  RmsNormForward(s.x_mid.data(), L.post_norm->data(), s.xn2.data(), s.rstd2.data(), N, C, eps);
   lin(Proj::kGate, s.xn2, s.gate);
   lin(Proj::kUp, s.xn2, s.up);
-  s.h = Tensor({N, F});
+  s.h.ResizeUninitialized({N, F});
   SwigluForward(s.gate.data(), s.up.data(), s.h.data(), N * F);
-  Tensor down;
-  lin(Proj::kDown, s.h, down);
-  AddInPlace(x, down);
+  lin(Proj::kDown, s.h, s.down);
+  x_out.ResizeUninitialized({N, C});
+  Add(s.x_mid, s.down, x_out);
 }
 
 void Decoder::HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const {
   const int64_t N = Rows(b), C = cfg_.hidden_size, V = cfg_.vocab_size;
-  acts->final_x = x;
-  acts->final_xn = Tensor({N, C});
-  acts->final_rstd = Tensor({N});
+  acts->final_xn.ResizeUninitialized({N, C});
+  acts->final_rstd.ResizeUninitialized({N});
   RmsNormForward(x.data(), final_norm_->data(), acts->final_xn.data(), acts->final_rstd.data(), N, C,
                  static_cast<float>(cfg_.rms_norm_eps));
-  acts->logits = Tensor({N, V});
+  acts->logits.ResizeUninitialized({N, V});
   Gemm(Trans::kN, Trans::kT, N, V, C, acts->final_xn.data(), C, head_->data(), C, acts->logits.data(), V,
        false, &DefaultPool());
   acts->loss = CrossEntropyResult{};
   if (!b.targets.empty()) {
-    acts->lse = Tensor({N});
+    acts->lse.ResizeUninitialized({N});
     acts->loss = CrossEntropyForward(acts->logits.data(), b.targets.data(), acts->lse.data(), N, V);
   }
 }
@@ -189,41 +194,46 @@ void Decoder::HeadForward(const PackedBatch& b, const Tensor& x, Activations* ac
 void Decoder::Backward(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
                        Tensor* d_in) const {
   const int64_t N = Rows(batch), C = cfg_.hidden_size;
-  Tensor dx({N, C});
+  AFTUNE_CHECK(acts->kept && acts->layers.size() == layers_.size());
+  if (!acts->scratch) acts->scratch = std::make_unique<BackwardScratch>();
+  BackwardScratch& s = *acts->scratch;
+  s.dx.ResizeUninitialized({N, C});
   if (span_.has_head(cfg_)) {
-    HeadBackward(batch, acts, grads, &dx);
+    HeadBackward(batch, acts, grads, &s.dx);
   } else {
-    AFTUNE_CHECK(d_out != nullptr && d_out->shape() == dx.shape());
-    dx = *d_out;
+    AFTUNE_CHECK(d_out != nullptr && d_out->shape() == s.dx.shape());
+    s.dx = *d_out;
   }
-  AFTUNE_CHECK(acts->layers.size() == layers_.size());
-  for (size_t i = layers_.size(); i-- > 0;) LayerBackward(layers_[i], batch, *acts->layers[i], dx, grads);
+  for (size_t i = layers_.size(); i-- > 0;)
+    LayerBackward(layers_[i], batch, acts->residual[i], *acts->layers[i], s, grads);
   if (span_.has_embedding()) {
     if (Tensor* g = GradFor(grads, EmbeddingName()))
-      EmbeddingBackward(dx.data(), batch.tokens.data(), g->data(), N, C);
+      EmbeddingBackward(s.dx.data(), batch.tokens.data(), g->data(), N, C);
   } else if (d_in) {
-    *d_in = std::move(dx);
+    *d_in = s.dx;
   }
 }
 
 void Decoder::HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx) const {
   const int64_t N = Rows(b), C = cfg_.hidden_size, V = cfg_.vocab_size;
   AFTUNE_CHECK(!b.targets.empty());
-  Tensor dlogits({N, V});
+  Tensor& dlogits = acts->scratch->dlogits;
+  dlogits.ResizeUninitialized({N, V});
   const float dscale = acts->loss.count ? 1.0f / static_cast<float>(acts->loss.count) : 0.0f;
   CrossEntropyBackward(acts->logits.data(), b.targets.data(), acts->lse.data(), dscale, dlogits.data(), N, V);
   ThreadPool* pool = &DefaultPool();
   const std::string head_name = cfg_.tie_word_embeddings ? EmbeddingName() : HeadName();
   if (Tensor* g = GradFor(grads, head_name))
     Gemm(Trans::kT, Trans::kN, V, C, N, dlogits.data(), V, acts->final_xn.data(), C, g->data(), C, true, pool);
-  Tensor dxn({N, C});
+  Tensor& dxn = acts->scratch->dxn;
+  dxn.ResizeUninitialized({N, C});
   Gemm(Trans::kN, Trans::kN, N, C, V, dlogits.data(), V, head_->data(), C, dxn.data(), C, false, pool);
-  RmsNormBackward(dxn.data(), acts->final_x.data(), final_norm_->data(), acts->final_rstd.data(), dx->data(),
+  RmsNormBackward(dxn.data(), acts->residual.back().data(), final_norm_->data(), acts->final_rstd.data(), dx->data(),
                   GradFor(grads, FinalNormName()) ? GradFor(grads, FinalNormName())->data() : nullptr, N, C);
 }
 
-void Decoder::LayerBackward(const Layer& L, const PackedBatch& b, LayerActivations& s, Tensor& dx,
-                            TensorMap* grads) const {
+void Decoder::LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& s,
+                            BackwardScratch& t, TensorMap* grads) const {
   const int64_t N = Rows(b), C = cfg_.hidden_size, F = cfg_.intermediate_size;
   const int64_t H = cfg_.num_attention_heads, Hk = cfg_.num_key_value_heads, D = cfg_.head_dim;
   const int64_t l = L.index;
@@ -240,29 +250,33 @@ void Decoder::LayerBackward(const Layer& L, const PackedBatch& b, LayerActivatio
     Tensor* g = GradFor(grads, name);
     return g ? g->data() : nullptr;
   };
-  // MLP: x_out = x_mid + down(swiglu(gate(xn2), up(xn2))).
-  Tensor dh({N, F}), dgate({N, F}), dup({N, F}), dxn({N, C}), dnorm({N, C});
-  lin_back(Proj::kDown, s.h, dx, dh, false);
-  SwigluBackward(dh.data(), s.gate.data(), s.up.data(), dgate.data(), dup.data(), N * F);
-  lin_back(Proj::kGate, s.xn2, dgate, dxn, false);
-  lin_back(Proj::kUp, s.xn2, dup, dxn, true);
-  RmsNormBackward(dxn.data(), s.x_mid.data(), L.post_norm->data(), s.rstd2.data(), dnorm.data(),
+  for (Tensor* u : {&t.dh, &t.dgate, &t.dup}) u->ResizeUninitialized({N, F});
+  for (Tensor* u : {&t.dxn, &t.dnorm}) u->ResizeUninitialized({N, C});
+  t.datt.ResizeUninitialized({N, H * D});
+  t.dq.ResizeUninitialized({N, H * D});
+  t.dk.ResizeUninitialized({N, Hk * D});
+  t.dv.ResizeUninitialized({N, Hk * D});
+  // MLP: x_out = x_mid + down(swiglu(gate(xn2), up(xn2))); t.dx holds d(x_out).
+  lin_back(Proj::kDown, s.h, t.dx, t.dh, false);
+  SwigluBackward(t.dh.data(), s.gate.data(), s.up.data(), t.dgate.data(), t.dup.data(), N * F);
+  lin_back(Proj::kGate, s.xn2, t.dgate, t.dxn, false);
+  lin_back(Proj::kUp, s.xn2, t.dup, t.dxn, true);
+  RmsNormBackward(t.dxn.data(), s.x_mid.data(), L.post_norm->data(), s.rstd2.data(), t.dnorm.data(),
                   norm_grad(PostAttentionNormName(l)), N, C);
-  AddInPlace(dx, dnorm);  // dx is now d(x_mid)
-  // Attention: x_mid = x_in + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))).
-  Tensor datt({N, H * D}), dq({N, H * D}), dk({N, Hk * D}), dv({N, Hk * D});
-  lin_back(Proj::kO, s.att, dx, datt, false);
+  Add(t.dx, t.dnorm, t.dx);  // d(x_mid)
+  // Attention: x_mid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))).
+  lin_back(Proj::kO, s.att, t.dx, t.datt, false);
   AttentionDims dims{H, Hk, D, RsqrtF(static_cast<float>(D))};
-  CausalAttentionBackward(datt.data(), s.q.data(), s.k.data(), s.v.data(), s.probs.data(), dq.data(), dk.data(),
-                          dv.data(), b.starts.data(), b.num_sequences(), dims);
-  RopeApply(dq.data(), b.positions.data(), N, H, D, rope_, true);
-  RopeApply(dk.data(), b.positions.data(), N, Hk, D, rope_, true);
-  lin_back(Proj::kQ, s.xn1, dq, dxn, false);
-  lin_back(Proj::kK, s.xn1, dk, dxn, true);
-  lin_back(Proj::kV, s.xn1, dv, dxn, true);
-  RmsNormBackward(dxn.data(), s.x_in.data(), L.input_norm->data(), s.rstd1.data(), dnorm.data(),
+  CausalAttentionBackward(t.datt.data(), s.q.data(), s.k.data(), s.v.data(), s.probs.data(), t.dq.data(),
+                          t.dk.data(), t.dv.data(), b.starts.data(), b.num_sequences(), dims);
+  RopeApply(t.dq.data(), b.positions.data(), N, H, D, rope_, true);
+  RopeApply(t.dk.data(), b.positions.data(), N, Hk, D, rope_, true);
+  lin_back(Proj::kQ, s.xn1, t.dq, t.dxn, false);
+  lin_back(Proj::kK, s.xn1, t.dk, t.dxn, true);
+  lin_back(Proj::kV, s.xn1, t.dv, t.dxn, true);
+  RmsNormBackward(t.dxn.data(), x.data(), L.input_norm->data(), s.rstd1.data(), t.dnorm.data(),
                   norm_grad(InputNormName(l)), N, C);
-  AddInPlace(dx, dnorm);  // dx is now d(x_in)
+  Add(t.dx, t.dnorm, t.dx);  // d(x)
 }
 
 }  // namespace aftune

@@ -29,15 +29,24 @@
 namespace aftune {
 
 struct LayerActivations;
+struct BackwardScratch;
 
-// What a forward pass saves for its backward, and what it produced.
+// What a forward pass saves for its backward, and what it produced. Buffers
+// are reused from one pass to the next when the batch shape is unchanged.
 struct Activations {
-  Tensor x_in;       // [N, C] the span's input activation (non-first spans)
-  Tensor x_out;      // [N, C] the span's output activation (non-last spans)
-  Tensor logits;     // [N, V] (last span)
+  // residual[i] is the input of the span's i-th layer; residual.back() the
+  // span's output (the final norm's input in the last span).
+  std::vector<Tensor> residual;
+  Tensor logits;            // [N, V] (last span)
   CrossEntropyResult loss;  // (last span, when the batch has targets)
   std::vector<std::unique_ptr<LayerActivations>> layers;
-  Tensor final_x, final_xn, final_rstd, lse;  // head inputs and softmax stats
+  Tensor final_xn, final_rstd, lse;  // head: normed input, its rstd, softmax stats
+  std::unique_ptr<BackwardScratch> scratch;
+  bool kept = false;  // the last Forward saved what Backward needs
+
+  // The span's output activation [N, C] (non-last spans).
+  const Tensor& output() const { return residual.back(); }
+
   Activations();
   ~Activations();
   Activations(Activations&&) noexcept;
@@ -58,7 +67,7 @@ class Decoder {
   LayerSpan span() const { return span_; }
 
   // Runs the span. Input: batch.tokens (first span) or x_in [N, C] (others).
-  // Output in acts: x_out (non-last span) or logits and, if the batch has
+  // Output in acts: output() (non-last span) or logits and, if the batch has
   // targets, loss (last span). keep = false saves nothing for Backward.
   void Forward(const PackedBatch& batch, const Tensor* x_in, bool keep, Activations* acts) const;
 
@@ -74,9 +83,10 @@ class Decoder {
  private:
   struct Layer;
   Decoder(const ModelConfig& cfg, const LoraConfig& lora, LayerSpan span);
-  void LayerForward(const Layer& L, const PackedBatch& b, Tensor& x, LayerActivations* a) const;
-  void LayerBackward(const Layer& L, const PackedBatch& b, LayerActivations& a, Tensor& dx,
-                     TensorMap* grads) const;
+  void LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& a,
+                    Tensor& x_out) const;
+  void LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& a,
+                     BackwardScratch& s, TensorMap* grads) const;
   void HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const;
   void HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx) const;
 

@@ -128,7 +128,7 @@ TEST_P(BlockwiseTest, MatchesWholeModel) {
       auto d = Decoder::Create(f.cfg, f.lora, span, &blocks[i].params);
       ASSERT_TRUE(d.ok()) << d.status().ToString();
       blocks[i].decoder = std::move(*d);
-      const Tensor* x_in = i == 0 ? nullptr : &blocks[i - 1].acts.x_out;
+      const Tensor* x_in = i == 0 ? nullptr : &blocks[i - 1].acts.output();
       blocks[i].decoder->Forward(batch, x_in, true, &blocks[i].acts);
     }
     r.logits = blocks.back().acts.logits;

@@ -9,11 +9,20 @@
 
 namespace aftune {
 
+namespace {
+constexpr int64_t kBlock = 256;  // elements per vectorised ExpArray call
+}  // namespace
+
 float LogSumExp(const float* x, int64_t V) {
   float m = x[0];
   for (int64_t v = 1; v < V; ++v) m = std::max(m, x[v]);
-  float z = 0.0f;
-  for (int64_t v = 0; v < V; ++v) z += ExpF(x[v] - m);
+  float z = 0.0f, e[kBlock];
+  for (int64_t b = 0; b < V; b += kBlock) {
+    const int64_t n = std::min(kBlock, V - b);
+    for (int64_t i = 0; i < n; ++i) e[i] = x[b + i] - m;
+    ExpArray(e, e, n);
+    for (int64_t i = 0; i < n; ++i) z += e[i];
+  }
   return m + LogF(z);
 }
 
@@ -52,7 +61,9 @@ void CrossEntropyBackward(const float* logits, const int32_t* targets, const flo
         continue;
       }
       const float* x = logits + n * V;
-      for (int64_t v = 0; v < V; ++v) d[v] = ExpF(x[v] - lse[n]) * dscale;
+      for (int64_t v = 0; v < V; ++v) d[v] = x[v] - lse[n];
+      ExpArray(d, d, V);
+      for (int64_t v = 0; v < V; ++v) d[v] = d[v] * dscale;
       d[t] -= dscale;
     }
   });

@@ -21,6 +21,12 @@ Tensor::Tensor(std::vector<int64_t> shape)
 
 void Tensor::Fill(float v) { std::fill(data_.begin(), data_.end(), v); }
 
+void Tensor::ResizeUninitialized(std::vector<int64_t> shape) {
+  const int64_t n = NumElements(shape);
+  if (n != numel()) data_ = FloatVector(static_cast<size_t>(n));
+  shape_ = std::move(shape);
+}
+
 void Tensor::Reshape(std::vector<int64_t> shape) {
   AFTUNE_CHECK(NumElements(shape) == numel());
   shape_ = std::move(shape);

@@ -53,6 +53,10 @@ class Tensor {
   float operator[](int64_t i) const { return data_[static_cast<size_t>(i)]; }
 
   void Fill(float v);
+  // Gives the tensor `shape`, reusing its buffer when the element count is
+  // unchanged. The contents are then unspecified: for outputs that the caller
+  // overwrites completely (activation buffers reused across steps).
+  void ResizeUninitialized(std::vector<int64_t> shape);
   // Changes the shape, keeping the data. REQUIRES: same numel.
   void Reshape(std::vector<int64_t> shape);
   // "[2, 3, 4]"
