@@ -109,6 +109,30 @@ TEST(Tlog, ProofsReadLogarithmicallyManyHashesInOneCall) {
   EXPECT_LE(r.reads, 21u);
 }
 
+// For huge trees the provers (over a virtual log) and the verifiers' length
+// rules agree: a proof of the right shape is judged on its hashes (kMismatch
+// against a wrong root), never on its length (kCorruption).
+TEST(Tlog, ProofShapesAgreeWithVerifiersForHugeTrees) {
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  auto next = [&] {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return x;
+  };
+  Hash a = Sha256Of("a"), b = Sha256Of("b");
+  for (int iter = 0; iter < 2000; iter++) {
+    uint64_t n = next() >> (24 + next() % 40);
+    if (n < 2) continue;
+    uint64_t i = next() % n, m = 1 + next() % (n - 1);
+    CountingReader r;
+    Result<InclusionProof> p = ProveInclusion(i, n, r);
+    ASSERT_TRUE(p.ok());
+    ASSERT_TRUE(RootFromInclusionProof(i, n, a, *p).ok()) << i << "/" << n;
+    Result<ConsistencyProof> c = ProveConsistency(m, n, r);
+    ASSERT_TRUE(c.ok());
+    ASSERT_EQ(VerifyConsistency(m, n, a, b, *c).code(), Status::Code::kMismatch) << m << "->" << n;
+  }
+}
+
 TEST(Tlog, ShortReaderAnswerIsCorruption) {
   CountingReader r;
   r.short_answer = true;
