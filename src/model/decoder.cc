@@ -112,6 +112,24 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const L
 }
 
 void Decoder::Forward(const PackedBatch& batch, const Tensor* x_in, bool keep, Activations* acts) const {
+  Run(batch, x_in, keep, nullptr, acts);
+}
+
+void Decoder::ForwardCached(const PackedBatch& batch, const std::vector<KvCache*>& caches,
+                            Activations* acts) const {
+  AFTUNE_CHECK(span_.has_embedding() && span_.has_head(cfg_));
+  AFTUNE_CHECK(static_cast<int64_t>(caches.size()) == batch.num_sequences());
+  for (int64_t s = 0; s < batch.num_sequences(); ++s) {
+    const int64_t n = batch.starts[s + 1] - batch.starts[s];
+    AFTUNE_CHECK(n == 0 || batch.positions[batch.starts[s]] == caches[s]->length());
+    AFTUNE_CHECK(caches[s]->length() + n <= caches[s]->capacity());
+  }
+  Run(batch, nullptr, false, &caches, acts);
+  for (int64_t s = 0; s < batch.num_sequences(); ++s) caches[s]->Advance(batch.starts[s + 1] - batch.starts[s]);
+}
+
+void Decoder::Run(const PackedBatch& batch, const Tensor* x_in, bool keep, const std::vector<KvCache*>* caches,
+                  Activations* acts) const {
   const int64_t N = Rows(batch), C = cfg_.hidden_size;
   const size_t num_layers = layers_.size();
   acts->residual.resize(num_layers + 1);
@@ -130,13 +148,13 @@ void Decoder::Forward(const PackedBatch& batch, const Tensor* x_in, bool keep, A
     if (!a) a = std::make_unique<LayerActivations>();
   for (size_t i = 0; i < num_layers; ++i) {
     LayerActivations& a = *acts->layers[keep ? i : 0];
-    LayerForward(layers_[i], batch, acts->residual[i], a, acts->residual[i + 1]);
+    LayerForward(layers_[i], batch, acts->residual[i], caches, a, acts->residual[i + 1]);
   }
   if (span_.has_head(cfg_)) HeadForward(batch, acts->residual.back(), acts);
 }
 
-void Decoder::LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& s,
-                           Tensor& x_out) const {
+void Decoder::LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x,
+                           const std::vector<KvCache*>* caches, LayerActivations& s, Tensor& x_out) const {
   const int64_t N = Rows(b), C = cfg_.hidden_size, F = cfg_.intermediate_size;
   const int64_t H = cfg_.num_attention_heads, Hk = cfg_.num_key_value_heads, D = cfg_.head_dim;
   const float eps = static_cast<float>(cfg_.rms_norm_eps);
@@ -155,11 +173,15 @@ void Decoder::LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x
   lin(Proj::kV, s.xn1, s.v);
   RopeApply(s.q.data(), b.positions.data(), N, H, D, rope_, false);
   RopeApply(s.k.data(), b.positions.data(), N, Hk, D, rope_, false);
-  AttentionDims dims{H, Hk, D, RsqrtF(static_cast<float>(D))};
   s.att.ResizeUninitialized({N, H * D});
-  s.probs.ResizeUninitialized({AttentionProbsSize(b.starts.data(), b.num_sequences(), H)});
-  CausalAttentionForward(s.q.data(), s.k.data(), s.v.data(), s.att.data(), s.probs.data(), b.starts.data(),
-                         b.num_sequences(), dims);
+  if (caches) {
+    CachedAttention(L, b, *caches, s);
+  } else {
+    AttentionDims dims{H, Hk, D, RsqrtF(static_cast<float>(D))};
+    s.probs.ResizeUninitialized({AttentionProbsSize(b.starts.data(), b.num_sequences(), H)});
+    CausalAttentionForward(s.q.data(), s.k.data(), s.v.data(), s.att.data(), s.probs.data(), b.starts.data(),
+                           b.num_sequences(), dims);
+  }
   lin(Proj::kO, s.att, s.o);
   s.x_mid.ResizeUninitialized({N, C});
   Add(x, s.o, s.x_mid);
@@ -173,6 +195,38 @@ void Decoder::LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x
   lin(Proj::kDown, s.h, s.down);
   x_out.ResizeUninitialized({N, C});
   Add(s.x_mid, s.down, x_out);
+}
+
+// Appends the new rows' keys and values to their sequences' caches, then
+// attends every new row over its cache.
+void Decoder::CachedAttention(const Layer& L, const PackedBatch& b, const std::vector<KvCache*>& caches,
+                              LayerActivations& s) const {
+  const int64_t H = cfg_.num_attention_heads, Hk = cfg_.num_key_value_heads, D = cfg_.head_dim;
+  const int64_t S = b.num_sequences();
+  std::vector<const float*> keys_t(static_cast<size_t>(S * Hk)), values(keys_t.size());
+  std::vector<int64_t> ldk(static_cast<size_t>(S));
+  for (int64_t seq = 0; seq < S; ++seq) {
+    KvCache& cache = *caches[seq];
+    const int64_t cap = ldk[seq] = cache.capacity();
+    for (int64_t g = 0; g < Hk; ++g) {
+      float* kt = cache.keys_t(L.index, g);
+      float* vv = cache.values(L.index, g);
+      for (int64_t n = b.starts[seq]; n < b.starts[seq + 1]; ++n) {
+        const int64_t j = b.positions[n];
+        const float* kn = s.k.data() + (n * Hk + g) * D;
+        const float* vn = s.v.data() + (n * Hk + g) * D;
+        for (int64_t d = 0; d < D; ++d) {
+          kt[d * cap + j] = kn[d];
+          vv[j * D + d] = vn[d];
+        }
+      }
+      keys_t[seq * Hk + g] = kt;
+      values[seq * Hk + g] = vv;
+    }
+  }
+  AttentionDims dims{H, Hk, D, RsqrtF(static_cast<float>(D))};
+  CachedAttentionForward(s.q.data(), s.att.data(), b.starts.data(), b.positions.data(), S, keys_t.data(),
+                         values.data(), ldk.data(), dims);
 }
 
 void Decoder::HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const {

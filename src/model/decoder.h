@@ -21,6 +21,7 @@
 #include "base/status.h"
 #include "model/batch.h"
 #include "model/config.h"
+#include "model/kv_cache.h"
 #include "model/llama_names.h"
 #include "model/lora.h"
 #include "tensor/cross_entropy.h"
@@ -71,6 +72,15 @@ class Decoder {
   // targets, loss (last span). keep = false saves nothing for Backward.
   void Forward(const PackedBatch& batch, const Tensor* x_in, bool keep, Activations* acts) const;
 
+  // Incremental forward for generation. Sequence s of the batch holds new
+  // tokens at positions caches[s]->length() onward (batch.positions must say
+  // so); their keys and values are appended to caches[s], which then advance.
+  // Output as Forward's, nothing kept for Backward. Every output row is
+  // bit-identical to the same row of a Forward over the whole sequence, and
+  // does not depend on the other sequences in the batch.
+  // REQUIRES: the span is the whole model; caches[s] has room for the tokens.
+  void ForwardCached(const PackedBatch& batch, const std::vector<KvCache*>& caches, Activations* acts) const;
+
   // Backward of the last Forward recorded in acts. d_out: the gradient of the
   // span's output [N, C] (non-last span; the last span starts from its mean
   // loss with dloss = 1). Accumulates into the tensors of `grads` whose names
@@ -83,8 +93,12 @@ class Decoder {
  private:
   struct Layer;
   Decoder(const ModelConfig& cfg, const LoraConfig& lora, LayerSpan span);
-  void LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& a,
-                    Tensor& x_out) const;
+  void Run(const PackedBatch& batch, const Tensor* x_in, bool keep, const std::vector<KvCache*>* caches,
+           Activations* acts) const;
+  void LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x, const std::vector<KvCache*>* caches,
+                    LayerActivations& a, Tensor& x_out) const;
+  void CachedAttention(const Layer& L, const PackedBatch& b, const std::vector<KvCache*>& caches,
+                       LayerActivations& a) const;
   void LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& a,
                      BackwardScratch& s, TensorMap* grads) const;
   void HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const;

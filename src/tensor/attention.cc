@@ -100,6 +100,27 @@ void CausalAttentionForward(const float* q, const float* k, const float* v, floa
   });
 }
 
+void CachedAttentionForward(const float* q, float* out, const int64_t* starts, const int32_t* positions,
+                            int64_t num_seqs, const float* const* keys_t, const float* const* values,
+                            const int64_t* ldk, const AttentionDims& dims) {
+  const int64_t H = dims.H, Hk = dims.Hk, D = dims.D, group = H / Hk;
+  AFTUNE_CHECK(Hk > 0 && H % Hk == 0);
+  DefaultPool().ParallelFor(num_seqs * Hk, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch;
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t s = unit / Hk, g = unit % Hk;
+      for (int64_t n = starts[s]; n < starts[s + 1]; ++n) {
+        const int64_t P = positions[n] + 1;
+        AFTUNE_CHECK(P <= ldk[s]);
+        scratch.resize(static_cast<size_t>(P));
+        for (int64_t h = g * group; h < (g + 1) * group; ++h)
+          AttendRow(q + (n * H + h) * D, keys_t[unit], ldk[s], values[unit], D, P, D, dims.scale, scratch.data(),
+                    out + (n * H + h) * D);
+      }
+    }
+  });
+}
+
 // Per query row i of head h, with p the saved probabilities and do = dout[i]:
 //   dp_j = do . v_j,  ds_j = p_j (dp_j - sum_j' p_j' dp_j') * scale
 //   dq_i = sum_j ds_j k_j,  dk_j += ds_j q_i,  dv_j += p_j do

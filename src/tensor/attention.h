@@ -37,6 +37,17 @@ void CausalAttentionBackward(const float* dout, const float* q, const float* k, 
                              const float* probs, float* dq, float* dk, float* dv,
                              const int64_t* starts, int64_t num_seqs, const AttentionDims& dims);
 
+// Attention of new rows against cached keys and values (KV-cache decode and
+// prefill). Sequence s's new rows are [starts[s], starts[s+1]) of q and out;
+// row n sits at position positions[n] and attends to positions 0..positions[n].
+// keys_t[s * Hk + g] is kv-head g's keys transposed, element (d, j) at
+// [d * ldk[s] + j]; values[s * Hk + g] its values, element (j, d) at [j * D + d];
+// both already hold every position a row attends to. Threads split over
+// (sequence, kv-head) pairs.
+void CachedAttentionForward(const float* q, float* out, const int64_t* starts, const int32_t* positions,
+                            int64_t num_seqs, const float* const* keys_t, const float* const* values,
+                            const int64_t* ldk, const AttentionDims& dims);
+
 // The per-row routine: one query against P keys. kT is the head's keys
 // transposed, kT[d * ldk + j]; v[j * ldv + d]. scratch holds P floats and
 // receives the probabilities. out [D] is overwritten.

@@ -1,0 +1,41 @@
+// Choosing the next token from a row of logits: greedy, temperature, top-k
+// and top-p, driven by a Philox stream keyed by (seed, position), so the
+// choice is a pure function of the logits, the parameters and the position.
+// The inference audit re-runs exactly this function on logits recomputed by
+// one teacher-forced pass and requires the same token at every position.
+//
+// Canonical procedure (temperature > 0):
+//   1. z_v = logits_v / temperature.
+//   2. Order candidates by z descending, ties by id ascending.
+//   3. top_k > 0: keep the first top_k.
+//   4. e_i = ExpF(z_i - z_0) over the kept candidates in order; their running
+//      sums c_i = e_0 + ... + e_i are accumulated left to right.
+//   5. top_p < 1: keep the shortest prefix with c_i >= top_p * c_last.
+//   6. u = Philox(seed, kSampling, stream 0).Uniform(position); pick the first
+//      kept candidate with c_i > u * c_kept (the last one if rounding leaves
+//      none).
+// temperature == 0 is greedy: the largest logit, ties to the lowest id.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+
+namespace aftune {
+
+struct SamplingParams {
+  float temperature = 1.0f;  // 0: greedy
+  float top_p = 1.0f;        // (0, 1]
+  int64_t top_k = 0;         // 0: no limit
+  uint64_t seed = 0;
+
+  // InvalidArgument naming the parameter when out of range.
+  Status Validate() const;
+};
+
+// REQUIRES: V >= 1, params valid, no NaN in logits. `position` is the
+// position in the sequence of the token being chosen.
+int32_t SampleToken(const float* logits, int64_t V, const SamplingParams& params, int64_t position);
+
+}  // namespace aftune

@@ -1,0 +1,89 @@
+#include "infer/sampler.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "tensor/mathfn.h"
+
+namespace aftune {
+namespace {
+
+TEST(SamplerTest, GreedyTakesLargestLogitLowestIdOnTies) {
+  std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f};
+  SamplingParams p;
+  p.temperature = 0.0f;
+  EXPECT_EQ(SampleToken(logits.data(), 4, p, 0), 1);
+}
+
+TEST(SamplerTest, TopKOneAndTinyTopPAreGreedy) {
+  std::vector<float> logits = {0.1f, 0.3f, 0.9f, 0.2f, 0.85f};
+  for (int64_t pos = 0; pos < 50; ++pos) {
+    SamplingParams k1;
+    k1.top_k = 1;
+    k1.seed = 3;
+    EXPECT_EQ(SampleToken(logits.data(), 5, k1, pos), 2);
+    SamplingParams p_small;
+    p_small.top_p = 1e-6f;
+    p_small.seed = 3;
+    EXPECT_EQ(SampleToken(logits.data(), 5, p_small, pos), 2);
+  }
+}
+
+TEST(SamplerTest, FrequenciesFollowTheSoftmax) {
+  std::vector<float> logits = {1.0f, 0.0f, -1.0f, 0.5f};
+  SamplingParams p;
+  p.seed = 11;
+  std::vector<int> counts(4, 0);
+  const int n = 40000;
+  for (int pos = 0; pos < n; ++pos) ++counts[SampleToken(logits.data(), 4, p, pos)];
+  double z = 0;
+  for (float l : logits) z += std::exp(static_cast<double>(l));
+  for (int v = 0; v < 4; ++v) {
+    double expected = std::exp(static_cast<double>(logits[v])) / z;
+    EXPECT_NEAR(counts[v] / static_cast<double>(n), expected, 0.01) << v;
+  }
+}
+
+TEST(SamplerTest, TopKExcludesTheRest) {
+  std::vector<float> logits = {3.0f, 2.9f, 2.8f, -5.0f, 2.7f};
+  SamplingParams p;
+  p.top_k = 2;
+  p.seed = 1;
+  for (int pos = 0; pos < 500; ++pos) {
+    int32_t t = SampleToken(logits.data(), 5, p, pos);
+    EXPECT_TRUE(t == 0 || t == 1) << t;
+  }
+}
+
+TEST(SamplerTest, PureFunctionOfSeedAndPosition) {
+  std::vector<float> logits(100);
+  for (int i = 0; i < 100; ++i) logits[i] = std::sin(static_cast<float>(i));
+  SamplingParams p;
+  p.temperature = 1.5f;
+  p.seed = 77;
+  std::vector<int32_t> first, second;
+  for (int pos = 0; pos < 200; ++pos) first.push_back(SampleToken(logits.data(), 100, p, pos));
+  for (int pos = 0; pos < 200; ++pos) second.push_back(SampleToken(logits.data(), 100, p, pos));
+  EXPECT_EQ(first, second);
+  p.seed = 78;
+  std::vector<int32_t> third;
+  for (int pos = 0; pos < 200; ++pos) third.push_back(SampleToken(logits.data(), 100, p, pos));
+  EXPECT_NE(first, third);
+}
+
+TEST(SamplerTest, ValidateNamesTheParameter) {
+  SamplingParams p;
+  p.temperature = -1.0f;
+  EXPECT_NE(p.Validate().message().find("temperature"), std::string::npos);
+  p = SamplingParams();
+  p.top_p = 1.5f;
+  EXPECT_NE(p.Validate().message().find("top_p"), std::string::npos);
+  p = SamplingParams();
+  p.top_k = -2;
+  EXPECT_NE(p.Validate().message().find("top_k"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aftune
