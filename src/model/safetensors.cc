@@ -25,7 +25,8 @@
 //   - an entry that is not an object, misses or adds a key, has a dtype that
 //     is not a string or not one of the above, a shape or data_offsets that is
 //     not an array of non-negative integers (1.0, -0, 1e3 are not integers),
-//     a dim > 2^63-1, a numel * dtype size that overflows 64 bits, begin > end,
+//     a dim or a running product of the dims > 2^63-1 (even when a later dim
+//     is 0), a numel * dtype size that overflows 64 bits, begin > end,
 //     end beyond the data buffer, or end - begin != numel * dtype size;
 //   - ranges that do not tile the data buffer exactly: sorted by (begin, end)
 //     each must start where the previous ended (else an overlap or a hole),
@@ -103,12 +104,15 @@ std::string RangeText(uint64_t b, uint64_t e) {
   return "[" + std::to_string(b) + ", " + std::to_string(e) + "]";
 }
 
-// numel * elem_size, or false on overflow or a dim > INT64_MAX.
+// numel * elem_size, or false when a dim or any running product of the dims
+// (left to right, as NumElements computes it in int64) exceeds INT64_MAX, or
+// the byte count overflows 64 bits. So [2^62, 4, 0] is refused although it
+// has no elements: NumElements would overflow on it.
 bool CheckedByteSize(const std::vector<uint64_t>& dims, uint64_t elem_size, uint64_t* bytes) {
+  constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   uint64_t n = 1;
   for (uint64_t d : dims) {
-    if (d > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
-    if (__builtin_mul_overflow(n, d, &n)) return false;
+    if (d > kMax || __builtin_mul_overflow(n, d, &n) || n > kMax) return false;
   }
   return !__builtin_mul_overflow(n, elem_size, bytes);
 }

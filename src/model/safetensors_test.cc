@@ -437,6 +437,14 @@ TEST(SafetensorsTest, RejectsBadRanges) {
                 "overflows 64-bit sizes");
   ExpectCorrupt(HandFile("{\"a\":" + Entry("U8", "[4611686018427387904,4]", "[0,0]") + "}", ""),
                 "overflows 64-bit sizes");
+  // No elements, but the running product passes INT64_MAX before the 0.
+  ExpectCorrupt(HandFile("{\"a\":" + Entry("U8", "[9223372036854775807,2,0]", "[0,0]") + "}", ""),
+                "overflows 64-bit sizes");
+  auto zero = SafetensorsFile::Parse(
+      HandFile("{\"a\":" + Entry("F32", "[0,9223372036854775807,1]", "[0,0]") + "}", ""), kSource);
+  ASSERT_TRUE(zero.ok()) << zero.status().ToString();
+  EXPECT_EQ(zero->entries()[0].numel(), 0);
+  EXPECT_EQ(zero->ToF32(zero->entries()[0])->numel(), 0);
   // Two tensors.
   ExpectCorrupt(HandFile("{\"a\":" + Entry("F32", "[2]", "[0,8]") + ",\"b\":" + Entry("F32", "[2]", "[4,12]") + "}",
                          std::string(12, '\0')),
