@@ -24,6 +24,7 @@
 
 #include "tensor/gemm_isa.h"
 #include "tensor/gemm_kernels.h"
+#include "tensor/gemm_pack.h"
 #include "tensor/tensor.h"
 #include "tensor/thread_pool.h"
 
@@ -49,7 +50,9 @@ namespace {
 using gemm_internal::KernelFn;
 
 constexpr int kMaxMR = 12;
-constexpr int kMaxNV = 2;
+constexpr int kMaxNV = 8;
+// B panels packed together (see RunPart).
+constexpr int kPackGroup = 4;
 
 // A family of micro-kernels and the blocking that suits it.
 struct KernelSet {
@@ -73,7 +76,7 @@ void FillPortable(KernelSet& s, std::integer_sequence<int, R...>) {
 
 KernelSet MakePortable() {
   KernelSet s{};
-  s.mr = 4, s.lanes = 8, s.nv = 1, s.kc = 256, s.mc = 128, s.nc = 2048;
+  s.mr = 4, s.lanes = 8, s.nv = 1, s.kc = 256, s.mc = 128, s.nc = 1024;
   FillPortable<8>(s, std::make_integer_sequence<int, 4>());
   return s;
 }
@@ -88,9 +91,24 @@ void FillAvx2(KernelSet& s, std::integer_sequence<int, R...>) {
 
 KernelSet MakeAvx2() {
   KernelSet s{};
-  s.mr = 6, s.lanes = 8, s.nv = 2, s.kc = 256, s.mc = 144, s.nc = 2048;
+  s.mr = 6, s.lanes = 8, s.nv = 2, s.kc = 1024, s.mc = 48, s.nc = 1024;
   FillAvx2<1>(s, std::make_integer_sequence<int, 6>());
   FillAvx2<2>(s, std::make_integer_sequence<int, 6>());
+  return s;
+}
+
+// One row at a time, 64 columns: 8 independent chains hide the fma latency.
+KernelSet MakeAvx2Skinny() {
+  KernelSet s{};
+  s.mr = 1, s.lanes = 8, s.nv = 8, s.kc = 256, s.mc = 1, s.nc = 1024;
+  FillAvx2<1>(s, std::make_integer_sequence<int, 1>());
+  FillAvx2<2>(s, std::make_integer_sequence<int, 1>());
+  FillAvx2<3>(s, std::make_integer_sequence<int, 1>());
+  FillAvx2<4>(s, std::make_integer_sequence<int, 1>());
+  FillAvx2<5>(s, std::make_integer_sequence<int, 1>());
+  FillAvx2<6>(s, std::make_integer_sequence<int, 1>());
+  FillAvx2<7>(s, std::make_integer_sequence<int, 1>());
+  FillAvx2<8>(s, std::make_integer_sequence<int, 1>());
   return s;
 }
 #endif
@@ -105,21 +123,43 @@ void FillAvx512(KernelSet& s, std::integer_sequence<int, R...>) {
 
 KernelSet MakeAvx512() {
   KernelSet s{};
-  s.mr = 12, s.lanes = 16, s.nv = 2, s.kc = 256, s.mc = 192, s.nc = 2048;
+  s.mr = 12, s.lanes = 16, s.nv = 2, s.kc = 1024, s.mc = 96, s.nc = 1024;
   FillAvx512<1>(s, std::make_integer_sequence<int, 12>());
   FillAvx512<2>(s, std::make_integer_sequence<int, 12>());
   return s;
 }
+
+// Up to two rows, 128 columns: 8 or 16 independent chains.
+KernelSet MakeAvx512Skinny() {
+  KernelSet s{};
+  s.mr = 2, s.lanes = 16, s.nv = 8, s.kc = 256, s.mc = 2, s.nc = 1024;
+  FillAvx512<1>(s, std::make_integer_sequence<int, 2>());
+  FillAvx512<2>(s, std::make_integer_sequence<int, 2>());
+  FillAvx512<3>(s, std::make_integer_sequence<int, 2>());
+  FillAvx512<4>(s, std::make_integer_sequence<int, 2>());
+  FillAvx512<5>(s, std::make_integer_sequence<int, 2>());
+  FillAvx512<6>(s, std::make_integer_sequence<int, 2>());
+  FillAvx512<7>(s, std::make_integer_sequence<int, 2>());
+  FillAvx512<8>(s, std::make_integer_sequence<int, 2>());
+  return s;
+}
 #endif
 
-const KernelSet& Kernels(GemmIsa isa) {
-  static const KernelSet portable = MakePortable();
+// The kernels of one instruction set: `regular` for most shapes, `skinny` for a
+// few rows of C against a transposed B (decode-like shapes), where the regular
+// tile would leave too few independent chains to cover the fma latency.
+struct IsaKernels {
+  KernelSet regular, skinny;
+};
+
+const IsaKernels& Kernels(GemmIsa isa) {
+  static const IsaKernels portable{MakePortable(), MakePortable()};
 #if defined(__AVX2__) && defined(__FMA__)
-  static const KernelSet avx2 = MakeAvx2();
+  static const IsaKernels avx2{MakeAvx2(), MakeAvx2Skinny()};
   if (isa == GemmIsa::kAvx2) return avx2;
 #endif
 #if defined(__AVX512F__)
-  static const KernelSet avx512 = MakeAvx512();
+  static const IsaKernels avx512{MakeAvx512(), MakeAvx512Skinny()};
   if (isa == GemmIsa::kAvx512) return avx512;
 #endif
   assert(isa == GemmIsa::kPortable);
@@ -138,33 +178,29 @@ struct Problem {
   bool accumulate;
 };
 
-// dst[k * rows + r] = op(A)[i0 + r][k0 + k] for r < rows, k < kc.
-void PackA(const Problem& p, int64_t i0, int rows, int64_t k0, int64_t kc, float* dst) {
+// Packs op(A)[i0 : i0 + rows][k0 : k0 + kc] into micro-panels of mr rows: panel
+// q (r = min(mr, rows - q*mr) rows) at dst + q*mr*kc holds op(A)[i0 + q*mr + i][k0 + k]
+// at [k * r + i].
+void PackA(const Problem& p, int64_t i0, int64_t rows, int mr, int64_t k0, int64_t kc, float* dst) {
   if (p.ta == Trans::kN) {
-    for (int r = 0; r < rows; ++r) {
-      const float* src = p.A + (i0 + r) * p.lda + k0;
-      for (int64_t k = 0; k < kc; ++k) dst[k * rows + r] = src[k];
+    for (int64_t ir = 0; ir < rows; ir += mr) {
+      const int r = static_cast<int>(std::min<int64_t>(mr, rows - ir));
+      gemm_internal::PackTransposed(p.A + (i0 + ir) * p.lda + k0, p.lda, r, kc, dst + ir * kc, r);
     }
   } else {
-    for (int64_t k = 0; k < kc; ++k) {
-      const float* src = p.A + (k0 + k) * p.lda + i0;
-      for (int r = 0; r < rows; ++r) dst[k * rows + r] = src[r];
-    }
+    gemm_internal::PackRowsToPanels(p.A + k0 * p.lda + i0, p.lda, rows, kc, mr, dst);
   }
 }
 
-// dst[k * nr + j] = op(B)[k0 + k][j0 + j] for j < cols, k < kc. Lanes j >= cols
-// are left as they are: kernels mask them.
-void PackB(const Problem& p, int64_t k0, int64_t kc, int64_t j0, int cols, int nr, float* dst) {
+// Packs op(B)[k0 : k0 + kc][j0 : j0 + cols] into micro-panels of nr columns, laid
+// out as PackA's (panel q at dst + q*nr*kc, row stride = its width).
+void PackB(const Problem& p, int64_t k0, int64_t kc, int64_t j0, int64_t cols, int nr, float* dst) {
   if (p.tb == Trans::kN) {
-    for (int64_t k = 0; k < kc; ++k) {
-      const float* src = p.B + (k0 + k) * p.ldb + j0;
-      std::copy(src, src + cols, dst + k * nr);
-    }
+    gemm_internal::PackRowsToPanels(p.B + k0 * p.ldb + j0, p.ldb, cols, kc, nr, dst);
   } else {
-    for (int j = 0; j < cols; ++j) {
-      const float* src = p.B + (j0 + j) * p.ldb + k0;
-      for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = src[k];
+    for (int64_t jr = 0; jr < cols; jr += nr) {
+      const int c = static_cast<int>(std::min<int64_t>(nr, cols - jr));
+      gemm_internal::PackTransposed(p.B + (j0 + jr) * p.ldb + k0, p.ldb, c, kc, dst + jr * kc, c);
     }
   }
 }
@@ -178,20 +214,27 @@ PackBuffers& ThreadBuffers() {
   return buffers;
 }
 
+// Starts moving rows x cols floats of C at c (row stride ldc) into L2.
+void PrefetchTile(const float* c, int64_t ldc, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const char* row = reinterpret_cast<const char*>(c + r * ldc);
+    for (int64_t byte = 0; byte < cols * 4; byte += 64) __builtin_prefetch(row + byte, 0, 2);
+    __builtin_prefetch(row + cols * 4 - 1, 0, 2);
+  }
+}
+
 // Computes C[m0:m1, n0:n1]. Parts never overlap, so parts run concurrently.
 void RunPart(const KernelSet& ks, const Problem& p, int64_t m0, int64_t m1, int64_t n0,
              int64_t n1) {
   const int mr = ks.mr, nr = ks.nr();
   const int64_t rows = m1 - m0;
-  // op(B) = B read in place when every B element is used by one micro-panel only.
-  const bool direct_b = p.tb == Trans::kN && rows <= mr;
   PackBuffers& buf = ThreadBuffers();
   const int64_t kc_max = std::min(ks.kc, p.K);
   const int64_t mc_max = std::min(ks.mc, (rows + mr - 1) / mr * mr);
   const int64_t nc_max = std::min(ks.nc, (n1 - n0 + nr - 1) / nr * nr);
   if (static_cast<int64_t>(buf.a.size()) < kc_max * mc_max)
     buf.a.resize(static_cast<size_t>(kc_max * mc_max));
-  if (!direct_b && static_cast<int64_t>(buf.b.size()) < kc_max * nc_max)
+  if (static_cast<int64_t>(buf.b.size()) < kc_max * nc_max)
     buf.b.resize(static_cast<size_t>(kc_max * nc_max));
   float* ap = buf.a.data();
   float* bp = buf.b.data();
@@ -203,27 +246,26 @@ void RunPart(const KernelSet& ks, const Problem& p, int64_t m0, int64_t m1, int6
       const bool load_c = p.accumulate || pc > 0;
       for (int64_t ic = m0; ic < m1; ic += ks.mc) {
         const int64_t mc = std::min(ks.mc, m1 - ic);
-        for (int64_t ir = 0; ir < mc; ir += mr)
-          PackA(p, ic + ir, static_cast<int>(std::min<int64_t>(mr, mc - ir)), pc, kc, ap + ir * kc);
+        PackA(p, ic, mc, mr, pc, kc, ap);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jr));
-          const float* b;
-          int64_t ldb;
-          if (direct_b) {
-            b = p.B + pc * p.ldb + jc + jr;
-            ldb = p.ldb;
-          } else {
-            float* panel = bp + jr * kc;
-            if (ic == m0) PackB(p, pc, kc, jc + jr, cols, nr, panel);
-            b = panel;
-            ldb = nr;
-          }
+          // On the first row block, pack B a few panels ahead of their first use,
+          // so they are still in cache when the kernels read them.
+          if (ic == m0 && jr % (kPackGroup * nr) == 0)
+            PackB(p, pc, kc, jc + jr, std::min<int64_t>(kPackGroup * nr, nc - jr), nr, bp + jr * kc);
+          const float* b = bp + jr * kc;
           const int nv = (cols + ks.lanes - 1) / ks.lanes;
           const int masked = cols % ks.lanes != 0;
           float* c = p.C + ic * p.ldc + jc + jr;
           for (int64_t ir = 0; ir < mc; ir += mr) {
             const int r = static_cast<int>(std::min<int64_t>(mr, mc - ir));
-            ks.fn[r][nv][masked](kc, ap + ir * kc, b, ldb, c + ir * p.ldc, p.ldc, cols, load_c);
+            // The next tile of C (down this column panel, else the top of the next
+            // one) into L2 while this one computes: C rows are far apart, so the
+            // hardware prefetcher does not find them, and a kernel call stalls on
+            // its first loads or its stores otherwise.
+            if (ir + mr < mc) PrefetchTile(c + (ir + mr) * p.ldc, p.ldc, std::min<int64_t>(mr, mc - ir - mr), cols);
+            else if (jr + nr < nc) PrefetchTile(c + nr, p.ldc, std::min<int64_t>(mr, mc), std::min<int64_t>(nr, nc - jr - nr));
+            ks.fn[r][nv][masked](kc, ap + ir * kc, b, cols, c + ir * p.ldc, p.ldc, cols, load_c);
           }
         }
       }
@@ -253,7 +295,36 @@ Split ChooseSplit(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int part
   return best;
 }
 
-void GemmImpl(const KernelSet& ks, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
+// C[0:M, n0:n1] for a few rows of C and op(B) = B (decode-like shapes): streams
+// the rows of B once, in order, each fma updating C in place (C's strip stays in
+// L1). Starting from C = +0 (unless accumulating), the chain per element is the
+// canonical one. No packing: every B element is used by at most kStreamRows rows.
+constexpr int64_t kStreamRows = 4;
+void RunStreaming(const Problem& p, int64_t M, int64_t n0, int64_t n1) {
+  constexpr int64_t kStrip = 1024;
+  for (int64_t j0 = n0; j0 < n1; j0 += kStrip) {
+    const int64_t w = std::min(kStrip, n1 - j0);
+    if (!p.accumulate)
+      for (int64_t i = 0; i < M; ++i) std::fill(p.C + i * p.ldc + j0, p.C + i * p.ldc + j0 + w, 0.0f);
+    for (int64_t k = 0; k < p.K; ++k) {
+      const float* __restrict b = p.B + k * p.ldb + j0;
+      for (int64_t i = 0; i < M; ++i) {
+        const float a = p.ta == Trans::kN ? p.A[i * p.lda + k] : p.A[k * p.lda + i];
+        float* __restrict c = p.C + i * p.ldc + j0;
+        for (int64_t j = 0; j < w; ++j) c[j] = std::fma(a, b[j], c[j]);
+      }
+    }
+  }
+}
+
+// How many threads get a share of `work` multiply-adds: one per ~2^19 of them
+// (about what waking a thread costs), at most the pool's.
+int PartsFor(double work, ThreadPool* pool) {
+  const int threads = pool ? pool->num_threads() : 1;
+  return static_cast<int>(std::min<double>(threads, std::max(1.0, work / (1 << 19))));
+}
+
+void GemmImpl(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
               const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
               bool accumulate, ThreadPool* pool) {
   assert(M >= 0 && N >= 0 && K >= 0);
@@ -264,12 +335,27 @@ void GemmImpl(const KernelSet& ks, Trans ta, Trans tb, int64_t M, int64_t N, int
     return;
   }
   const Problem p{ta, tb, K, A, lda, B, ldb, C, ldc, accumulate};
-  // Threads only when each gets enough work to repay waking it (~2^19 fma).
-  const int64_t mt = (M + ks.mr - 1) / ks.mr, nt = (N + ks.nr() - 1) / ks.nr();
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  int parts = pool ? pool->num_threads() : 1;
-  parts = static_cast<int>(std::min<double>(parts, std::max(1.0, work / (1 << 19))));
-  parts = static_cast<int>(std::min<int64_t>(parts, mt * nt));
+
+  if (tb == Trans::kN && M <= kStreamRows) {
+    // Column strips of 64, split evenly over the parts.
+    const int64_t strips = (N + 63) / 64;
+    const int64_t parts = std::min<int64_t>(PartsFor(work, pool), strips);
+    auto run = [&](int64_t begin, int64_t end) {
+      for (int64_t part = begin; part < end; ++part)
+        RunStreaming(p, M, std::min(N, part * strips / parts * 64),
+                     std::min(N, (part + 1) * strips / parts * 64));
+    };
+    if (pool && parts > 1) pool->ParallelFor(parts, 1, run);
+    else run(0, parts);
+    return;
+  }
+
+  const IsaKernels& kernels = Kernels(isa);
+  const KernelSet& ks =
+      tb == Trans::kT && M <= kernels.skinny.mr ? kernels.skinny : kernels.regular;
+  const int64_t mt = (M + ks.mr - 1) / ks.mr, nt = (N + ks.nr() - 1) / ks.nr();
+  int parts = static_cast<int>(std::min<int64_t>(PartsFor(work, pool), mt * nt));
   Split split = ChooseSplit(ks, M, N, K, parts);
   // A thread count with no usable factorisation (e.g. prime > mt and > nt) falls
   // back to fewer parts.
@@ -333,12 +419,12 @@ void GemmWithIsa(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t 
                  const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
                  int64_t ldc, bool accumulate, ThreadPool* pool) {
   assert(GemmIsaCompiled(isa));
-  GemmImpl(Kernels(isa), ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate, pool);
+  GemmImpl(isa, ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate, pool);
 }
 
 void Gemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
           const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate, ThreadPool* pool) {
-  GemmImpl(Kernels(GemmDefaultIsa()), ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate, pool);
+  GemmImpl(GemmDefaultIsa(), ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate, pool);
 }
 
 }  // namespace aftune
