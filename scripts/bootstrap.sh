@@ -12,6 +12,7 @@ packages=(
   libsentencepiece-dev
   libopenblas-dev             # benchmark competitor only
   python3 python3-torch python3-numpy   # PyTorch oracle for tests
+  python3-sentencepiece       # independent oracle for the SentencePiece tokenizer tests
 )
 
 missing=()

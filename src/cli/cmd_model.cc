@@ -7,10 +7,10 @@
 #include "base/file.h"
 #include "cli/commands.h"
 #include "commit/sha256.h"
-#include "model/byte_tokenizer.h"
 #include "model/decoder.h"
 #include "model/model_dir.h"
 #include "model/model_init.h"
+#include "model/tokenizer.h"
 #include "tensor/thread_pool.h"
 
 namespace aftune::cli {
@@ -58,7 +58,7 @@ struct StepArgs {
 // Cuts the text's bytes into `batch` sequences of BOS + seq_len bytes.
 Result<PackedBatch> TextBatch(const std::string& path, int64_t batch, int64_t seq_len) {
   AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  std::vector<int32_t> ids = ByteTokenizer::Encode(text);
+  std::vector<int32_t> ids = ByteTokenizer().Encode(text);
   if (static_cast<int64_t>(ids.size()) < seq_len)
     return Status::InvalidArgument(path + ": " + std::to_string(ids.size()) + " bytes, fewer than --seq-len " +
                                    std::to_string(seq_len));

@@ -1,0 +1,120 @@
+// Tokenizers: text <-> token ids.
+//
+// Two kinds, chosen by what a model directory holds (LoadTokenizer):
+//
+//   "byte"           built in, used by the presets. Ids 0-255 are the bytes of
+//                    the UTF-8 text, 256 is BOS, 257 is EOS, 258 is PAD
+//                    (vocabulary of 259). Encode(text)[i] == (uint8_t)text[i].
+//   "sentencepiece"  a SentencePiece model file DIR/tokenizer.model
+//                    (LLaMA-2 style: BOS 1, EOS 2, UNK 0, usually no PAD),
+//                    run through Debian's libsentencepiece. The model's own
+//                    normalizer applies; for LLaMA-2 that includes the "dummy
+//                    prefix": every Encode call starts its text with U+2581
+//                    (a space), so Encode("a") + Encode("b") differs from
+//                    Encode("ab"). Callers that build a sequence from several
+//                    pieces (model/chat_template.h, train/dataset.h) say which
+//                    pieces they encode separately.
+//
+// Encode never adds BOS or EOS; callers add them where their format says.
+// Every Tokenizer is immutable after construction, so its const methods may be
+// called from several threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "model/config.h"
+
+namespace sentencepiece {
+class SentencePieceProcessor;
+}
+
+namespace aftune {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // "byte" or "sentencepiece".
+  virtual std::string_view kind() const = 0;
+  // The ids of `text`, without BOS or EOS. Every id is in [0, vocab_size()).
+  virtual std::vector<int32_t> Encode(std::string_view text) const = 0;
+  // The text of `ids`; BOS, EOS, PAD and other control ids produce no text.
+  // REQUIRES: every id in [0, vocab_size()).
+  virtual std::string Decode(std::span<const int32_t> ids) const = 0;
+  virtual int32_t bos_id() const = 0;  // always >= 0
+  virtual int32_t eos_id() const = 0;  // always >= 0
+  virtual int32_t pad_id() const = 0;  // -1 when the tokenizer has none
+  virtual int64_t vocab_size() const = 0;
+  // The file the tokenizer was loaded from ("" for the built-in byte
+  // tokenizer), and that file's bytes exactly as read and parsed (empty for
+  // the byte tokenizer). A contract hashes file_bytes(), which are the bytes
+  // actually in use even if the file changes on disk afterwards.
+  virtual const std::string& path() const = 0;
+  virtual const std::string& file_bytes() const = 0;
+};
+
+// The built-in byte tokenizer. Stateless; the constants are usable without
+// an instance.
+class ByteTokenizer final : public Tokenizer {
+ public:
+  static constexpr int32_t kBos = 256, kEos = 257, kPad = 258, kVocabSize = 259;
+
+  std::string_view kind() const override { return "byte"; }
+  std::vector<int32_t> Encode(std::string_view text) const override;
+  // Bytes of the ids below 256; BOS, EOS and PAD are dropped. The result is
+  // the exact bytes, valid UTF-8 or not.
+  std::string Decode(std::span<const int32_t> ids) const override;
+  int32_t bos_id() const override { return kBos; }
+  int32_t eos_id() const override { return kEos; }
+  int32_t pad_id() const override { return kPad; }
+  int64_t vocab_size() const override { return kVocabSize; }
+  const std::string& path() const override;
+  const std::string& file_bytes() const override;
+};
+
+// A SentencePiece model (a serialized ModelProto, the `.model` file).
+class SentencePieceTokenizer final : public Tokenizer {
+ public:
+  // Reads and parses `path`. Errors name the path: unreadable, not a
+  // SentencePiece model, or without a BOS or EOS piece.
+  static Result<std::unique_ptr<SentencePieceTokenizer>> Load(const std::string& path);
+  // The same from the file's bytes; `source` names it in errors and is what
+  // path() returns.
+  static Result<std::unique_ptr<SentencePieceTokenizer>> FromBytes(std::string bytes, std::string source);
+  ~SentencePieceTokenizer() override;
+
+  std::string_view kind() const override { return "sentencepiece"; }
+  std::vector<int32_t> Encode(std::string_view text) const override;
+  std::string Decode(std::span<const int32_t> ids) const override;
+  int32_t bos_id() const override { return bos_; }
+  int32_t eos_id() const override { return eos_; }
+  int32_t pad_id() const override { return pad_; }
+  int64_t vocab_size() const override { return vocab_; }
+  const std::string& path() const override { return path_; }
+  const std::string& file_bytes() const override { return bytes_; }
+
+ private:
+  SentencePieceTokenizer() = default;
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::string path_, bytes_;
+  int32_t bos_ = -1, eos_ = -1, pad_ = -1;
+  int64_t vocab_ = 0;
+};
+
+// The tokenizer of the model directory `model_dir` whose config.json is `cfg`:
+//  - DIR/tokenizer.model exists: that SentencePiece model. Its vocabulary size
+//    must equal cfg.vocab_size, and its BOS and EOS ids cfg.bos_token_id and
+//    cfg.eos_token_id.
+//  - otherwise the byte tokenizer, which requires cfg.vocab_size == 259,
+//    bos_token_id == 256 and eos_token_id == 257; any other vocabulary is an
+//    error saying that the directory holds no tokenizer.model (tokenizer.json
+//    alone is not supported).
+Result<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& model_dir, const ModelConfig& cfg);
+
+}  // namespace aftune
