@@ -495,7 +495,9 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string bytes, std::string so
     uint64_t need = 0;
     if (!CheckedByteSize(r.shape, static_cast<uint64_t>(DTypeSize(r.dtype)), &need)) {
       std::string dims;
-      for (size_t i = 0; i < r.shape.size() && i < 16; ++i) dims += (i ? ", " : "") + std::to_string(r.shape[i]);
+      for (size_t i = 0; i < r.shape.size() && i < 16; ++i) {
+        dims += (i ? ", " : "") + std::to_string(r.shape[i]);
+      }
       if (r.shape.size() > 16) dims += ", ...";
       return Corrupt(source, what + "shape [" + dims + "] " + std::string(DTypeName(r.dtype)) +
                                  " overflows 64-bit sizes");
