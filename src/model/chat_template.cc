@@ -14,6 +14,11 @@ std::string Shown(const std::string& s) {
   return s.size() <= 40 ? s : s.substr(0, 40) + "...";
 }
 
+// "a 'user'", "an 'assistant'".
+std::string Quoted(std::string_view role) {
+  return std::string(role == "assistant" ? "an '" : "a '") + std::string(role) + "'";
+}
+
 // Checks the grammar; `last_role` is the role the conversation must end with.
 Status CheckConversation(std::span<const ChatMessage> m, std::string_view last_role) {
   if (m.empty()) return Status::InvalidArgument("field 'messages' must be a non-empty array");
@@ -30,15 +35,15 @@ Status CheckConversation(std::span<const ChatMessage> m, std::string_view last_r
     std::string_view want = prev == "user" ? "assistant" : "user";
     if (role != "system" && role != want) {
       return Status::InvalidArgument(Field(i, "role") + " must be '" + std::string(want) + "' after " +
-                                     (prev.empty() ? std::string("the start") : "a '" + std::string(prev) + "' message") +
+                                     (prev.empty() ? std::string("the start") : Quoted(prev) + " message") +
                                      ", not '" + role + "'");
     }
     if (m[i].content.empty()) return Status::InvalidArgument(Field(i, "content") + " must be a non-empty string");
     prev = role;
   }
   if (prev != last_role) {
-    return Status::InvalidArgument("field 'messages' must end with a '" + std::string(last_role) +
-                                   "' message, not a '" + std::string(prev) + "' one");
+    return Status::InvalidArgument("field 'messages' must end with " + Quoted(last_role) + " message, not " +
+                                   Quoted(prev) + " one");
   }
   return Status::Ok();
 }
