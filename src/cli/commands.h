@@ -9,6 +9,12 @@
 namespace aftune::cli {
 
 void RegisterModelCommands(CLI::App& app);
+void RegisterTrainCommands(CLI::App& app);
+void RegisterGenerateCommands(CLI::App& app);
+void RegisterEvalCommands(CLI::App& app);
+
+// --temperature, --top-p, --top-k, --seed.
+void AddSamplingOptions(CLI::App* cmd, float* temperature, float* top_p, int64_t* top_k, uint64_t* seed);
 
 // Adds --threads N to a compute command (default: AFTUNE_THREADS, else all
 // cores) and applies it before the command runs.

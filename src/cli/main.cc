@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "aftune 0.1");
   aftune::cli::RegisterModelCommands(app);
+  aftune::cli::RegisterTrainCommands(app);
+  aftune::cli::RegisterGenerateCommands(app);
+  aftune::cli::RegisterEvalCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

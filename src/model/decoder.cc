@@ -39,15 +39,29 @@ struct Decoder::Layer {
 
 namespace {
 
-Status CheckTensor(const TensorMap& params, const std::string& name, const std::vector<int64_t>& shape,
+// The tensors a decoder reads: the base model's and, with LoRA, the adapter's.
+struct ParamMaps {
+  const TensorMap* base;
+  const TensorMap* adapter;
+  const Tensor* Find(const std::string& name) const {
+    for (const TensorMap* m : {base, adapter}) {
+      if (m == nullptr) continue;
+      auto it = m->find(name);
+      if (it != m->end()) return &it->second;
+    }
+    return nullptr;
+  }
+};
+
+Status CheckTensor(const ParamMaps& params, const std::string& name, const std::vector<int64_t>& shape,
                    const Tensor** out) {
-  auto it = params.find(name);
-  if (it == params.end()) return Status::NotFound("tensor " + name + " is missing");
-  if (it->second.shape() != shape) {
-    return Status::InvalidArgument("tensor " + name + " has shape " + it->second.ShapeString() +
+  const Tensor* t = params.Find(name);
+  if (t == nullptr) return Status::NotFound("tensor " + name + " is missing");
+  if (t->shape() != shape) {
+    return Status::InvalidArgument("tensor " + name + " has shape " + t->ShapeString() +
                                    ", the config needs " + Tensor(shape).ShapeString());
   }
-  *out = &it->second;
+  *out = t;
   return Status::Ok();
 }
 
@@ -77,6 +91,12 @@ Decoder::~Decoder() = default;
 
 Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const LoraConfig& lora,
                                                  LayerSpan span, const TensorMap* params) {
+  return Create(cfg, lora, span, params, nullptr);
+}
+
+Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const LoraConfig& lora,
+                                                 LayerSpan span, const TensorMap* base, const TensorMap* adapter) {
+  const ParamMaps params{base, adapter};
   AFTUNE_RETURN_IF_ERROR(cfg.Validate());
   if (span.begin < 0 || span.end > cfg.num_hidden_layers || span.begin >= span.end)
     return Status::InvalidArgument("layer span [" + std::to_string(span.begin) + ", " +
@@ -84,27 +104,27 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const L
                                    std::to_string(cfg.num_hidden_layers) + " layers");
   std::unique_ptr<Decoder> d(new Decoder(cfg, lora, span));
   const int64_t C = cfg.hidden_size, V = cfg.vocab_size;
-  if (span.has_embedding()) AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, EmbeddingName(), {V, C}, &d->embedding_));
+  if (span.has_embedding()) AFTUNE_RETURN_IF_ERROR(CheckTensor(params, EmbeddingName(), {V, C}, &d->embedding_));
   for (int64_t l = span.begin; l < span.end; ++l) {
     Layer L;
     L.index = l;
-    AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, InputNormName(l), {C}, &L.input_norm));
-    AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, PostAttentionNormName(l), {C}, &L.post_norm));
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, InputNormName(l), {C}, &L.input_norm));
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, PostAttentionNormName(l), {C}, &L.post_norm));
     for (Proj p : kAllProjs) {
       LinearWeights& lw = L.proj[static_cast<int>(p)];
       std::vector<int64_t> shape = ProjShape(cfg, p);
-      AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, ProjWeightName(l, p), shape, &lw.w));
+      AFTUNE_RETURN_IF_ERROR(CheckTensor(params, ProjWeightName(l, p), shape, &lw.w));
       if (lora.enabled() && lora.Targets(p)) {
-        AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, LoraAName(l, p), {lora.r, shape[1]}, &lw.lora_a));
-        AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, LoraBName(l, p), {shape[0], lora.r}, &lw.lora_b));
+        AFTUNE_RETURN_IF_ERROR(CheckTensor(params, LoraAName(l, p), {lora.r, shape[1]}, &lw.lora_a));
+        AFTUNE_RETURN_IF_ERROR(CheckTensor(params, LoraBName(l, p), {shape[0], lora.r}, &lw.lora_b));
         lw.lora_scale = lora.scale();
       }
     }
     d->layers_.push_back(L);
   }
   if (span.has_head(cfg)) {
-    AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, FinalNormName(), {C}, &d->final_norm_));
-    AFTUNE_RETURN_IF_ERROR(CheckTensor(*params, cfg.tie_word_embeddings ? EmbeddingName() : HeadName(),
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, FinalNormName(), {C}, &d->final_norm_));
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, cfg.tie_word_embeddings ? EmbeddingName() : HeadName(),
                                        {V, C}, &d->head_));
   }
   d->rope_ = MakeRopeTable(cfg.head_dim, cfg.max_position_embeddings, cfg.rope_theta);
@@ -247,13 +267,19 @@ void Decoder::HeadForward(const PackedBatch& b, const Tensor& x, Activations* ac
 
 void Decoder::Backward(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
                        Tensor* d_in) const {
+  const int64_t count = acts->loss.count;
+  BackwardScaled(batch, d_out, acts, grads, d_in, count ? 1.0f / static_cast<float>(count) : 0.0f);
+}
+
+void Decoder::BackwardScaled(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
+                             Tensor* d_in, float loss_sum_scale) const {
   const int64_t N = Rows(batch), C = cfg_.hidden_size;
   AFTUNE_CHECK(acts->kept && acts->layers.size() == layers_.size());
   if (!acts->scratch) acts->scratch = std::make_unique<BackwardScratch>();
   BackwardScratch& s = *acts->scratch;
   s.dx.ResizeUninitialized({N, C});
   if (span_.has_head(cfg_)) {
-    HeadBackward(batch, acts, grads, &s.dx);
+    HeadBackward(batch, acts, grads, &s.dx, loss_sum_scale);
   } else {
     AFTUNE_CHECK(d_out != nullptr && d_out->shape() == s.dx.shape());
     s.dx = *d_out;
@@ -268,13 +294,14 @@ void Decoder::Backward(const PackedBatch& batch, const Tensor* d_out, Activation
   }
 }
 
-void Decoder::HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx) const {
+void Decoder::HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx,
+                           float loss_sum_scale) const {
   const int64_t N = Rows(b), C = cfg_.hidden_size, V = cfg_.vocab_size;
   AFTUNE_CHECK(!b.targets.empty());
   Tensor& dlogits = acts->scratch->dlogits;
   dlogits.ResizeUninitialized({N, V});
-  const float dscale = acts->loss.count ? 1.0f / static_cast<float>(acts->loss.count) : 0.0f;
-  CrossEntropyBackward(acts->logits.data(), b.targets.data(), acts->lse.data(), dscale, dlogits.data(), N, V);
+  CrossEntropyBackward(acts->logits.data(), b.targets.data(), acts->lse.data(), loss_sum_scale, dlogits.data(), N,
+                       V);
   ThreadPool* pool = &DefaultPool();
   const std::string head_name = cfg_.tie_word_embeddings ? EmbeddingName() : HeadName();
   if (Tensor* g = GradFor(grads, head_name))

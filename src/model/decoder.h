@@ -62,6 +62,11 @@ class Decoder {
   // Errors name a missing tensor or a shape that does not match the config.
   static Result<std::unique_ptr<Decoder>> Create(const ModelConfig& cfg, const LoraConfig& lora,
                                                  LayerSpan span, const TensorMap* params);
+  // The same with the base tensors and the adapter tensors in separate maps
+  // (adapter may be null when LoRA is off); each is looked up in both.
+  static Result<std::unique_ptr<Decoder>> Create(const ModelConfig& cfg, const LoraConfig& lora,
+                                                 LayerSpan span, const TensorMap* base,
+                                                 const TensorMap* adapter);
 
   ~Decoder();
   const ModelConfig& config() const { return cfg_; }
@@ -89,6 +94,11 @@ class Decoder {
   // (non-first spans; may be null).
   void Backward(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
                 Tensor* d_in) const;
+  // The same, for the objective loss_sum_scale * (sum of this batch's token
+  // losses) in the last span: gradient accumulation over micro-batches uses
+  // 1 / (scored tokens of the whole optimizer step). Backward uses 1 / count.
+  void BackwardScaled(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
+                      Tensor* d_in, float loss_sum_scale) const;
 
  private:
   struct Layer;
@@ -102,7 +112,8 @@ class Decoder {
   void LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& a,
                      BackwardScratch& s, TensorMap* grads) const;
   void HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const;
-  void HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx) const;
+  void HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx,
+                    float loss_sum_scale) const;
 
   ModelConfig cfg_;
   LoraConfig lora_;

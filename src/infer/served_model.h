@@ -1,0 +1,31 @@
+// A model ready to run inference: the base weights, an optional LoRA adapter,
+// the tokenizer the model directory holds and a whole-model decoder over them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "model/decoder.h"
+#include "model/tokenizer.h"
+
+namespace aftune {
+
+struct ServedModel {
+  std::string model_dir, adapter_dir;  // adapter_dir empty: none
+  ModelConfig config;
+  LoraConfig lora;
+  TensorMap base, adapter;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<Decoder> decoder;  // points into base and adapter: not copyable
+
+  ServedModel() = default;
+  ServedModel(const ServedModel&) = delete;
+  ServedModel& operator=(const ServedModel&) = delete;
+};
+
+// Loads MODEL_DIR (config.json, model.safetensors, tokenizer) and, when
+// adapter_dir is non-empty, the PEFT adapter there. Errors name the file.
+Result<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& model_dir, const std::string& adapter_dir);
+
+}  // namespace aftune

@@ -1,0 +1,103 @@
+// The training loop: one optimizer step at a time, each a pure function of the
+// trainable state, the dataset, the configuration and the step number — so a
+// run resumed from a checkpoint continues bit for bit, and an auditor can
+// replay any step.
+//
+// One optimizer step s:
+//   indices = StepIndices(seed, examples, batch * accumulation, s)
+//   split in order into micro-batches of per_device_train_batch_size examples
+//   count   = scored target tokens of all micro-batches
+//   for each micro-batch: forward through the layer-blocks, backward with
+//     objective (sum of its token losses) / count, gradients accumulating
+//   loss = (sum of all token losses) / count
+//   grad_norm = GlobalGradNorm(grads); clip to max_grad_norm (when > 0)
+//   lr = LearningRate(schedule, s); AdamW step
+// The model runs as layer-blocks of layers_per_block layers (DESIGN.md, "The
+// audit grid"); a StepObserver sees every boundary tensor as it is produced.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "model/decoder.h"
+#include "train/adamw.h"
+#include "train/dataset.h"
+#include "train/schedule.h"
+#include "train/train_config.h"
+
+namespace aftune {
+
+struct StepReport {
+  int64_t step = 0;                  // 0-based optimizer step
+  int64_t epoch = 0;
+  std::vector<int64_t> indices;      // the examples of the step, in order
+  float loss = 0.0f;                 // mean over scored tokens
+  float grad_norm = 0.0f;            // before clipping
+  float learning_rate = 0.0f;
+  int64_t tokens = 0;                // input tokens processed
+  int64_t scored_tokens = 0;
+};
+
+// Sees the tensors crossing layer-block boundaries during a step. Boundary b
+// (1 <= b < num_blocks) is the input of block b. Called on the training
+// thread; the tensors are valid during the call only.
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  virtual void OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) = 0;
+  virtual void OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) = 0;
+};
+
+class Trainer {
+ public:
+  // base: every base tensor of the model (moved in). The trainable state
+  // starts from the base (full) or the seed-determined LoRA initialisation.
+  static Result<std::unique_ptr<Trainer>> Create(const TrainConfig& cfg, const ModelConfig& model,
+                                                 TensorMap base, const Dataset* data);
+
+  int64_t total_steps() const { return total_steps_; }
+  int64_t next_step() const { return optimizer_->step(); }
+  const TrainConfig& config() const { return cfg_; }
+  const ModelConfig& model_config() const { return model_; }
+  const std::vector<LayerSpan>& blocks() const { return spans_; }
+
+  // Runs optimizer step next_step(). An error (and no update) when the loss
+  // or the gradient norm is not finite. REQUIRES: next_step() < total_steps().
+  Result<StepReport> RunStep(StepObserver* observer = nullptr);
+
+  // The trainable tensors (the adapter, or the whole model) and the optimizer.
+  const TensorMap& trainable() const { return *trainable_; }
+  const TensorMap& base() const { return base_; }
+  const AdamW& optimizer() const { return *optimizer_; }
+  // Replaces trainable tensors and optimizer state with a checkpoint's.
+  // kCorruption when names or shapes differ from this run's.
+  Status Restore(TensorMap trainable, TensorMap optimizer_state, int64_t step);
+
+ private:
+  Trainer() = default;
+  Status BuildDecoders();
+
+  TrainConfig cfg_;
+  ModelConfig model_;
+  const Dataset* data_ = nullptr;
+  TensorMap base_;
+  TensorMap adapter_;            // LoRA tensors (empty for full fine-tuning)
+  TensorMap* trainable_ = nullptr;  // &adapter_ or &base_
+  std::unique_ptr<AdamW> optimizer_;
+  ScheduleConfig schedule_;
+  int64_t total_steps_ = 0;
+  std::vector<LayerSpan> spans_;
+  std::vector<std::unique_ptr<Decoder>> decoders_;
+  std::vector<Activations> acts_;  // per block, reused across steps
+  TensorMap grads_;
+};
+
+// Optimizer steps of the whole job: max_steps when > 0, else epochs x
+// StepsPerEpoch.
+int64_t TotalSteps(const TrainConfig& cfg, int64_t num_examples);
+
+// The layer-blocks of layers_per_block layers (0: one block of all layers).
+std::vector<LayerSpan> LayerBlocks(const ModelConfig& model, int64_t layers_per_block);
+
+}  // namespace aftune
