@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "model/byte_tokenizer.h"
+#include "model/tokenizer.h"
 #include "model/model_init.h"
 #include "tensor/thread_pool.h"
 
@@ -24,14 +24,13 @@ class GeneratorTest : public ::testing::Test {
   void TearDown() override { SetDefaultThreads(DefaultThreadCount()); }
 
   Generator MakeGenerator() const {
-    return Generator(*decoder_, ByteTokenizer::kEos, [](const std::vector<int32_t>& ids) {
-      return ByteTokenizer::Decode(ids);
-    });
+    return Generator(*decoder_, ByteTokenizer::kEos,
+                     [](const std::vector<int32_t>& ids) { return ByteTokenizer().Decode(ids); });
   }
   static GenerationRequest Request(const std::string& prompt, float temperature, uint64_t seed, int64_t max_tokens) {
     GenerationRequest r;
     r.prompt = {ByteTokenizer::kBos};
-    for (int32_t id : ByteTokenizer::Encode(prompt)) r.prompt.push_back(id);
+    for (int32_t id : ByteTokenizer().Encode(prompt)) r.prompt.push_back(id);
     r.sampling.temperature = temperature;
     r.sampling.top_k = 40;
     r.sampling.top_p = 0.95f;
