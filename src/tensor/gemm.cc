@@ -152,7 +152,7 @@ struct IsaKernels {
   KernelSet regular, skinny;
 };
 
-const IsaKernels& Kernels(GemmIsa isa) {
+const IsaKernels& Kernels([[maybe_unused]] GemmIsa isa) {
   static const IsaKernels portable{MakePortable(), MakePortable()};
 #if defined(__AVX2__) && defined(__FMA__)
   static const IsaKernels avx2{MakeAvx2(), MakeAvx2Skinny()};

@@ -140,14 +140,30 @@ TEST_F(GemmTest, RandomShapesStridesAccumulateThreads) {
 }
 
 TEST_F(GemmTest, KBlockingAndLargeTiles) {
-  // K beyond one K block (256) and M, N beyond one M block, with threads.
+  // K beyond one K block (1024; 256 for the skinny kernels), M beyond one M block
+  // (96), N beyond one N block (1024), with threads.
   uint32_t seed = 7;
   for (Trans ta : kTrans)
     for (Trans tb : kTrans) {
-      ExpectMatchesReference({ta, tb, 203, 77, 600, 3, 1, 2, true}, Pools(), seed++);
+      ExpectMatchesReference({ta, tb, 110, 70, 1100, 3, 1, 2, true}, Pools(), seed++);
       ExpectMatchesReference({ta, tb, 37, 290, 513}, Pools(), seed++);
+      ExpectMatchesReference({ta, tb, 30, 1100, 40, 0, 5, 1}, Pools(), seed++);
     }
   ExpectMatchesReference({Trans::kN, Trans::kT, 400, 260, 257}, Pools(), seed++);
+}
+
+// Few rows of C (decode-like): the streaming path (op(B) = B) and the skinny
+// kernels (op(B) = B^T), across their column widths and K blocks.
+TEST_F(GemmTest, FewRows) {
+  uint32_t seed = 300;
+  for (Trans ta : kTrans)
+    for (Trans tb : kTrans)
+      for (int64_t m : {1, 2, 3, 4, 5})
+        for (int64_t n : {1, 63, 64, 65, 127, 128, 129, 300, 2100})
+          for (int64_t k : {1, 7, 300}) {
+            const bool acc = (m + n + k) % 2 == 1;
+            ExpectMatchesReference({ta, tb, m, n, k, 1, 2, 3, acc}, {nullptr, Pools()[2]}, seed++);
+          }
 }
 
 TEST_F(GemmTest, DegenerateShapes) {
