@@ -25,6 +25,9 @@ if [[ ! -f "$build/CMakeCache.txt" ]]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAFTUNE_FUZZ=ON \
     -DAFTUNE_BUILD_TESTS=OFF -DAFTUNE_BUILD_BENCH=OFF >/dev/null
 fi
+# The targets to run: the sources present now, before the build (which
+# re-globs fuzz/*_fuzz.cc), so each has its binary.
+sources=(fuzz/*_fuzz.cc)
 cmake --build "$build" --parallel "$(nproc)" --target fuzz_targets
 
 # UBSan reports are findings too: stop at the first one.
@@ -33,7 +36,7 @@ export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 
 mkdir -p "$build/artifacts"
 status=0
-for src in fuzz/*_fuzz.cc; do
+for src in "${sources[@]}"; do
   target=$(basename "$src" .cc)   # safetensors_fuzz
   name=${target%_fuzz}            # safetensors
   work="$build/corpus/$name"
