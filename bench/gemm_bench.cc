@@ -6,10 +6,14 @@
 // measured here with a register-only loop of independent vfmadd231ps (12 chains,
 // ymm and zmm), so "% peak" is relative to what this core sustains right now.
 //
-// Usage: gemm_bench [--rounds R] [--min-ms T] [--check]
+// Usage: gemm_bench [--rounds R] [--min-ms T] [--wall] [--only TEXT] [--check]
 //   R rounds (default 7) of at least T ms (default 60) per implementation; the best
 //   single call over all rounds counts. Rounds alternate aftune and OpenBLAS, with
 //   a pause after OpenBLAS so its spinning worker threads have gone to sleep.
+//   One-thread runs are timed by the calling thread's CPU time (all their work runs
+//   on it), which a busy shared machine disturbs far less than wall time; --wall
+//   times them by wall clock too. Two-thread runs are always timed by wall clock.
+//   --only runs the shapes whose name contains TEXT.
 //   --check also compares aftune with GemmReference on every shape (slow).
 #include <cblas.h>
 
@@ -23,6 +27,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <time.h>
 #include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -45,6 +50,13 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+// CPU time of the calling thread: immune to being descheduled on a shared machine.
+double ThreadCpuSeconds() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 // Single-thread FMA throughput in GFLOP/s for one vector width: 12 independent
 // accumulator chains (more than latency x ports), nothing but vfmadd231ps.
 #if defined(__AVX2__) && defined(__FMA__)
@@ -55,14 +67,14 @@ double FmaPeak(int lanes) {
   for (V& x : c) x = Set1(0.0f);
   const long iters = 20'000'000;
   double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    auto t0 = Clock::now();
+  for (int rep = 0; rep < 10; ++rep) {
+    const double t0 = ThreadCpuSeconds();
     for (long i = 0; i < iters; ++i) {
       for (V& x : c) x = Fma(a, b, x);
       __asm__ volatile("" : "+x"(c[0]), "+x"(c[1]), "+x"(c[2]), "+x"(c[3]), "+x"(c[4]), "+x"(c[5]));
       __asm__ volatile("" : "+x"(c[6]), "+x"(c[7]), "+x"(c[8]), "+x"(c[9]), "+x"(c[10]), "+x"(c[11]));
     }
-    best = std::max(best, 12.0 * iters * lanes * 2 / Seconds(t0, Clock::now()) / 1e9);
+    best = std::max(best, 12.0 * iters * lanes * 2 / (ThreadCpuSeconds() - t0) / 1e9);
   }
   return best;
 }
@@ -96,14 +108,17 @@ struct Operands {
 };
 
 // Best seconds per call of fn over calls lasting at least min_s in total.
+// cpu_clock: time the calling thread's CPU time instead of wall time (only
+// meaningful when all the work runs on the calling thread).
 template <typename Fn>
-double BestCall(const Fn& fn, double min_s) {
+double BestCall(const Fn& fn, double min_s, bool cpu_clock) {
   double best = 1e30, total = 0;
   int calls = 0;
   while (total < min_s || calls < 3) {
-    auto t0 = Clock::now();
+    const auto w0 = Clock::now();
+    const double c0 = ThreadCpuSeconds();
     fn();
-    double s = Seconds(t0, Clock::now());
+    const double s = cpu_clock ? ThreadCpuSeconds() - c0 : Seconds(w0, Clock::now());
     best = std::min(best, s);
     total += s;
     ++calls;
@@ -118,14 +133,17 @@ CBLAS_TRANSPOSE Cblas(Trans t) { return t == Trans::kN ? CblasNoTrans : CblasTra
 int main(int argc, char** argv) {
   int rounds = 7;
   double min_s = 0.060;
-  bool check = false;
+  bool check = false, wall_only = false;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
     else if (arg == "--min-ms" && i + 1 < argc) min_s = std::atof(argv[++i]) / 1000.0;
     else if (arg == "--check") check = true;
+    else if (arg == "--wall") wall_only = true;
+    else if (arg == "--only" && i + 1 < argc) only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: gemm_bench [--rounds R] [--min-ms T] [--check]\n");
+      std::fprintf(stderr, "usage: gemm_bench [--rounds R] [--min-ms T] [--wall] [--only TEXT] [--check]\n");
       return 2;
     }
   }
@@ -144,8 +162,9 @@ int main(int argc, char** argv) {
   std::printf("measured 1-thread FMA peak: AVX2 (ymm) %.1f GFLOP/s, AVX-512 (zmm) %.1f GFLOP/s"
               " (= %.2f GHz x 2 FMA/cycle x 8 resp. 16 lanes x 2 flops)\n",
               peak_ymm, peak_zmm, peak_ymm / 32);
-  std::printf("best of %d rounds x >= %.0f ms; GFLOP/s = 2*M*N*K / best call\n\n", rounds,
-              min_s * 1000);
+  std::printf("best of %d rounds x >= %.0f ms; GFLOP/s = 2*M*N*K / best call; 1 thread timed by"
+              " %s, 2 threads by wall clock\n\n",
+              rounds, min_s * 1000, wall_only ? "wall clock" : "thread CPU time");
 
   const Trans N = Trans::kN, T = Trans::kT;
   const std::vector<Shape> shapes = {
@@ -173,12 +192,17 @@ int main(int argc, char** argv) {
               "aftune", "avx2", "OpenBLAS", "ratio", "avx2/OB", "%pkY", "%pkZ");
   double worst_ratio = 1e30, worst_ratio_avx2 = 1e30;
   for (const Shape& s : shapes) {
+    if (!only.empty() && std::string(s.what).find(only) == std::string::npos) continue;
     Operands o(s);
     const double flop = 2.0 * static_cast<double>(s.M * s.N * s.K);
     const bool info = std::strstr(s.what, "(info)") != nullptr;
     for (int threads : {1, 2}) {
       aftune::ThreadPool pool(threads);
       openblas_set_num_threads(threads);
+      // One thread: everything runs on this thread (aftune's pool of 1 and
+      // OpenBLAS with 1 thread both compute on the caller), so its CPU time is
+      // the compute time even when other processes share the cores.
+      const bool cpu_clock = threads == 1 && !wall_only;
       auto ours = [&] {
         aftune::Gemm(s.ta, s.tb, s.M, s.N, s.K, o.a.data(), o.lda, o.b.data(), o.ldb,
                      o.c.data(), o.ldc, false, &pool);
@@ -195,9 +219,9 @@ int main(int argc, char** argv) {
       };
       double t_ours = 1e30, t_avx2 = 1e30, t_blas = 1e30;
       for (int r = 0; r < rounds; ++r) {
-        t_ours = std::min(t_ours, BestCall(ours, min_s));
-        if (also_avx2) t_avx2 = std::min(t_avx2, BestCall(ours_avx2, min_s));
-        t_blas = std::min(t_blas, BestCall(blas, min_s));
+        t_ours = std::min(t_ours, BestCall(ours, min_s, cpu_clock));
+        if (also_avx2) t_avx2 = std::min(t_avx2, BestCall(ours_avx2, min_s, cpu_clock));
+        t_blas = std::min(t_blas, BestCall(blas, min_s, cpu_clock));
         std::this_thread::sleep_for(std::chrono::milliseconds(120));
       }
       const double g_ours = flop / t_ours / 1e9, g_blas = flop / t_blas / 1e9;

@@ -1,19 +1,23 @@
 // Packed, cache-blocked Gemm (see gemm.h for the contract).
 //
 // Structure (after BLIS): C is cut into one rectangular part per thread (split
-// over outputs only). Each part runs
+// over outputs only, on micro-tile boundaries). Each part runs
 //   for jc over its columns, NC at a time
-//     for pc over K, KC at a time, in order       (C carries the partial sums)
+//     for pc over K, KC at a time, in order        (C carries the partial sums)
 //       for ic over its rows, MC at a time
-//         pack op(A)[ic.., pc..] into MR-row micro-panels   (L2)
+//         pack op(A)[ic.., pc..] into MR-row micro-panels
 //         for jr over NC, NR at a time
-//           pack op(B)[pc.., jr..] into an NR-column panel  (L1; once per jc/pc)
+//           (first ic only) pack op(B)[pc.., jr..], a few NR-column panels at once
 //           for ir over MC, MR at a time: micro-kernel on the MR x NR tile of C
 // The micro-kernel continues each C element's fma chain over k = pc .. pc+kc-1
 // (starting from +0 on the first block unless accumulating), so an element's
-// chain is k = 0 .. K-1 in order whatever MR, NR, KC, MC, NC, the part it
-// falls in, or the number of threads. Edge tiles use a kernel with fewer rows
-// and masked columns, never padding of K.
+// chain is k = 0 .. K-1 in order whatever MR, NR, KC, MC, NC, the part it falls
+// in, or the number of threads. Edge tiles use a kernel with fewer rows and
+// masked columns; K is never padded (fma(0, 0, -0) is +0, not -0).
+//
+// Few-row shapes (decode) take other routes with the same chains: op(B) = B
+// streams B's rows through an in-place update of C (RunStreaming); op(B) = B^T
+// uses a "skinny" kernel set whose wide tiles keep enough chains in flight.
 #include "tensor/gemm.h"
 
 #include <algorithm>
@@ -54,96 +58,59 @@ constexpr int kMaxNV = 8;
 // B panels packed together (see RunPart).
 constexpr int kPackGroup = 4;
 
-// A family of micro-kernels and the blocking that suits it.
+// A family of micro-kernels and the blocking that suits it. Block sizes were
+// tuned on Zen 5 (48 KiB L1d, 1 MiB L2): KC = 1024 keeps a KC x NR panel of B and
+// an MC x KC block of A in L2 and loads/stores each C tile once per 1024 k.
 struct KernelSet {
   int mr;       // rows of the register tile
   int lanes;    // floats per vector
   int nv;       // vectors per row of the tile; NR = lanes * nv
-  int64_t kc;   // K block: an NR x KC panel of B stays in L1
-  int64_t mc;   // M block: an MC x KC block of A stays in L2
-  int64_t nc;   // N block
+  int64_t kc;   // K block
+  int64_t mc;   // M block (a multiple of mr)
+  int64_t nc;   // N block (a multiple of NR)
   // fn[r][v][masked]: r rows (1..mr), v vectors (1..nv), masked last vector.
   KernelFn fn[kMaxMR + 1][kMaxNV + 1][2];
   int nr() const { return lanes * nv; }
 };
 
-template <int NR, int... R>
-void FillPortable(KernelSet& s, std::integer_sequence<int, R...>) {
-  ((s.fn[R + 1][1][0] = &gemm_internal::KernelPortable<R + 1, NR>,
-    s.fn[R + 1][1][1] = &gemm_internal::KernelPortable<R + 1, NR>),
-   ...);
-}
-
-KernelSet MakePortable() {
-  KernelSet s{};
-  s.mr = 4, s.lanes = 8, s.nv = 1, s.kc = 256, s.mc = 128, s.nc = 1024;
-  FillPortable<8>(s, std::make_integer_sequence<int, 4>());
-  return s;
-}
-
+// Names the kernel template of an instruction set, so one filler serves all.
+struct PortableKernels {
+  template <int R, int V, bool kMasked>
+  static constexpr KernelFn fn = &gemm_internal::KernelPortable<R, 8 * V>;
+};
 #if defined(__AVX2__) && defined(__FMA__)
-template <int NV, int... R>
-void FillAvx2(KernelSet& s, std::integer_sequence<int, R...>) {
-  ((s.fn[R + 1][NV][0] = &gemm_internal::KernelAvx2<R + 1, NV, false>,
-    s.fn[R + 1][NV][1] = &gemm_internal::KernelAvx2<R + 1, NV, true>),
-   ...);
-}
-
-KernelSet MakeAvx2() {
-  KernelSet s{};
-  s.mr = 6, s.lanes = 8, s.nv = 2, s.kc = 1024, s.mc = 48, s.nc = 1024;
-  FillAvx2<1>(s, std::make_integer_sequence<int, 6>());
-  FillAvx2<2>(s, std::make_integer_sequence<int, 6>());
-  return s;
-}
-
-// One row at a time, 64 columns: 8 independent chains hide the fma latency.
-KernelSet MakeAvx2Skinny() {
-  KernelSet s{};
-  s.mr = 1, s.lanes = 8, s.nv = 8, s.kc = 256, s.mc = 1, s.nc = 1024;
-  FillAvx2<1>(s, std::make_integer_sequence<int, 1>());
-  FillAvx2<2>(s, std::make_integer_sequence<int, 1>());
-  FillAvx2<3>(s, std::make_integer_sequence<int, 1>());
-  FillAvx2<4>(s, std::make_integer_sequence<int, 1>());
-  FillAvx2<5>(s, std::make_integer_sequence<int, 1>());
-  FillAvx2<6>(s, std::make_integer_sequence<int, 1>());
-  FillAvx2<7>(s, std::make_integer_sequence<int, 1>());
-  FillAvx2<8>(s, std::make_integer_sequence<int, 1>());
-  return s;
-}
+struct Avx2Kernels {
+  template <int R, int V, bool kMasked>
+  static constexpr KernelFn fn = &gemm_internal::KernelAvx2<R, V, kMasked>;
+};
 #endif
-
 #if defined(__AVX512F__)
-template <int NV, int... R>
-void FillAvx512(KernelSet& s, std::integer_sequence<int, R...>) {
-  ((s.fn[R + 1][NV][0] = &gemm_internal::KernelAvx512<R + 1, NV, false>,
-    s.fn[R + 1][NV][1] = &gemm_internal::KernelAvx512<R + 1, NV, true>),
+struct Avx512Kernels {
+  template <int R, int V, bool kMasked>
+  static constexpr KernelFn fn = &gemm_internal::KernelAvx512<R, V, kMasked>;
+};
+#endif
+
+template <class Kernels, int V, int... R>
+void FillColumn(KernelSet& s, std::integer_sequence<int, R...>) {
+  ((s.fn[R + 1][V][0] = Kernels::template fn<R + 1, V, false>,
+    s.fn[R + 1][V][1] = Kernels::template fn<R + 1, V, true>),
    ...);
 }
 
-KernelSet MakeAvx512() {
-  KernelSet s{};
-  s.mr = 12, s.lanes = 16, s.nv = 2, s.kc = 1024, s.mc = 96, s.nc = 1024;
-  FillAvx512<1>(s, std::make_integer_sequence<int, 12>());
-  FillAvx512<2>(s, std::make_integer_sequence<int, 12>());
-  return s;
+template <class Kernels, int MR, int... V>
+void FillTable(KernelSet& s, std::integer_sequence<int, V...>) {
+  (FillColumn<Kernels, V + 1>(s, std::make_integer_sequence<int, MR>()), ...);
 }
 
-// Up to two rows, 128 columns: 8 or 16 independent chains.
-KernelSet MakeAvx512Skinny() {
+template <class Kernels, int MR, int NV>
+KernelSet MakeSet(int lanes, int64_t kc, int64_t mc, int64_t nc) {
+  static_assert(MR <= kMaxMR && NV <= kMaxNV);
   KernelSet s{};
-  s.mr = 2, s.lanes = 16, s.nv = 8, s.kc = 256, s.mc = 2, s.nc = 1024;
-  FillAvx512<1>(s, std::make_integer_sequence<int, 2>());
-  FillAvx512<2>(s, std::make_integer_sequence<int, 2>());
-  FillAvx512<3>(s, std::make_integer_sequence<int, 2>());
-  FillAvx512<4>(s, std::make_integer_sequence<int, 2>());
-  FillAvx512<5>(s, std::make_integer_sequence<int, 2>());
-  FillAvx512<6>(s, std::make_integer_sequence<int, 2>());
-  FillAvx512<7>(s, std::make_integer_sequence<int, 2>());
-  FillAvx512<8>(s, std::make_integer_sequence<int, 2>());
+  s.mr = MR, s.lanes = lanes, s.nv = NV, s.kc = kc, s.mc = mc, s.nc = nc;
+  FillTable<Kernels, MR>(s, std::make_integer_sequence<int, NV>());
   return s;
 }
-#endif
 
 // The kernels of one instruction set: `regular` for most shapes, `skinny` for a
 // few rows of C against a transposed B (decode-like shapes), where the regular
@@ -153,13 +120,22 @@ struct IsaKernels {
 };
 
 const IsaKernels& Kernels([[maybe_unused]] GemmIsa isa) {
-  static const IsaKernels portable{MakePortable(), MakePortable()};
+  // The portable kernel is scalar (lanes = 1 vector of 8 columns); its blocking
+  // matters little.
+  static const IsaKernels portable{MakeSet<PortableKernels, 4, 1>(8, 256, 128, 1024),
+                                   MakeSet<PortableKernels, 4, 1>(8, 256, 128, 1024)};
 #if defined(__AVX2__) && defined(__FMA__)
-  static const IsaKernels avx2{MakeAvx2(), MakeAvx2Skinny()};
+  // Regular: the 6x16 tile, 12 ymm accumulators. Skinny: one row, 64 columns,
+  // 8 independent chains to cover the fma latency.
+  static const IsaKernels avx2{MakeSet<Avx2Kernels, 6, 2>(8, 1024, 48, 1024),
+                               MakeSet<Avx2Kernels, 1, 8>(8, 256, 1, 1024)};
   if (isa == GemmIsa::kAvx2) return avx2;
 #endif
 #if defined(__AVX512F__)
-  static const IsaKernels avx512{MakeAvx512(), MakeAvx512Skinny()};
+  // Regular: the 12x32 tile, 24 zmm accumulators. Skinny: up to two rows, 128
+  // columns, 8 or 16 chains.
+  static const IsaKernels avx512{MakeSet<Avx512Kernels, 12, 2>(16, 1024, 96, 1024),
+                                 MakeSet<Avx512Kernels, 2, 8>(16, 256, 2, 1024)};
   if (isa == GemmIsa::kAvx512) return avx512;
 #endif
   assert(isa == GemmIsa::kPortable);

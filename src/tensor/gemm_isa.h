@@ -11,10 +11,11 @@
 
 namespace aftune {
 
+// Each also has a "skinny" tile for one or two rows of C against a transposed B.
 enum class GemmIsa {
   kPortable,  // std::fma, 4x8 scalar tile; every build has it
-  kAvx2,      // 6x16 tile, 12 ymm accumulators; builds with __AVX2__ and __FMA__
-  kAvx512,    // 12x32 tile, 24 zmm accumulators; builds with __AVX512F__
+  kAvx2,      // 6x16 tile, 12 ymm accumulators (skinny 1x64); __AVX2__ and __FMA__
+  kAvx512,    // 12x32 tile, 24 zmm accumulators (skinny 2x128); __AVX512F__
 };
 
 // "portable", "avx2", "avx512".

@@ -6,13 +6,12 @@
 // and masking change only which lanes hold which elements, never an element's
 // sequence of operations; that is why every kernel here agrees bit for bit.
 //
-// Operand layouts (all floats):
+// Operand layouts (all floats); NR = NV * lanes is the tile width:
 //   a  packed A micro-panel: a[k * MR + r] = op(A)[i0 + r][k0 + k], k < kc, r < MR.
-//   b  B rows: b[k * ldb + j] = op(B)[k0 + k][j0 + j] for j < n. Either a packed
-//      panel (ldb = NR, zero padded to NR) or B itself (ldb = its row stride).
+//   b  packed B panel: b[k * ldb + j] = op(B)[k0 + k][j0 + j], j < n, k < kc.
 //   c  C[i0 + r][j0 + j] at c[r * ldc + j], r < MR, j < n.
-// REQUIRES: kc >= 1, 1 <= n <= NR. When kMasked is false, n == NR. When kMasked is
-// true, no lane j >= n of b or c is read or written.
+// REQUIRES: kc >= 1, 1 <= n <= NR, ldb >= n. When kMasked is false, n == NR. When
+// kMasked is true, n > NR - lanes, and no lane j >= n of b or c is read or written.
 #pragma once
 
 #include <cmath>
