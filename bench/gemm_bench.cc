@@ -62,17 +62,20 @@ double ThreadCpuSeconds() {
 #if defined(__AVX2__) && defined(__FMA__)
 template <typename V, V (*Fma)(V, V, V), V (*Set1)(float)>
 double FmaPeak(int lanes) {
-  V a = Set1(1.0f), b = Set1(1e-9f);
-  V c[12];
-  for (V& x : c) x = Set1(0.0f);
+  const V a = Set1(1.0f), b = Set1(1e-9f);
+  // Named accumulators (an array of vectors may live in memory with GCC).
+  V c0 = Set1(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  V c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
   const long iters = 20'000'000;
   double best = 0;
   for (int rep = 0; rep < 10; ++rep) {
     const double t0 = ThreadCpuSeconds();
     for (long i = 0; i < iters; ++i) {
-      for (V& x : c) x = Fma(a, b, x);
-      __asm__ volatile("" : "+x"(c[0]), "+x"(c[1]), "+x"(c[2]), "+x"(c[3]), "+x"(c[4]), "+x"(c[5]));
-      __asm__ volatile("" : "+x"(c[6]), "+x"(c[7]), "+x"(c[8]), "+x"(c[9]), "+x"(c[10]), "+x"(c[11]));
+      c0 = Fma(a, b, c0), c1 = Fma(a, b, c1), c2 = Fma(a, b, c2), c3 = Fma(a, b, c3);
+      c4 = Fma(a, b, c4), c5 = Fma(a, b, c5), c6 = Fma(a, b, c6), c7 = Fma(a, b, c7);
+      c8 = Fma(a, b, c8), c9 = Fma(a, b, c9), c10 = Fma(a, b, c10), c11 = Fma(a, b, c11);
+      __asm__ volatile("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5));
+      __asm__ volatile("" : "+x"(c6), "+x"(c7), "+x"(c8), "+x"(c9), "+x"(c10), "+x"(c11));
     }
     best = std::max(best, 12.0 * iters * lanes * 2 / (ThreadCpuSeconds() - t0) / 1e9);
   }
