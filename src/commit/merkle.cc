@@ -13,7 +13,8 @@ namespace {
 // paths to index and size-1 part; `border` the right-border levels above it.
 void DecomposeInclusion(uint64_t index, uint64_t size, int* inner, int* border) {
   *inner = std::bit_width(index ^ (size - 1));
-  *border = std::popcount(index >> *inner);
+  // A shift by 64 is undefined: when the paths part at the top, no border remains.
+  *border = *inner >= 64 ? 0 : std::popcount(index >> *inner);
 }
 
 std::string Str(uint64_t v) { return std::to_string(v); }

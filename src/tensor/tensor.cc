@@ -43,7 +43,7 @@ std::string Tensor::ShapeString() const {
 
 bool Tensor::BitEqual(const Tensor& other) const {
   return shape_ == other.shape_ &&
-         std::memcmp(data_.data(), other.data_.data(), data_.size() * sizeof(float)) == 0;
+         (data_.empty() || std::memcmp(data_.data(), other.data_.data(), data_.size() * sizeof(float)) == 0);
 }
 
 }  // namespace aftune
