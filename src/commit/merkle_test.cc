@@ -298,3 +298,22 @@ TEST(Merkle, AllSmallProofsVerify) {
 
 }  // namespace
 }  // namespace aftune
+
+namespace aftune {
+namespace {
+
+// Found by proof_fuzz: when index and size - 1 differ in the top bit, the
+// paths part at level 64 and the length rule must not shift by 64.
+TEST(MerkleHugeTree, PathsPartingAtTheTopBit) {
+  const uint64_t size = (uint64_t{1} << 63) + 1;
+  const Hash leaf = LeafHash(std::span<const uint8_t>());
+  std::vector<Hash> proof(64, leaf);
+  // Index 0 of such a tree has a 64-hash path; a root that is not the one the
+  // path leads to is a mismatch, and a path of another length is malformed.
+  EXPECT_EQ(VerifyInclusion(0, size, leaf, proof, leaf).code(), Status::Code::kMismatch);
+  proof.pop_back();
+  EXPECT_EQ(VerifyInclusion(0, size, leaf, proof, leaf).code(), Status::Code::kCorruption);
+}
+
+}  // namespace
+}  // namespace aftune
