@@ -11,8 +11,9 @@
 //   single call over all rounds counts. Rounds alternate aftune and OpenBLAS, with
 //   a pause after OpenBLAS so its spinning worker threads have gone to sleep.
 //   One-thread runs are timed by the calling thread's CPU time (all their work runs
-//   on it), which a busy shared machine disturbs far less than wall time; --wall
-//   times them by wall clock too. Two-thread runs are always timed by wall clock.
+//   on it), which a busy shared machine disturbs far less than wall time: the mean
+//   per call over a round, best round. --wall times them by wall clock too. Wall
+//   clock timings (two threads always) take the fastest single call.
 //   --only runs the shapes whose name contains TEXT.
 //   --check also compares aftune with GemmReference on every shape (slow).
 #include <cblas.h>
@@ -111,22 +112,26 @@ struct Operands {
 };
 
 // Best seconds per call of fn over calls lasting at least min_s in total.
-// cpu_clock: time the calling thread's CPU time instead of wall time (only
-// meaningful when all the work runs on the calling thread).
+// Seconds per call of fn, over calls lasting at least min_s in total. By wall
+// clock: the fastest single call. By the calling thread's CPU time (cpu_clock;
+// meaningful only when all the work runs on the calling thread): the mean over
+// all the calls, because on a virtual machine the CPU time of one short call can
+// come out too small (stolen time is subtracted coarsely), and a minimum would
+// pick exactly those errors.
 template <typename Fn>
-double BestCall(const Fn& fn, double min_s, bool cpu_clock) {
+double TimeCalls(const Fn& fn, double min_s, bool cpu_clock) {
   double best = 1e30, total = 0;
   int calls = 0;
+  const double c0 = ThreadCpuSeconds();
   while (total < min_s || calls < 3) {
     const auto w0 = Clock::now();
-    const double c0 = ThreadCpuSeconds();
     fn();
-    const double s = cpu_clock ? ThreadCpuSeconds() - c0 : Seconds(w0, Clock::now());
+    const double s = Seconds(w0, Clock::now());
     best = std::min(best, s);
     total += s;
     ++calls;
   }
-  return best;
+  return cpu_clock ? (ThreadCpuSeconds() - c0) / calls : best;
 }
 
 CBLAS_TRANSPOSE Cblas(Trans t) { return t == Trans::kN ? CblasNoTrans : CblasTrans; }
@@ -165,9 +170,10 @@ int main(int argc, char** argv) {
   std::printf("measured 1-thread FMA peak: AVX2 (ymm) %.1f GFLOP/s, AVX-512 (zmm) %.1f GFLOP/s"
               " (= %.2f GHz x 2 FMA/cycle x 8 resp. 16 lanes x 2 flops)\n",
               peak_ymm, peak_zmm, peak_ymm / 32);
-  std::printf("best of %d rounds x >= %.0f ms; GFLOP/s = 2*M*N*K / best call; 1 thread timed by"
-              " %s, 2 threads by wall clock\n\n",
-              rounds, min_s * 1000, wall_only ? "wall clock" : "thread CPU time");
+  std::printf("best of %d rounds x >= %.0f ms; GFLOP/s = 2*M*N*K / time per call; 1 thread: %s,"
+              " 2 threads: fastest call by wall clock\n\n",
+              rounds, min_s * 1000,
+              wall_only ? "fastest call by wall clock" : "mean thread CPU time per call in a round");
 
   const Trans N = Trans::kN, T = Trans::kT;
   const std::vector<Shape> shapes = {
@@ -222,9 +228,9 @@ int main(int argc, char** argv) {
       };
       double t_ours = 1e30, t_avx2 = 1e30, t_blas = 1e30;
       for (int r = 0; r < rounds; ++r) {
-        t_ours = std::min(t_ours, BestCall(ours, min_s, cpu_clock));
-        if (also_avx2) t_avx2 = std::min(t_avx2, BestCall(ours_avx2, min_s, cpu_clock));
-        t_blas = std::min(t_blas, BestCall(blas, min_s, cpu_clock));
+        t_ours = std::min(t_ours, TimeCalls(ours, min_s, cpu_clock));
+        if (also_avx2) t_avx2 = std::min(t_avx2, TimeCalls(ours_avx2, min_s, cpu_clock));
+        t_blas = std::min(t_blas, TimeCalls(blas, min_s, cpu_clock));
         std::this_thread::sleep_for(std::chrono::milliseconds(120));
       }
       const double g_ours = flop / t_ours / 1e9, g_blas = flop / t_blas / 1e9;
