@@ -14,16 +14,13 @@ void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y,
   if (!lw.has_lora()) return;
   const int64_t R = lw.rank();
   Gemm(Trans::kN, Trans::kT, N, R, in, x, in, lw.lora_a->data(), in, u, R, false, pool);
-  std::vector<float> t(static_cast<size_t>(N * out));
-  Gemm(Trans::kN, Trans::kT, N, out, R, u, R, lw.lora_b->data(), R, t.data(), out, false, pool);
   const float scale = lw.lora_scale;
-  pool->ParallelFor(N * out, 1 << 14, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = y[i] + t[i] * scale;
-  });
+  for (int64_t i = 0; i < N * R; ++i) u[i] = u[i] * scale;
+  Gemm(Trans::kN, Trans::kT, N, out, R, u, R, lw.lora_b->data(), R, y, out, true, pool);
 }
 
-// With t = u B^T and y += scale * t:  dt = scale * dy,  dB += dt^T u,
-// du = dt B,  dA += du^T x,  dx = dy W + du A.
+// With us = scale * (x A^T) and y += us B^T:  dB += dy^T us,  dus = dy B,
+// du = scale * dus,  dA += du^T x,  dx = dy W + du A.
 void LinearBackward(const LinearWeights& lw, const float* x, const float* u, const float* dy,
                     int64_t N, float* dx, bool accumulate_dx, const LinearGrads& grads) {
   const int64_t in = lw.in(), out = lw.out();
@@ -32,14 +29,11 @@ void LinearBackward(const LinearWeights& lw, const float* x, const float* u, con
   if (grads.w) Gemm(Trans::kT, Trans::kN, out, in, N, dy, out, x, in, grads.w->data(), in, true, pool);
   if (!lw.has_lora()) return;
   const int64_t R = lw.rank();
-  std::vector<float> dt(static_cast<size_t>(N * out)), du(static_cast<size_t>(N * R));
+  if (grads.lora_b) Gemm(Trans::kT, Trans::kN, out, R, N, dy, out, u, R, grads.lora_b->data(), R, true, pool);
+  std::vector<float> du(static_cast<size_t>(N * R));
+  Gemm(Trans::kN, Trans::kN, N, R, out, dy, out, lw.lora_b->data(), R, du.data(), R, false, pool);
   const float scale = lw.lora_scale;
-  pool->ParallelFor(N * out, 1 << 14, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dt[i] = dy[i] * scale;
-  });
-  if (grads.lora_b)
-    Gemm(Trans::kT, Trans::kN, out, R, N, dt.data(), out, u, R, grads.lora_b->data(), R, true, pool);
-  Gemm(Trans::kN, Trans::kN, N, R, out, dt.data(), out, lw.lora_b->data(), R, du.data(), R, false, pool);
+  for (float& v : du) v = v * scale;
   if (grads.lora_a)
     Gemm(Trans::kT, Trans::kN, R, in, N, du.data(), R, x, in, grads.lora_a->data(), in, true, pool);
   Gemm(Trans::kN, Trans::kN, N, in, R, du.data(), R, lw.lora_a->data(), in, dx, in, true, pool);

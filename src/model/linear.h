@@ -29,12 +29,14 @@ struct LinearGrads {
   Tensor* lora_b = nullptr;
 };
 
-// y [N, out] = x W^T, then y += scale * (u B^T) with u = x A^T [N, R] saved
-// into `u` (REQUIRES: u has N * R floats when the adapter is present).
+// y [N, out] = x W^T, then, with the adapter, us = scale * (x A^T) [N, R]
+// (saved into `u` for the backward; REQUIRES: N * R floats) and
+// y += us B^T as a continuation of each element's fma chain.
 void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y, float* u);
 
 // From dy [N, out]: dx [N, in] (overwritten, or accumulated when
-// accumulate_dx) and the gradients in `grads`. x and u are the forward's.
+// accumulate_dx) and the gradients in `grads`. x and u (= us) are the
+// forward's.
 void LinearBackward(const LinearWeights& lw, const float* x, const float* u, const float* dy,
                     int64_t N, float* dx, bool accumulate_dx, const LinearGrads& grads);
 
