@@ -44,8 +44,8 @@ Result<std::string> ReadFile(const std::string& path) {
     return Status::IOError(path + ": cannot open: " + ErrnoText());
   }
   std::string out;
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  struct stat info;
+  if (::fstat(fd, &info) == 0 && info.st_size > 0) out.reserve(static_cast<size_t>(info.st_size));
   char buf[1 << 16];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
