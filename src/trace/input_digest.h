@@ -1,0 +1,74 @@
+// Digests of a training job's inputs, as a training contract binds them
+// (docs/formats.md, "Training contract"):
+//
+//   base model state   the state digest (commit/digest.h) of the tensors of
+//                      DIR/model.safetensors exactly as stored: each tensor's
+//                      name, safetensors dtype name, shape and raw bytes
+//   base model config  SHA-256 of the bytes of DIR/config.json (the
+//                      architecture is part of what is agreed)
+//   tokenizer          SentencePiece: SHA-256 of the bytes of
+//                      DIR/tokenizer.model; the built-in byte tokenizer:
+//                      SHA-256 of the 24 ASCII bytes "aftune byte tokenizer v1"
+//                      = 66847138… (ByteTokenizerDigest)
+//   dataset            the dataset digest (commit/digest.h) of the JSONL
+//                      file's bytes, and its number of non-empty lines
+//                      (= examples, = leaves of the digest's tree)
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "commit/sha256.h"
+#include "model/config.h"
+#include "model/safetensors.h"
+#include "model/tokenizer.h"
+
+namespace aftune {
+
+// The text whose SHA-256 stands for the built-in byte tokenizer.
+inline constexpr std::string_view kByteTokenizerDigestText = "aftune byte tokenizer v1";
+Hash ByteTokenizerDigest();
+
+// ByteTokenizerDigest() for the byte tokenizer, else SHA-256 of file_bytes().
+Hash TokenizerDigest(const Tokenizer& tokenizer);
+
+// The state digest of every tensor of `file`, as stored.
+Hash SafetensorsStateDigest(const SafetensorsFile& file);
+
+struct StoredTensorInfo {
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+};
+
+struct ModelDirDigests {
+  Hash state{};                // model.safetensors
+  Hash config{};               // config.json
+  std::string tokenizer_kind;  // "byte" or "sentencepiece"
+  Hash tokenizer{};
+  // What the digests were computed from, for callers that check more.
+  ModelConfig model_config;
+  std::map<std::string, StoredTensorInfo> tensors;
+  std::unique_ptr<Tokenizer> loaded_tokenizer;
+};
+
+// Reads DIR/config.json (which must be a configuration aftune runs),
+// DIR/model.safetensors and the directory's tokenizer (LoadTokenizer) and
+// digests them. Errors name the file. Reads the whole weights file into
+// memory.
+Result<ModelDirDigests> DigestModelDir(const std::string& dir);
+
+struct DatasetDigests {
+  Hash digest{};
+  uint64_t examples = 0;  // non-empty lines
+};
+
+DatasetDigests DigestDatasetBytes(std::string_view file);
+// ReadFile + DigestDatasetBytes; errors name the path.
+Result<DatasetDigests> DigestDatasetFile(const std::string& path);
+
+}  // namespace aftune
