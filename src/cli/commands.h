@@ -12,6 +12,9 @@ void RegisterModelCommands(CLI::App& app);
 void RegisterTrainCommands(CLI::App& app);
 void RegisterGenerateCommands(CLI::App& app);
 void RegisterEvalCommands(CLI::App& app);
+void RegisterKeyCommands(CLI::App& app);
+void RegisterDigestCommands(CLI::App& app);
+void RegisterContractCommands(CLI::App& app);
 
 // --temperature, --top-p, --top-k, --seed.
 void AddSamplingOptions(CLI::App* cmd, float* temperature, float* top_p, int64_t* top_k, uint64_t* seed);

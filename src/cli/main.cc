@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   aftune::cli::RegisterTrainCommands(app);
   aftune::cli::RegisterGenerateCommands(app);
   aftune::cli::RegisterEvalCommands(app);
+  aftune::cli::RegisterKeyCommands(app);
+  aftune::cli::RegisterDigestCommands(app);
+  aftune::cli::RegisterContractCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
