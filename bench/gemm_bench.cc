@@ -6,7 +6,7 @@
 // measured here with a register-only loop of independent vfmadd231ps (12 chains,
 // ymm and zmm), so "% peak" is relative to what this core sustains right now.
 //
-// Usage: gemm_bench [--rounds R] [--min-ms T] [--wall] [--only TEXT] [--check]
+// Usage: gemm_bench [--rounds R] [--min-ms T] [--wall] [--only TEXT] [--threads T] [--check]
 //   R rounds (default 7) of at least T ms (default 60) per implementation; the best
 //   single call over all rounds counts. Rounds alternate aftune and OpenBLAS, with
 //   a pause after OpenBLAS so its spinning worker threads have gone to sleep.
@@ -14,7 +14,8 @@
 //   on it), which a busy shared machine disturbs far less than wall time: the mean
 //   per call over a round, best round. --wall times them by wall clock too. Wall
 //   clock timings (two threads always) take the fastest single call.
-//   --only runs the shapes whose name contains TEXT.
+//   --only runs the shapes whose name contains TEXT; --threads T only T threads
+//   (default: 1, then 2).
 //   --check also compares aftune with GemmReference on every shape (slow).
 #include <cblas.h>
 
@@ -143,6 +144,7 @@ int main(int argc, char** argv) {
   double min_s = 0.060;
   bool check = false, wall_only = false;
   std::string only;
+  std::vector<int> thread_counts = {1, 2};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
@@ -150,8 +152,9 @@ int main(int argc, char** argv) {
     else if (arg == "--check") check = true;
     else if (arg == "--wall") wall_only = true;
     else if (arg == "--only" && i + 1 < argc) only = argv[++i];
+    else if (arg == "--threads" && i + 1 < argc) thread_counts = {std::atoi(argv[++i])};
     else {
-      std::fprintf(stderr, "usage: gemm_bench [--rounds R] [--min-ms T] [--wall] [--only TEXT] [--check]\n");
+      std::fprintf(stderr, "usage: gemm_bench [--rounds R] [--min-ms T] [--wall] [--only TEXT] [--threads T] [--check]\n");
       return 2;
     }
   }
@@ -205,7 +208,7 @@ int main(int argc, char** argv) {
     Operands o(s);
     const double flop = 2.0 * static_cast<double>(s.M * s.N * s.K);
     const bool info = std::strstr(s.what, "(info)") != nullptr;
-    for (int threads : {1, 2}) {
+    for (int threads : thread_counts) {
       aftune::ThreadPool pool(threads);
       openblas_set_num_threads(threads);
       // One thread: everything runs on this thread (aftune's pool of 1 and
