@@ -31,7 +31,7 @@ struct CreateArgs {
   double lora_alpha = 16.0;
   std::vector<std::string> target_modules = {"q_proj", "v_proj"};
   TrainConfig training;  // the rest of the hyper-parameters (defaults: TrainConfig's)
-  std::string lr_scheduler_type = "linear", overflow = "reject";
+  std::string lr_scheduler_type = "linear", overflow = "reject", optim = "adamw_torch";
   AuditGrid grid;
   bool layers_per_block_given = false;
 };
@@ -91,9 +91,9 @@ Status RunShow(const std::string& path) {
     std::printf("  method            lora: r %lld, lora_alpha %s, target_modules %s\n", (long long)t.lora.r,
                 Num(t.lora.lora_alpha).c_str(), targets.c_str());
   }
-  std::printf("  optimizer         AdamW: learning_rate %s, weight_decay %s, adam_beta1 %s, adam_beta2 %s, "
+  std::printf("  optimizer         %s: learning_rate %s, weight_decay %s, adam_beta1 %s, adam_beta2 %s, "
               "adam_epsilon %s, max_grad_norm %s\n",
-              Num(t.learning_rate).c_str(), Num(t.weight_decay).c_str(), Num(t.adam_beta1).c_str(),
+              c.optim.c_str(), Num(t.learning_rate).c_str(), Num(t.weight_decay).c_str(), Num(t.adam_beta1).c_str(),
               Num(t.adam_beta2).c_str(), Num(t.adam_epsilon).c_str(), Num(t.max_grad_norm).c_str());
   std::printf("  schedule          %s, warmup_steps %lld\n", LrScheduleName(t.lr_scheduler_type),
               (long long)t.warmup_steps);
@@ -131,6 +131,8 @@ void RegisterContractCommands(CLI::App& app) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   c->add_option("--target_modules", a->target_modules, "LoRA targets, comma-separated")
       ->delimiter(',')->capture_default_str()->check(CLI::IsMember(kModuleNames));
+  c->add_option("--optim", a->optim, "optimizer: adamw_torch (torch.optim.AdamW), the only one supported")
+      ->capture_default_str()->check(CLI::IsMember({"adamw_torch"}));
   c->add_option("--learning_rate", t.learning_rate, "peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
   c->add_option("--weight_decay", t.weight_decay, "AdamW decoupled weight decay")->capture_default_str()->check(CLI::NonNegativeNumber);
   c->add_option("--adam_beta1", t.adam_beta1, "AdamW beta1")->capture_default_str()->check(CLI::Range(0.0, 1.0));

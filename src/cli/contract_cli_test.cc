@@ -233,6 +233,7 @@ TEST_F(ContractCliTest, CreateWithOnlyBaseDataOutGivesAValidShortLoraContract) {
   EXPECT_EQ(c["training"]["learning_rate"], 1e-3);
   EXPECT_EQ(c["training"]["num_train_epochs"], 1);
   EXPECT_EQ(c["training"]["seed"], 42);
+  EXPECT_EQ(c["training"]["optim"], "adamw_torch");
   EXPECT_EQ(c["audit_grid"], Json::parse(R"({"steps_per_block":8,"layers_per_block":2,"checkpoint_interval":8,
                                              "activation_interval":8})"));
   EXPECT_EQ(c["dataset"]["examples"], 12);
@@ -249,7 +250,7 @@ TEST_F(ContractCliTest, CreateWithOnlyBaseDataOutGivesAValidShortLoraContract) {
   EXPECT_EQ(DigestOf(r.output, "contract"), digest) << r.output;
   EXPECT_NE(r.output.find("(canonical: its SHA-256 is the contract digest)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("lora: r 8, lora_alpha 16.0, target_modules q_proj,v_proj"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("learning_rate 0.001"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("adamw_torch: learning_rate 0.001"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("num_train_epochs 1, max_steps -1: 2 optimizer steps"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("precision         f32"), std::string::npos) << r.output;
 
@@ -315,7 +316,7 @@ TEST_F(ContractCliTest, BadFlagsExit2) {
       "--activation_interval -1", "--max_seq_length 1", "--num_train_epochs 0", "--max_steps -2",
       "--per_device_train_batch_size 0", "--gradient_accumulation_steps 0", "--warmup_steps -1", "--seed -1",
       "--lora_alpha 0", "--weight_decay -0.5", "--adam_epsilon 0", "--learning-rate 1e-3", "--unknown 1",
-      "--method full --r 4", "--method full --target_modules q_proj", "--r 2147483648"};
+      "--method full --r 4", "--optim sgd", "--method full --target_modules q_proj", "--r 2147483648"};
   for (const std::string& flags : bad) {
     auto r = RunAftune(base + flags);
     EXPECT_EQ(r.exit_code, 2) << flags << "\n" << r.output;

@@ -54,7 +54,9 @@ Status CheckUnitInterval(const std::string& key, double v) {
 }
 
 // Everything but the input digests.
-Status ValidateTerms(const TrainConfig& t, const AuditGrid& g, const std::string& precision) {
+Status ValidateTerms(const Contract& c) {
+  const TrainConfig& t = c.training;
+  const AuditGrid& g = c.grid;
   if (!t.full_finetune) {
     AFTUNE_RETURN_IF_ERROR(CheckInt("training.r", t.lora.r, 1));
     AFTUNE_RETURN_IF_ERROR(CheckPositive("training.lora_alpha", t.lora.lora_alpha));
@@ -63,6 +65,8 @@ Status ValidateTerms(const TrainConfig& t, const AuditGrid& g, const std::string
     for (Proj p : t.lora.target_modules)
       if (!seen.insert(p).second) return Invalid("training.target_modules", "names '" + std::string(ProjName(p)) + "' twice");
   }
+  if (c.optim != "adamw_torch")
+    return Invalid("training.optim", "\"" + c.optim + "\" is not supported (\"adamw_torch\": torch.optim.AdamW)");
   AFTUNE_RETURN_IF_ERROR(CheckPositive("training.learning_rate", t.learning_rate));
   AFTUNE_RETURN_IF_ERROR(CheckFinite("training.weight_decay", t.weight_decay));
   if (t.weight_decay < 0) return Invalid("training.weight_decay", "must be >= 0, got " + CanonicalJsonNumber(t.weight_decay));
@@ -80,8 +84,8 @@ Status ValidateTerms(const TrainConfig& t, const AuditGrid& g, const std::string
   AFTUNE_RETURN_IF_ERROR(CheckInt("audit_grid.layers_per_block", g.layers_per_block, 1));
   AFTUNE_RETURN_IF_ERROR(CheckInt("audit_grid.checkpoint_interval", g.checkpoint_interval, 1));
   AFTUNE_RETURN_IF_ERROR(CheckInt("audit_grid.activation_interval", g.activation_interval, 1));
-  if (precision != "f32")
-    return Invalid("precision", "\"" + precision + "\" is not supported (aftune trains in \"f32\" only)");
+  if (c.precision != "f32")
+    return Invalid("precision", "\"" + c.precision + "\" is not supported (aftune trains in \"f32\" only)");
   return Status::Ok();
 }
 
@@ -198,7 +202,7 @@ Status ParseTargets(const Json& v, std::vector<Proj>* out) {
   return Status::Ok();
 }
 
-Status ParseTraining(const Json& j, TrainConfig* t) {
+Status ParseTraining(const Json& j, TrainConfig* t, std::string* optim) {
   Members m(j, "training.");
   AFTUNE_ASSIGN_OR_RETURN(std::string method, TakeString(m, "method"));
   if (method != "lora" && method != "full")
@@ -235,6 +239,7 @@ Status ParseTraining(const Json& j, TrainConfig* t) {
   AFTUNE_ASSIGN_OR_RETURN(t->max_seq_length, TakeInt(m, "max_seq_length"));
   AFTUNE_ASSIGN_OR_RETURN(t->max_steps, TakeInt(m, "max_steps"));
   AFTUNE_ASSIGN_OR_RETURN(t->num_train_epochs, TakeInt(m, "num_train_epochs"));
+  AFTUNE_ASSIGN_OR_RETURN(*optim, TakeString(m, "optim"));
   AFTUNE_ASSIGN_OR_RETURN(std::string overflow, TakeString(m, "overflow"));
   Result<OverflowPolicy> policy = ParseOverflowPolicy(overflow);
   if (!policy.ok()) return Invalid("training.overflow", "\"" + overflow + "\" is not supported (\"reject\" or \"truncate\")");
@@ -312,7 +317,7 @@ Result<Contract> ParseContractJson(std::string_view text) {
     AFTUNE_RETURN_IF_ERROR(t.Done());
   }
   AFTUNE_ASSIGN_OR_RETURN(const Json* training, TakeObject(m, "training"));
-  AFTUNE_RETURN_IF_ERROR(ParseTraining(*training, &c.training));
+  AFTUNE_RETURN_IF_ERROR(ParseTraining(*training, &c.training, &c.optim));
   AFTUNE_RETURN_IF_ERROR(m.Done());
   c.training = NormalizeTraining(c.training);
   AFTUNE_RETURN_IF_ERROR(ValidateContract(c));
@@ -349,7 +354,7 @@ std::string Hex(const Hash& h) { return HashToHex(h); }
 }  // namespace
 
 Status ValidateContract(const Contract& c) {
-  AFTUNE_RETURN_IF_ERROR(ValidateTerms(c.training, c.grid, c.precision));
+  AFTUNE_RETURN_IF_ERROR(ValidateTerms(c));
   if (c.tokenizer_kind == "byte") {
     if (c.tokenizer_digest != ByteTokenizerDigest())
       return Invalid("tokenizer.digest", "must be " + Hex(ByteTokenizerDigest()) +
@@ -398,6 +403,7 @@ std::string CanonicalContract(const Contract& c) {
     for (Proj p : targets) names.push_back(CanonicalJsonString(ProjName(p)));
     tr.Add("target_modules", CanonicalJsonArray(names));
   }
+  tr.Add("optim", CanonicalJsonString(c.optim));
   tr.Add("learning_rate", CanonicalJsonNumber(t.learning_rate));
   tr.Add("weight_decay", CanonicalJsonNumber(t.weight_decay));
   tr.Add("adam_beta1", CanonicalJsonNumber(t.adam_beta1));
@@ -448,7 +454,7 @@ Result<Contract> BuildContract(const std::string& base_dir, const std::string& d
   c.training = NormalizeTraining(training);
   c.grid = grid;
   // The terms first: a bad value is reported before any input is read.
-  AFTUNE_RETURN_IF_ERROR(ValidateTerms(c.training, c.grid, c.precision));
+  AFTUNE_RETURN_IF_ERROR(ValidateTerms(c));
 
   AFTUNE_ASSIGN_OR_RETURN(ModelDirDigests model, DigestModelDir(base_dir));
   AFTUNE_RETURN_IF_ERROR(CheckBaseTensors(model, base_dir + "/model.safetensors"));

@@ -77,6 +77,9 @@ struct Contract {
   // logging_steps and layers_per_block hold TrainConfig's defaults.
   // target_modules is sorted by name; for method "full" lora is {}.
   TrainConfig training;
+  // training.optim (TrainingArguments.optim): "adamw_torch", the only
+  // supported value — torch.optim.AdamW as train/adamw.h computes it.
+  std::string optim = "adamw_torch";
   AuditGrid grid;
   std::string precision = "f32";  // the only supported value
 };

@@ -307,7 +307,8 @@ TEST(ParseContract, EveryWrongTypeIsNamed) {
 }
 
 TEST(ParseContract, IntegersMustBeWrittenAsIntegers) {
-  for (const char* k : {"r", "warmup_steps", "max_steps", "seed", "max_seq_length"}) {
+  for (const char* k : {"r", "warmup_steps", "max_steps", "seed", "max_seq_length", "num_train_epochs",
+                        "per_device_train_batch_size", "gradient_accumulation_steps"}) {
     Json j = CanonicalJsonValue();
     j["training"][k] = 4.0;
     ExpectError(ParseJson(j), Status::Code::kCorruption, std::string("'training.") + k + "' must be");
@@ -355,6 +356,8 @@ TEST(ParseContract, UnsupportedOrOutOfRangeValuesNameTheirKey) {
   const std::vector<BadValue> cases = {
       {"/precision", "bf16", "'precision' \"bf16\" is not supported"},
       {"/precision", "F32", "'precision'"},
+      {"/training/optim", "sgd", "'training.optim' \"sgd\" is not supported"},
+      {"/training/optim", "adamw_hf", "'training.optim'"},
       {"/training/method", "qlora", "'training.method' \"qlora\" is not supported"},
       {"/training/lr_scheduler_type", "constant", "'training.lr_scheduler_type' \"constant\""},
       {"/training/lr_scheduler_type", "polynomial", "'training.lr_scheduler_type'"},

@@ -158,7 +158,7 @@ contract = {
     "base_model": {"state_digest": state.hex(), "config_digest": sha256(config_bytes).hex()},
     "tokenizer": {"kind": "byte", "digest": sha256(b"aftune byte tokenizer v1").hex()},
     "dataset": {"digest": mth(lines).hex(), "examples": len(lines)},
-    "training": dict(training, target_modules=sorted(training["target_modules"])),
+    "training": dict(training, target_modules=sorted(training["target_modules"]), optim="adamw_torch"),
     "audit_grid": audit_grid,
     "precision": "f32",
 }
