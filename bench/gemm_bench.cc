@@ -154,7 +154,9 @@ int main(int argc, char** argv) {
     else if (arg == "--only" && i + 1 < argc) only = argv[++i];
     else if (arg == "--threads" && i + 1 < argc) thread_counts = {std::atoi(argv[++i])};
     else {
-      std::fprintf(stderr, "usage: gemm_bench [--rounds R] [--min-ms T] [--wall] [--only TEXT] [--threads T] [--check]\n");
+      std::fprintf(stderr,
+                   "usage: gemm_bench [--rounds R] [--min-ms T] [--wall] [--only TEXT]"
+                   " [--threads T] [--check]\n");
       return 2;
     }
   }
@@ -176,7 +178,8 @@ int main(int argc, char** argv) {
   std::printf("best of %d rounds x >= %.0f ms; GFLOP/s = 2*M*N*K / time per call; 1 thread: %s,"
               " 2 threads: fastest call by wall clock\n\n",
               rounds, min_s * 1000,
-              wall_only ? "fastest call by wall clock" : "mean thread CPU time per call in a round");
+              wall_only ? "fastest call by wall clock"
+                        : "mean thread CPU time per call in a round");
 
   const Trans N = Trans::kN, T = Trans::kT;
   const std::vector<Shape> shapes = {

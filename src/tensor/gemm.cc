@@ -21,7 +21,6 @@
 #include "tensor/gemm.h"
 
 #include <algorithm>
-#include <array>
 #include <cassert>
 #include <cmath>
 #include <utility>
@@ -228,7 +227,8 @@ void RunPart(const KernelSet& ks, const Problem& p, int64_t m0, int64_t m1, int6
           // On the first row block, pack B a few panels ahead of their first use,
           // so they are still in cache when the kernels read them.
           if (ic == m0 && jr % (kPackGroup * nr) == 0)
-            PackB(p, pc, kc, jc + jr, std::min<int64_t>(kPackGroup * nr, nc - jr), nr, bp + jr * kc);
+            PackB(p, pc, kc, jc + jr, std::min<int64_t>(kPackGroup * nr, nc - jr), nr,
+                  bp + jr * kc);
           const float* b = bp + jr * kc;
           const int nv = (cols + ks.lanes - 1) / ks.lanes;
           const int masked = cols % ks.lanes != 0;
@@ -239,8 +239,10 @@ void RunPart(const KernelSet& ks, const Problem& p, int64_t m0, int64_t m1, int6
             // one) into L2 while this one computes: C rows are far apart, so the
             // hardware prefetcher does not find them, and a kernel call stalls on
             // its first loads or its stores otherwise.
-            if (ir + mr < mc) PrefetchTile(c + (ir + mr) * p.ldc, p.ldc, std::min<int64_t>(mr, mc - ir - mr), cols);
-            else if (jr + nr < nc) PrefetchTile(c + nr, p.ldc, std::min<int64_t>(mr, mc), std::min<int64_t>(nr, nc - jr - nr));
+            if (ir + mr < mc)
+              PrefetchTile(c + (ir + mr) * p.ldc, p.ldc, std::min<int64_t>(mr, mc - ir - mr), cols);
+            else if (jr + nr < nc)
+              PrefetchTile(c + nr, p.ldc, std::min<int64_t>(mr, mc), std::min<int64_t>(nr, nc - jr - nr));
             ks.fn[r][nv][masked](kc, ap + ir * kc, b, cols, c + ir * p.ldc, p.ldc, cols, load_c);
           }
         }
@@ -265,7 +267,8 @@ Split ChooseSplit(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int part
     const double rows = static_cast<double>((mt + pm - 1) / pm * ks.mr);
     const double cols = static_cast<double>((nt + pn - 1) / pn * ks.nr());
     // A packed float costs about as much as 16 multiply-adds.
-    const double cost = rows * cols * static_cast<double>(K) + 16.0 * static_cast<double>(K) * (rows + cols);
+    const double k = static_cast<double>(K);
+    const double cost = rows * cols * k + 16.0 * k * (rows + cols);
     if (best_cost < 0 || cost < best_cost) best_cost = cost, best = {pm, pn};
   }
   return best;
@@ -281,7 +284,7 @@ void RunStreaming(const Problem& p, int64_t M, int64_t n0, int64_t n1) {
   for (int64_t j0 = n0; j0 < n1; j0 += kStrip) {
     const int64_t w = std::min(kStrip, n1 - j0);
     if (!p.accumulate)
-      for (int64_t i = 0; i < M; ++i) std::fill(p.C + i * p.ldc + j0, p.C + i * p.ldc + j0 + w, 0.0f);
+      for (int64_t i = 0; i < M; ++i) std::fill_n(p.C + i * p.ldc + j0, w, 0.0f);
     for (int64_t k = 0; k < p.K; ++k) {
       const float* __restrict b = p.B + k * p.ldb + j0;
       for (int64_t i = 0; i < M; ++i) {

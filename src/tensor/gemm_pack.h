@@ -25,6 +25,8 @@ inline void PackRowsToPanels(const float* src, int64_t ld_src, int64_t width, in
   const int64_t full = width / panel;
   const int tail = static_cast<int>(width - full * panel);
   float* tail_dst = dst + full * panel * kc;
+  const size_t panel_bytes = static_cast<size_t>(panel) * sizeof(float);
+  const size_t tail_bytes = static_cast<size_t>(tail) * sizeof(float);
   // Rows are often a page or more apart, where hardware prefetchers stop; fetch
   // kAhead rows ahead by hand (prefetches past the end are harmless: never fault).
   constexpr int64_t kAhead = 16;
@@ -39,7 +41,7 @@ inline void PackRowsToPanels(const float* src, int64_t ld_src, int64_t width, in
       const float* row = src + k * ld_src;
       for (int64_t q = 0; q < full; ++q)
         std::memcpy(dst + q * W * kc + k * W, row + q * W, W * sizeof(float));
-      if (tail) std::memcpy(tail_dst + k * tail, row + full * W, static_cast<size_t>(tail) * sizeof(float));
+      if (tail) std::memcpy(tail_dst + k * tail, row + full * W, tail_bytes);
     }
   };
   switch (panel) {
@@ -54,8 +56,8 @@ inline void PackRowsToPanels(const float* src, int64_t ld_src, int64_t width, in
         prefetch_row(k);
         const float* row = src + k * ld_src;
         for (int64_t q = 0; q < full; ++q)
-          std::memcpy(dst + q * panel * kc + k * panel, row + q * panel, static_cast<size_t>(panel) * sizeof(float));
-        if (tail) std::memcpy(tail_dst + k * tail, row + full * panel, static_cast<size_t>(tail) * sizeof(float));
+          std::memcpy(dst + q * panel * kc + k * panel, row + q * panel, panel_bytes);
+        if (tail) std::memcpy(tail_dst + k * tail, row + full * panel, tail_bytes);
       }
   }
 }
