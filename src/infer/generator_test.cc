@@ -73,6 +73,21 @@ TEST_F(GeneratorTest, BatchedEqualsAloneAtAnyThreadCount) {
   }
 }
 
+TEST_F(GeneratorTest, TransposedWeightCopiesChangeNothing) {
+  // The serving decoder multiplies by cached W^T (no packing per token); the
+  // plain decoder by W. Same fma chains, so the same bits.
+  auto fast = Decoder::Create(cfg_, LoraConfig{}, WholeModel(cfg_), &params_).value();
+  fast->CacheTransposedWeights();
+  Generator plain = MakeGenerator();
+  Generator cached(*fast, ByteTokenizer::kEos, [](const std::vector<int32_t>& ids) { return ByteTokenizer().Decode(ids); });
+  std::vector<GenerationRequest> reqs = {Request("one", 0.8f, 1, 20), Request("two two", 0.0f, 2, 20)};
+  auto a = plain.Generate(reqs, true), b = cached.Generate(reqs, true);
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    EXPECT_EQ(a[i].tokens, b[i].tokens);
+    EXPECT_TRUE(a[i].logits.BitEqual(b[i].logits));
+  }
+}
+
 TEST_F(GeneratorTest, ChangedSamplingParametersChangeTheReplay) {
   // The audit relies on this: tokens sampled with one temperature are not what
   // the sampler picks under another, somewhere along a long enough output.

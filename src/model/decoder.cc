@@ -131,6 +131,33 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const L
   return d;
 }
 
+namespace {
+// [rows, cols] -> [cols, rows].
+Tensor Transposed(const Tensor& w) {
+  const int64_t rows = w.dim(0), cols = w.dim(1);
+  Tensor t({cols, rows});
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) t[c * rows + r] = w[r * cols + c];
+  return t;
+}
+}  // namespace
+
+void Decoder::CacheTransposedWeights() {
+  if (!transposed_.empty()) return;
+  size_t count = layers_.size() * std::size(kAllProjs) + (head_ ? 1 : 0);
+  transposed_.reserve(count);  // pointers into it stay valid
+  for (Layer& L : layers_) {
+    for (LinearWeights& lw : L.proj) {
+      transposed_.push_back(Transposed(*lw.w));
+      lw.w_t = &transposed_.back();
+    }
+  }
+  if (head_) {
+    transposed_.push_back(Transposed(*head_));
+    head_t_ = &transposed_.back();
+  }
+}
+
 void Decoder::Forward(const PackedBatch& batch, const Tensor* x_in, bool keep, Activations* acts) const {
   Run(batch, x_in, keep, nullptr, acts);
 }
@@ -256,8 +283,13 @@ void Decoder::HeadForward(const PackedBatch& b, const Tensor& x, Activations* ac
   RmsNormForward(x.data(), final_norm_->data(), acts->final_xn.data(), acts->final_rstd.data(), N, C,
                  static_cast<float>(cfg_.rms_norm_eps));
   acts->logits.ResizeUninitialized({N, V});
-  Gemm(Trans::kN, Trans::kT, N, V, C, acts->final_xn.data(), C, head_->data(), C, acts->logits.data(), V,
-       false, &DefaultPool());
+  if (head_t_) {
+    Gemm(Trans::kN, Trans::kN, N, V, C, acts->final_xn.data(), C, head_t_->data(), V, acts->logits.data(), V,
+         false, &DefaultPool());
+  } else {
+    Gemm(Trans::kN, Trans::kT, N, V, C, acts->final_xn.data(), C, head_->data(), C, acts->logits.data(), V,
+         false, &DefaultPool());
+  }
   acts->loss = CrossEntropyResult{};
   if (!b.targets.empty()) {
     acts->lse.ResizeUninitialized({N});

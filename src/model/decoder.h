@@ -70,6 +70,12 @@ class Decoder {
 
   ~Decoder();
   const ModelConfig& config() const { return cfg_; }
+
+  // Keeps a transposed copy of every projection and of the head, so that
+  // decoding a few rows at a time needs no packing of the weights (same bits,
+  // about twice the weights' memory). REQUIRES: the weights no longer change
+  // (inference only: an optimizer step would leave the copies stale).
+  void CacheTransposedWeights();
   LayerSpan span() const { return span_; }
 
   // Runs the span. Input: batch.tokens (first span) or x_in [N, C] (others).
@@ -122,6 +128,8 @@ class Decoder {
   const Tensor* embedding_ = nullptr;
   const Tensor* final_norm_ = nullptr;
   const Tensor* head_ = nullptr;
+  const Tensor* head_t_ = nullptr;    // [C, V] when transposed weights are cached
+  std::vector<Tensor> transposed_;    // owns the cached copies
   RopeTable rope_;
 };
 

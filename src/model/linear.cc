@@ -10,7 +10,11 @@ namespace aftune {
 void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y, float* u) {
   const int64_t in = lw.in(), out = lw.out();
   ThreadPool* pool = &DefaultPool();
-  Gemm(Trans::kN, Trans::kT, N, out, in, x, in, lw.w->data(), in, y, out, false, pool);
+  if (lw.w_t) {
+    Gemm(Trans::kN, Trans::kN, N, out, in, x, in, lw.w_t->data(), out, y, out, false, pool);
+  } else {
+    Gemm(Trans::kN, Trans::kT, N, out, in, x, in, lw.w->data(), in, y, out, false, pool);
+  }
   if (!lw.has_lora()) return;
   const int64_t R = lw.rank();
   Gemm(Trans::kN, Trans::kT, N, R, in, x, in, lw.lora_a->data(), in, u, R, false, pool);

@@ -10,6 +10,10 @@ namespace aftune {
 
 struct LinearWeights {
   const Tensor* w = nullptr;
+  // Optional copy of W transposed [in, out]. The forward then multiplies
+  // x W^T as x (W^T) in the NN layout, which needs no packing of W for a few
+  // rows (decoding); the result is the same fma chain, bit for bit.
+  const Tensor* w_t = nullptr;
   const Tensor* lora_a = nullptr;  // both null, or both set
   const Tensor* lora_b = nullptr;
   float lora_scale = 0.0f;
