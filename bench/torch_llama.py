@@ -38,7 +38,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import time
 
@@ -47,28 +46,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "oracle"))
+from safetensors_np import read_arrays  # noqa: E402  (shared with the PyTorch oracle)
 
 
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        raw = data[base + b:base + e]
-        if info["dtype"] == "BF16":
-            u16 = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
-            arr = u16.view(np.float32)
-        else:
-            arr = np.frombuffer(raw, dtype=DTYPES[info["dtype"]])
-        out[name] = torch.from_numpy(arr.astype(np.float32).reshape(info["shape"]))
-    return out
+    return {name: torch.from_numpy(arr.astype(np.float32)) for name, arr in read_arrays(path).items()}
 
 
 class RMSNorm(nn.Module):

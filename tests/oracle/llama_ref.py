@@ -22,28 +22,10 @@ import sys
 import numpy as np
 import torch
 
-DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64}
-
+from safetensors_np import read_arrays
 
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        raw = data[base + b:base + e]
-        if info["dtype"] == "BF16":
-            u16 = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
-            arr = u16.view(np.float32)
-        else:
-            arr = np.frombuffer(raw, dtype=DTYPES[info["dtype"]])
-        out[name] = torch.tensor(arr.astype(np.float64).reshape(info["shape"]))
-    return out
+    return {name: torch.tensor(arr.astype(np.float64)) for name, arr in read_arrays(path).items()}
 
 
 def write_safetensors(path, tensors):
