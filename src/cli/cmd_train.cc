@@ -1,4 +1,7 @@
 // aftune train --config FILE --data FILE --out DIR [--model DIR]
+// aftune train --contract FILE --data FILE --key KEY --out DIR --model DIR
+//   runs a training contract on inputs whose digests must match it, recording
+//   DIR/trace.jsonl and signing DIR/commitment.note at the end.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -11,6 +14,10 @@
 #include "model/adapter_dir.h"
 #include "model/model_dir.h"
 #include "model/tokenizer.h"
+#include "trace/commitment.h"
+#include "trace/contract.h"
+#include "trace/input_digest.h"
+#include "trace/recorder.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
@@ -20,7 +27,7 @@ namespace aftune::cli {
 namespace {
 
 struct TrainArgs {
-  std::string config, data, out, model;
+  std::string config, contract, key, data, out, model;
 };
 
 // What a checkpoint must match to be resumed: configuration and data.
@@ -45,14 +52,40 @@ Status WriteResult(const Trainer& t, const std::string& out) {
   return Status::Ok();
 }
 
+// With a contract: its configuration, after checking the inputs against it.
+Result<TrainConfig> ContractConfig(const TrainArgs& a, const Contract& c, const std::string& data_bytes) {
+  if (a.model.empty()) return Status::InvalidArgument("--contract needs --model DIR (the base model it binds)");
+  AFTUNE_ASSIGN_OR_RETURN(ModelDirDigests model, DigestModelDir(a.model));
+  std::vector<ContractMismatch> bad = CompareContractInputs(c, a.model, model, a.data, DigestDatasetBytes(data_bytes));
+  if (!bad.empty()) {
+    std::string msg = a.contract + ": refusing to train";
+    for (const ContractMismatch& m : bad) msg += "; " + m.ToString();
+    return Status::Mismatch(msg);
+  }
+  return ContractTrainConfig(c, a.model);
+}
+
 Status RunTrain(const TrainArgs& a) {
-  AFTUNE_ASSIGN_OR_RETURN(TrainConfig cfg, ReadTrainConfig(a.config));
-  if (!a.model.empty()) cfg.base_model = a.model;
-  if (cfg.base_model.empty())
-    return Status::InvalidArgument(a.config + ": no 'base_model' (or give --model DIR)");
+  if (a.config.empty() == a.contract.empty())
+    return Status::InvalidArgument("give exactly one of --config and --contract");
+  if (!a.contract.empty() && a.key.empty()) return Status::InvalidArgument("--contract needs --key (the signing key)");
+  AFTUNE_ASSIGN_OR_RETURN(std::string data_bytes, ReadFile(a.data));
+  TrainConfig cfg;
+  Contract contract;
+  std::unique_ptr<PrivateKey> key;
+  if (!a.contract.empty()) {
+    AFTUNE_ASSIGN_OR_RETURN(contract, ReadContract(a.contract));
+    AFTUNE_ASSIGN_OR_RETURN(PrivateKey k, ReadPrivateKeyFile(a.key));
+    key = std::make_unique<PrivateKey>(std::move(k));
+    AFTUNE_ASSIGN_OR_RETURN(cfg, ContractConfig(a, contract, data_bytes));
+  } else {
+    AFTUNE_ASSIGN_OR_RETURN(cfg, ReadTrainConfig(a.config));
+    if (!a.model.empty()) cfg.base_model = a.model;
+    if (cfg.base_model.empty())
+      return Status::InvalidArgument(a.config + ": no 'base_model' (or give --model DIR)");
+  }
   AFTUNE_ASSIGN_OR_RETURN(LoadedModel base, LoadModelDir(cfg.base_model));
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tok, LoadTokenizer(cfg.base_model, base.config));
-  AFTUNE_ASSIGN_OR_RETURN(std::string data_bytes, ReadFile(a.data));
   AFTUNE_ASSIGN_OR_RETURN(Dataset data,
                           ParseJsonlDataset(data_bytes, a.data, *tok, {cfg.max_seq_length, cfg.overflow}));
   if (data.num_truncated > 0)
@@ -73,9 +106,15 @@ Status RunTrain(const TrainArgs& a) {
               a.data.c_str(), (long long)data.size(), (long long)trainer->total_steps(),
               (long long)cfg.examples_per_step(),
               cfg.full_finetune ? "full fine-tuning" : ("LoRA r=" + std::to_string(cfg.lora.r)).c_str());
+  std::unique_ptr<TraceRecorder> recorder;
+  if (key) {
+    AFTUNE_ASSIGN_OR_RETURN(recorder, TraceRecorder::Open(a.out + "/trace.jsonl", ContractDigest(contract),
+                                                          contract.grid.steps_per_block, *trainer));
+  }
   Progress progress(trainer->total_steps(), cfg.logging_steps);
   while (trainer->next_step() < trainer->total_steps()) {
-    AFTUNE_ASSIGN_OR_RETURN(StepReport r, trainer->RunStep());
+    AFTUNE_ASSIGN_OR_RETURN(StepReport r, trainer->RunStep(recorder.get()));
+    if (recorder) AFTUNE_RETURN_IF_ERROR(recorder->EndStep(r, *trainer));
     progress.Update(r.step + 1, r.loss, r.learning_rate, r.tokens);
     const int64_t done = trainer->next_step();
     if (cfg.save_steps > 0 && done % cfg.save_steps == 0 && done < trainer->total_steps())
@@ -83,7 +122,18 @@ Status RunTrain(const TrainArgs& a) {
   }
   progress.Finish();
   AFTUNE_RETURN_IF_ERROR(SaveCheckpoint(checkpoint, *trainer, identity));
-  return WriteResult(*trainer, a.out);
+  AFTUNE_RETURN_IF_ERROR(WriteResult(*trainer, a.out));
+  if (!recorder) return Status::Ok();
+  const std::string weights = cfg.full_finetune ? a.out + "/model/model.safetensors"
+                                                : a.out + "/adapter/adapter_model.safetensors";
+  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile delivered, SafetensorsFile::Read(weights));
+  TrainingCommitment c{ContractDigest(contract), recorder->root(),    recorder->records(),
+                       static_cast<uint64_t>(trainer->total_steps()), FinalStateDigest(*trainer),
+                       SafetensorsStateDigest(delivered)};
+  AFTUNE_RETURN_IF_ERROR(WriteCommitment(a.out + "/commitment.note", c, *key));
+  std::printf("wrote %s/commitment.note\ntrace %s  %llu records\n", a.out.c_str(), HashToHex(c.trace).c_str(),
+              (unsigned long long)c.records);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -91,7 +141,9 @@ Status RunTrain(const TrainArgs& a) {
 void RegisterTrainCommands(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   auto* c = app.add_subcommand("train", "fine-tune a model (LoRA or full) on a JSONL dataset");
-  c->add_option("--config", args->config, "training configuration (JSON; see docs/training.md)")->required();
+  c->add_option("--config", args->config, "training configuration (JSON; see docs/training.md)");
+  c->add_option("--contract", args->contract, "training contract (aftune contract create); records a trace and signs a commitment");
+  c->add_option("--key", args->key, "provider signing key (aftune keygen), with --contract");
   c->add_option("--data", args->data, "JSONL dataset")->required();
   c->add_option("--out", args->out, "output directory (a rerun resumes from its checkpoint)")->required();
   c->add_option("--model", args->model, "base model directory (overrides the config's base_model)");

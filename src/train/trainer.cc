@@ -122,6 +122,7 @@ Result<StepReport> Trainer::RunStep(StepObserver* observer) {
     }
   }
   r.loss = loss_sum * scale;
+  if (observer) observer->OnGradients(step, grads_);
   r.grad_norm = cfg_.max_grad_norm > 0 ? ClipGradNorm(cfg_.max_grad_norm, &grads_) : GlobalGradNorm(grads_);
   if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm))
     return Status::InvalidArgument("step " + std::to_string(step) + ": loss " + std::to_string(r.loss) +

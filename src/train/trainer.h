@@ -47,6 +47,10 @@ class StepObserver {
   virtual ~StepObserver() = default;
   virtual void OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) = 0;
   virtual void OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) = 0;
+  // The accumulated gradients of every trainable tensor after the last
+  // micro-batch, before clipping and the optimizer step (what GlobalGradNorm
+  // reduces). Valid during the call only.
+  virtual void OnGradients(int64_t /*step*/, const TensorMap& /*grads*/) {}
 };
 
 class Trainer {

@@ -1,0 +1,66 @@
+// Records a run's training trace (trace/trace_record.h) while it trains:
+// RUN/trace.jsonl, appended one record at a time, each append fsync'd, with
+// the trace root kept as a streaming Merkle root (commit/compact_range.h).
+//
+// Order of records: the header; the block-state records of step 0; then per
+// optimizer step s its step record, and when s + 1 starts a step-block
+// ((s + 1) % B_S == 0) or s is the last step, the block-state records of step
+// s + 1 (one per layer-block, in block order).
+//
+// Resume: a run restored from a checkpoint at step k (k a step-block
+// boundary, as the contract's save_steps guarantees) keeps exactly the
+// records up to the block-states of step k — truncating the file after them —
+// and rebuilds the Merkle state from them, so a killed-and-resumed run ends
+// with the same file and root as an uninterrupted one.
+//
+// Recording only reads the tensors it is shown; it never changes training.
+// Not thread-safe (the trainer calls it from its own thread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "commit/compact_range.h"
+#include "trace/trace_record.h"
+#include "train/trainer.h"
+
+namespace aftune {
+
+class TraceRecorder : public StepObserver {
+ public:
+  // Opens `path` for `trainer` at its next_step() k. k == 0: starts the file
+  // afresh (header and block-states of step 0). k > 0: keeps the records up
+  // to step k as above; kCorruption naming the file and line when the file's
+  // header differs from this run's or it lacks any of them;
+  // kInvalidArgument when k is neither a step-block boundary nor the end.
+  // REQUIRES: steps_per_block > 0.
+  static Result<std::unique_ptr<TraceRecorder>> Open(const std::string& path, const Hash& contract,
+                                                     int64_t steps_per_block, const Trainer& trainer);
+  ~TraceRecorder() override;
+
+  void OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) override;
+  void OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) override;
+  void OnGradients(int64_t step, const TensorMap& grads) override;
+
+  // After trainer.RunStep(this) returned `r`: appends its step record and,
+  // at a step-block end, the block-state records.
+  Status EndStep(const StepReport& r, const Trainer& trainer);
+
+  Hash root() const { return tree_.Root(); }
+  uint64_t records() const { return tree_.size(); }
+
+ private:
+  TraceRecorder() = default;
+  Status Append(const std::string& line);
+  Status AppendBlockStates(int64_t step, const Trainer& trainer);
+  Status KeepPrefix(const std::string& header, int64_t k);
+
+  std::string path_;
+  int fd_ = -1;
+  int64_t steps_per_block_ = 1;
+  MerkleBuilder tree_;
+  StepRecordData pending_;
+};
+
+}  // namespace aftune

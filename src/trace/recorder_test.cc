@@ -1,0 +1,204 @@
+// Recording a trace never changes training; the trace is the same for every
+// thread count; every record parses and its digests match recomputation; a
+// run resumed from a checkpoint ends with the same trace.
+#include "trace/recorder.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "base/file.h"
+#include "model/model_init.h"
+#include "model/tokenizer.h"
+#include "tensor/thread_pool.h"
+#include "train/checkpoint.h"
+#include "train/grad_clip.h"
+
+namespace aftune {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string DemoJsonl() {
+  std::string s;
+  for (int a = 0; a < 6; ++a)
+    for (int b = 0; b < 5; ++b)
+      s += "{\"prompt\": \"" + std::to_string(a) + "+" + std::to_string(b) + "=\", \"completion\": \"" +
+           std::to_string(a + b) + "\"}\n";
+  return s;
+}
+
+// Keeps every boundary tensor it is shown, to recompute the digests.
+class Keeper : public StepObserver {
+ public:
+  void OnActivation(int64_t, int64_t m, int64_t b, const Tensor& x) override { acts[{m, b}] = x; }
+  void OnGradient(int64_t, int64_t m, int64_t b, const Tensor& dx) override { grads[{m, b}] = dx; }
+  std::map<std::pair<int64_t, int64_t>, Tensor> acts, grads;
+};
+
+class RecorderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (std::filesystem::temp_directory_path() / ("aftune-recorder-" + std::to_string(::getpid()))).string();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    model_ = PresetConfig("tiny").value();
+    base_ = InitModel(model_, 4);
+    cfg_.max_steps = 5;
+    cfg_.per_device_train_batch_size = 4;
+    cfg_.gradient_accumulation_steps = 2;
+    cfg_.learning_rate = 1e-2;
+    cfg_.max_seq_length = 32;
+    cfg_.layers_per_block = 1;
+    cfg_.lora = {4, 8.0, {Proj::kQ, Proj::kV, Proj::kDown}};
+    ByteTokenizer tok;
+    data_ = ParseJsonlDataset(DemoJsonl(), "demo.jsonl", tok, {32, OverflowPolicy::kReject}).value();
+  }
+  void TearDown() override {
+    SetDefaultThreads(DefaultThreadCount());
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<Trainer> Make() { return std::move(Trainer::Create(cfg_, model_, base_, &data_).value()); }
+
+  // Trains to the end recording into `path` (resuming the trainer as it is).
+  Hash Record(Trainer* t, const std::string& path) {
+    auto rec = TraceRecorder::Open(path, contract_, kStepsPerBlock, *t);
+    EXPECT_TRUE(rec.ok()) << rec.status().ToString();
+    while (t->next_step() < t->total_steps()) {
+      auto r = t->RunStep(rec->get());
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_TRUE((*rec)->EndStep(*r, *t).ok());
+    }
+    return (*rec)->root();
+  }
+
+  static constexpr int64_t kStepsPerBlock = 2;
+  Hash contract_{};
+  std::string dir_;
+  ModelConfig model_;
+  TensorMap base_;
+  TrainConfig cfg_;
+  Dataset data_;
+};
+
+TEST_F(RecorderTest, RecordingDoesNotChangeTraining) {
+  auto plain = Make(), recorded = Make();
+  while (plain->next_step() < plain->total_steps()) ASSERT_TRUE(plain->RunStep().ok());
+  Record(recorded.get(), dir_ + "/trace.jsonl");
+  for (const auto& [name, t] : plain->trainable()) EXPECT_TRUE(t.BitEqual(recorded->trainable().at(name))) << name;
+  for (const auto& [name, t] : plain->optimizer().state())
+    EXPECT_TRUE(t.BitEqual(recorded->optimizer().state().at(name))) << name;
+}
+
+TEST_F(RecorderTest, TraceIsTheSameForEveryThreadCount) {
+  std::string first;
+  for (int threads : {1, 2, 3}) {
+    SetDefaultThreads(threads);
+    auto t = Make();
+    const std::string path = dir_ + "/trace" + std::to_string(threads) + ".jsonl";
+    Record(t.get(), path);
+    if (first.empty()) first = ReadFile(path).value();
+    EXPECT_EQ(ReadFile(path).value(), first) << threads << " threads";
+  }
+}
+
+TEST_F(RecorderTest, RecordsParseAndDigestsMatchRecomputation) {
+  auto t = Make();
+  const std::string path = dir_ + "/trace.jsonl";
+  Hash root = Record(t.get(), path);
+  const std::string text = ReadFile(path).value();
+  EXPECT_EQ(root, DatasetDigest(text));  // the root over the lines
+  std::vector<std::string> lines;
+  for (std::string_view l : DatasetLines(text)) lines.emplace_back(l);
+  const size_t B = t->blocks().size();
+  ASSERT_EQ(B, 2u);
+  // header, B block-states at 0, then 5 steps with block-states after steps 1, 3 and 4.
+  ASSERT_EQ(lines.size(), 1 + B + 5 + 3 * B);
+  EXPECT_EQ(Json::parse(lines[0])["kind"], "header");
+  for (const std::string& l : lines) EXPECT_EQ(Json::parse(l).dump(), l);  // canonical: sorted, no spaces
+
+  // Recompute step 0's record by replaying it on a fresh trainer.
+  auto replay = Make();
+  Keeper keep;
+  auto r = replay->RunStep(&keep);
+  ASSERT_TRUE(r.ok());
+  Json step0 = Json::parse(lines[1 + B]);
+  EXPECT_EQ(step0["kind"], "step");
+  EXPECT_EQ(step0["step"], 0);
+  EXPECT_EQ(step0["loss"]["bits"], F32Bits(r->loss));
+  EXPECT_EQ(step0["grad_norm"]["bits"], F32Bits(r->grad_norm));
+  EXPECT_EQ(step0["learning_rate"]["bits"], F32Bits(r->learning_rate));
+  EXPECT_EQ(step0["indices"].get<std::vector<int64_t>>(), r->indices);
+  ASSERT_EQ(step0["boundaries"].size(), 2u);  // two micro-batches
+  for (int64_t m = 0; m < 2; ++m) {
+    ASSERT_EQ(step0["boundaries"][m].size(), B - 1);
+    EXPECT_EQ(step0["boundaries"][m][0]["activation"], HashToHex(F32TensorDigest("activation.b1", keep.acts[{m, 1}])));
+    EXPECT_EQ(step0["boundaries"][m][0]["gradient"], HashToHex(F32TensorDigest("gradient.b1", keep.grads[{m, 1}])));
+  }
+  // The per-block sums of squares give the norm's exact bits.
+  std::map<std::string, double> sums;
+  for (const Json& block : step0["grad_sumsq"])
+    for (const auto& [name, bits] : block.items()) {
+      uint64_t u = std::stoull(bits.get<std::string>(), nullptr, 16);
+      sums[name] = std::bit_cast<double>(u);
+    }
+  EXPECT_EQ(sums.size(), t->trainable().size());
+  std::vector<double> ordered;
+  for (const auto& [name, v] : sums) ordered.push_back(v);
+  EXPECT_EQ(F32Bits(NormFromSumsOfSquares(ordered)), F32Bits(r->grad_norm));
+  // The last block-states are the final state, block by block.
+  std::vector<NamedDigest> all;
+  for (size_t b = 0; b < B; ++b) {
+    Json s = Json::parse(lines[lines.size() - B + b]);
+    EXPECT_EQ(s["kind"], "block-state");
+    EXPECT_EQ(s["step"], 5);
+    size_t count = 0;
+    EXPECT_EQ(s["state"], HashToHex(BlockStateDigest(*t, b, &count)));
+    EXPECT_EQ(s["tensors"], count);
+  }
+  // Block 0 at step 0 matches a fresh trainer's block 0.
+  auto fresh = Make();
+  EXPECT_EQ(Json::parse(lines[1])["state"], HashToHex(BlockStateDigest(*fresh, 0, nullptr)));
+}
+
+TEST_F(RecorderTest, ResumedRunEndsWithTheSameTrace) {
+  auto whole = Make();
+  Record(whole.get(), dir_ + "/whole.jsonl");
+  const std::string expected = ReadFile(dir_ + "/whole.jsonl").value();
+  // Run 3 steps past the checkpoint at step 2, then resume from it.
+  auto t = Make();
+  const std::string path = dir_ + "/resumed.jsonl";
+  {
+    auto rec = TraceRecorder::Open(path, contract_, kStepsPerBlock, *t).value();
+    for (int i = 0; i < 4; ++i) {
+      auto r = t->RunStep(rec.get());
+      ASSERT_TRUE(r.ok());
+      ASSERT_TRUE(rec->EndStep(*r, *t).ok());
+      if (t->next_step() == 2) {
+        ASSERT_TRUE(SaveCheckpoint(dir_ + "/ckpt.safetensors", *t, "id").ok());
+      }
+    }
+  }
+  // A torn last line too.
+  { std::ofstream(path, std::ios::app) << "{\"kind\":\"st"; }
+  auto again = Make();
+  ASSERT_TRUE(ResumeFromCheckpoint(dir_ + "/ckpt.safetensors", "id", again.get()).ok());
+  ASSERT_EQ(again->next_step(), 2);
+  Hash root = Record(again.get(), path);
+  EXPECT_EQ(ReadFile(path).value(), expected);
+  EXPECT_EQ(root, DatasetDigest(expected));
+  // Another run's header is refused.
+  auto other = Make();
+  ASSERT_TRUE(ResumeFromCheckpoint(dir_ + "/ckpt.safetensors", "id", other.get()).ok());
+  Hash c{};
+  c[0] = 1;
+  auto bad = TraceRecorder::Open(path, c, kStepsPerBlock, *other);
+  EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(bad.status().message().find(path + ":1"), std::string::npos) << bad.status().ToString();
+}
+
+}  // namespace
+}  // namespace aftune
