@@ -22,8 +22,6 @@ class KvCache {
   int64_t length() const { return length_; }
   // Marks `n` more positions as filled (after every layer wrote them).
   void Advance(int64_t n) { length_ += n; }
-  // Forgets everything after the first `n` positions.
-  void Truncate(int64_t n) { length_ = n < length_ ? n : length_; }
 
   // Keys of (layer, kv-head) transposed: element (d, j) at [d * capacity() + j].
   float* keys_t(int64_t layer, int64_t g) { return data_.data() + Offset(layer, g, 0); }

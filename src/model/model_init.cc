@@ -17,8 +17,6 @@ ModelConfig ByteVocabConfig() {
 }
 }  // namespace
 
-std::vector<std::string> PresetNames() { return {"tiny", "small"}; }
-
 Result<ModelConfig> PresetConfig(const std::string& name) {
   ModelConfig c = ByteVocabConfig();
   if (name == "tiny") {

@@ -14,7 +14,6 @@ namespace aftune {
 // "tiny" (~130k parameters, for tests) and "small" (~12.9M, for demos and
 // benchmarks). Both use the byte tokenizer's 259-token vocabulary.
 Result<ModelConfig> PresetConfig(const std::string& name);
-std::vector<std::string> PresetNames();
 
 // Every base tensor of the model, as transformers' LlamaPreTrainedModel
 // initialises it (projections and embeddings ~ N(0, 0.02^2), norms = 1), drawn
