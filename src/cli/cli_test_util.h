@@ -1,14 +1,18 @@
 // Running the aftune binary from tests, as a user would.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 namespace aftune::testing {
 
@@ -44,6 +48,32 @@ inline void WriteText(const std::string& path, const std::string& text) { std::o
 inline std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Starts `aftune ARGS` in the background and kills it with SIGKILL once
+// `file` has been written `writes` times (observed by its modification time).
+inline void KillAfterWrites(const std::string& args, const std::string& file, int writes) {
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string cmd = std::string(AFTUNE_BINARY) + " " + args + " >/dev/null 2>&1";
+    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::filesystem::file_time_type last{};
+  int seen = 0;
+  for (int i = 0; i < 20000 && seen < writes; ++i) {
+    std::error_code ec;
+    auto t = std::filesystem::last_write_time(file, ec);
+    if (!ec && t != last) {
+      last = t;
+      ++seen;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
 }
 
 }  // namespace aftune::testing

@@ -38,32 +38,6 @@ class TrainCliTest : public ::testing::Test {
   std::string dir_;
 };
 
-// Starts `aftune ARGS` in the background and kills it with SIGKILL once
-// `file` has been written `writes` times (observed by its modification time).
-void KillAfterWrites(const std::string& args, const std::string& file, int writes) {
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::string cmd = std::string(AFTUNE_BINARY) + " " + args + " >/dev/null 2>&1";
-    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  std::filesystem::file_time_type last{};
-  int seen = 0;
-  for (int i = 0; i < 20000 && seen < writes; ++i) {
-    std::error_code ec;
-    auto t = std::filesystem::last_write_time(file, ec);
-    if (!ec && t != last) {
-      last = t;
-      ++seen;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
-  }
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-}
-
 TEST_F(TrainCliTest, KilledRunResumesToTheSameBytes) {
   auto whole = RunAftune(Train(dir_ + "/whole"));
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
@@ -71,7 +45,7 @@ TEST_F(TrainCliTest, KilledRunResumesToTheSameBytes) {
   ASSERT_FALSE(expected.empty());
   for (int writes : {1, 3, 6}) {
     std::string out = dir_ + "/killed" + std::to_string(writes);
-    KillAfterWrites(Train(out), out + "/checkpoint.safetensors", writes);
+    testing::KillAfterWrites(Train(out), out + "/checkpoint.safetensors", writes);
     ASSERT_FALSE(std::filesystem::exists(out + "/adapter")) << "the run finished before it was killed";
     auto resumed = RunAftune(Train(out));
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
