@@ -43,6 +43,16 @@ inline std::string TestDir(const std::string& tag) {
   return dir;
 }
 
+// A prompt/completion JSONL of the sums a+b for a < a_count, b < b_count.
+inline std::string AdditionJsonl(int a_count, int b_count) {
+  std::string data;
+  for (int a = 0; a < a_count; ++a)
+    for (int b = 0; b < b_count; ++b)
+      data += "{\"prompt\": \"" + std::to_string(a) + "+" + std::to_string(b) + "=\", \"completion\": \"" +
+              std::to_string(a + b) + "\"}\n";
+  return data;
+}
+
 inline void WriteText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 inline std::string ReadBytes(const std::string& path) {

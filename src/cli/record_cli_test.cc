@@ -31,12 +31,7 @@ class RecordCliTest : public ::testing::Test {
   void SetUp() override {
     dir_ = testing::TestDir("record");
     ASSERT_EQ(RunAftune("model init --preset tiny --seed 3 --out " + dir_ + "/base").exit_code, 0);
-    std::string data;
-    for (int a = 0; a < 10; ++a)
-      for (int b = 0; b < 4; ++b)
-        data += "{\"prompt\": \"" + std::to_string(a) + "+" + std::to_string(b) + "=\", \"completion\": \"" +
-                std::to_string(a + b) + "\"}\n";
-    WriteText(dir_ + "/data.jsonl", data);
+    WriteText(dir_ + "/data.jsonl", testing::AdditionJsonl(10, 4));
     auto c = RunAftune("contract create --base " + dir_ + "/base --data " + dir_ + "/data.jsonl --out " + dir_ +
                        "/contract.json --max_steps 24 --per_device_train_batch_size 4 --max_seq_length 16"
                        " --learning_rate 0.01 --steps_per_block 2 --checkpoint_interval 2 --layers_per_block 1");

@@ -22,12 +22,7 @@ class TrainCliTest : public ::testing::Test {
   void SetUp() override {
     dir_ = testing::TestDir("train");
     ASSERT_EQ(RunAftune("model init --preset tiny --seed 3 --out " + dir_ + "/base").exit_code, 0);
-    std::string data;
-    for (int a = 0; a < 10; ++a)
-      for (int b = 0; b < 4; ++b)
-        data += "{\"prompt\": \"" + std::to_string(a) + "+" + std::to_string(b) + "=\", \"completion\": \"" +
-                std::to_string(a + b) + "\"}\n";
-    WriteText(dir_ + "/data.jsonl", data);
+    WriteText(dir_ + "/data.jsonl", testing::AdditionJsonl(10, 4));
     WriteText(dir_ + "/config.json",
               "{\"base_model\": \"" + dir_ + "/base\", \"max_steps\": 40, \"save_steps\": 3, "
               "\"per_device_train_batch_size\": 8, \"max_seq_length\": 16, \"learning_rate\": 0.01}");
