@@ -1,0 +1,148 @@
+// The inference formats against tests/vectors/receipt.json, written by an
+// independent Python implementation (tests/vectors/make_receipt_vector.py).
+#include "serve/receipt.h"
+
+#include <gtest/gtest.h>
+
+#include "commit/key.h"
+#include "commit/test_vectors.h"
+#include "serve/request.h"
+
+namespace aftune {
+namespace {
+
+using testing::Bytes;
+using testing::H;
+
+InferenceRequest RequestFromJson(const nlohmann::json& j) {
+  InferenceRequest r;
+  r.model = j["model"].get<std::string>();
+  for (const auto& t : j["prompt"]) r.generation.prompt.push_back(t.get<int32_t>());
+  r.generation.max_tokens = j["max_tokens"].get<int64_t>();
+  r.generation.sampling.temperature = j["temperature"].get<float>();
+  r.generation.sampling.top_p = j["top_p"].get<float>();
+  r.generation.sampling.top_k = j["top_k"].get<int64_t>();
+  r.generation.sampling.seed = j["seed"].get<uint64_t>();
+  for (const auto& s : j["stop"]) r.generation.stop.push_back(s.get<std::string>());
+  return r;
+}
+
+PrivateKey ProviderKey(const nlohmann::json& v) {
+  Result<PrivateKey> k = ParsePrivateKey(v["provider_private_file"].get<std::string>());
+  EXPECT_TRUE(k.ok()) << k.status().ToString();
+  return std::move(k).value();
+}
+
+TEST(Request, EncodingAndDigestMatchVectors) {
+  nlohmann::json v = testing::LoadVectors("receipt.json");
+  ASSERT_EQ(v["requests"].size(), 3u);
+  for (const auto& j : v["requests"]) {
+    InferenceRequest r = RequestFromJson(j);
+    std::string enc = EncodeRequest(r);
+    EXPECT_EQ(std::vector<uint8_t>(enc.begin(), enc.end()), Bytes(j["encoding_hex"].get<std::string>()))
+        << j["model"];
+    EXPECT_EQ(RequestDigest(r), H(j["digest_hex"].get<std::string>()));
+  }
+}
+
+TEST(Request, EveryFieldChangesTheDigest) {
+  nlohmann::json v = testing::LoadVectors("receipt.json");
+  const InferenceRequest base = RequestFromJson(v["requests"][1]);
+  std::vector<InferenceRequest> variants(9, base);
+  variants[0].model = "smalL";
+  variants[1].generation.prompt.pop_back();
+  variants[2].generation.max_tokens += 1;
+  variants[3].generation.sampling.temperature = 0.70000005f;
+  variants[4].generation.sampling.top_p = 0.8f;
+  variants[5].generation.sampling.top_k = 41;
+  variants[6].generation.sampling.seed ^= 1;
+  variants[7].generation.stop = {"\nEND"};  // same bytes, other split
+  variants[8].generation.stop.pop_back();
+  for (const auto& r : variants) EXPECT_NE(RequestDigest(r), RequestDigest(base));
+}
+
+TEST(Response, EncodingAndDigestMatchVectors) {
+  nlohmann::json v = testing::LoadVectors("receipt.json");
+  for (const auto& j : v["responses"]) {
+    std::vector<int32_t> tokens = j["tokens"].get<std::vector<int32_t>>();
+    std::string enc = EncodeResponse(tokens);
+    EXPECT_EQ(std::vector<uint8_t>(enc.begin(), enc.end()), Bytes(j["encoding_hex"].get<std::string>()));
+    EXPECT_EQ(ResponseDigest(tokens), H(j["digest_hex"].get<std::string>()));
+  }
+}
+
+Receipt ReceiptFromText(const nlohmann::json& v, const nlohmann::json& j) {
+  Result<Receipt> r = ParseReceiptText(j["text"].get<std::string>());
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok()) return {};
+  EXPECT_EQ(r->log, v["log"]["origin"].get<std::string>());
+  EXPECT_EQ(r->index, j["index"].get<uint64_t>());
+  EXPECT_EQ(r->model, H(v["model_hex"].get<std::string>()));
+  return *r;
+}
+
+TEST(Receipt, TextSignatureAndParseMatchVectors) {
+  nlohmann::json v = testing::LoadVectors("receipt.json");
+  PrivateKey provider = ProviderKey(v);
+  for (const auto& j : v["receipts"]) {
+    Receipt r = ReceiptFromText(v, j);
+    EXPECT_EQ(r.adapter.has_value(), j["index"].get<int>() % 2 == 1);
+    if (r.adapter) {
+      EXPECT_EQ(*r.adapter, H(v["adapter_hex"].get<std::string>()));
+    }
+    if (r.commitment) {
+      EXPECT_EQ(*r.commitment, H(v["commitment_hex"].get<std::string>()));
+    }
+    EXPECT_EQ(ReceiptText(r), j["text"].get<std::string>());
+    EXPECT_EQ(SignReceipt(r, provider), j["note"].get<std::string>());  // Ed25519 is deterministic
+    Result<Receipt> opened = VerifyReceipt(j["note"].get<std::string>(), provider.public_key());
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    EXPECT_EQ(*opened, r);
+  }
+}
+
+TEST(Receipt, FlippedBytesAndOtherKeysAreRejected) {
+  nlohmann::json v = testing::LoadVectors("receipt.json");
+  PrivateKey provider = ProviderKey(v);
+  const std::string note = v["receipts"][1]["note"].get<std::string>();
+  for (size_t i = 0; i < note.size(); ++i) {
+    std::string bad = note;
+    bad[i] ^= 0x01;
+    EXPECT_FALSE(VerifyReceipt(bad, provider.public_key()).ok()) << "byte " << i;
+  }
+  Result<PrivateKey> other = PrivateKey::FromSeed("aftune.example/provider", Ed25519Seed{});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(VerifyReceipt(note, other->public_key()).status().code(), Status::Code::kNotFound);
+}
+
+TEST(Receipt, StrictParsing) {
+  nlohmann::json v = testing::LoadVectors("receipt.json");
+  const std::string text = v["receipts"][1]["text"].get<std::string>();
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    size_t at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return t.replace(at, from.size(), to);
+  };
+  const std::string bad[] = {
+      text.substr(0, text.size() - 1),           // no final LF
+      text + "extra 1\n",                        // a ninth line
+      replace("receipt v1", "receipt v2"),       // header
+      replace("index 1", "index 01"),            // non-canonical number
+      replace("index 1", "index  1"),            // double space
+      replace("\nmodel ", "\nmodel-state "),     // field name
+      replace("adapter ", "adapter NONE"),       // neither hex nor none
+      replace("\nrequest ", "\nresponse "),      // fields out of order
+      replace("log aftune.example/provider", "log bad+name"),
+  };
+  for (const auto& t : bad) {
+    Result<Receipt> r = ParseReceiptText(t);
+    EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << t;
+  }
+  std::string upper = text;
+  upper[upper.find("request ") + 8] = 'A';
+  EXPECT_NE(ParseReceiptText(upper).status().message().find("request"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aftune
