@@ -18,6 +18,8 @@
 #include "trace/contract.h"
 #include "trace/input_digest.h"
 #include "trace/recorder.h"
+#include "trace/run_dir.h"
+#include "trace/tensor_store.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
@@ -106,10 +108,14 @@ Status RunTrain(const TrainArgs& a) {
               a.data.c_str(), (long long)data.size(), (long long)trainer->total_steps(),
               (long long)cfg.examples_per_step(),
               cfg.full_finetune ? "full fine-tuning" : ("LoRA r=" + std::to_string(cfg.lora.r)).c_str());
+  const RunDir run{a.out};
+  TensorStore store(run.store());
   std::unique_ptr<TraceRecorder> recorder;
   if (key) {
-    AFTUNE_ASSIGN_OR_RETURN(recorder, TraceRecorder::Open(a.out + "/trace.jsonl", ContractDigest(contract),
-                                                          contract.grid.steps_per_block, *trainer));
+    AFTUNE_RETURN_IF_ERROR(WriteContract(run.contract(), contract));
+    AFTUNE_RETURN_IF_ERROR(WriteRunInputs(run, {a.model, a.data}));
+    AFTUNE_ASSIGN_OR_RETURN(recorder,
+                            TraceRecorder::Open(run.trace(), ContractDigest(contract), contract.grid, &store, *trainer));
   }
   Progress progress(trainer->total_steps(), cfg.logging_steps);
   while (trainer->next_step() < trainer->total_steps()) {
@@ -130,9 +136,10 @@ Status RunTrain(const TrainArgs& a) {
   TrainingCommitment c{ContractDigest(contract), recorder->root(),    recorder->records(),
                        static_cast<uint64_t>(trainer->total_steps()), FinalStateDigest(*trainer),
                        SafetensorsStateDigest(delivered)};
-  AFTUNE_RETURN_IF_ERROR(WriteCommitment(a.out + "/commitment.note", c, *key));
-  std::printf("wrote %s/commitment.note\ntrace %s  %llu records\n", a.out.c_str(), HashToHex(c.trace).c_str(),
-              (unsigned long long)c.records);
+  AFTUNE_RETURN_IF_ERROR(WriteCommitment(run.commitment(), c, *key));
+  std::printf("wrote %s\ntrace %s  %llu records; %.1f MB of tensors written to %s\n", run.commitment().c_str(),
+              HashToHex(c.trace).c_str(), (unsigned long long)c.records, store.bytes_written() / 1e6,
+              run.store().c_str());
   return Status::Ok();
 }
 

@@ -29,6 +29,7 @@
 #include "model/llama_names.h"
 #include "tensor/tensor.h"
 #include "trace/trace_layout.h"
+#include "trace/trace_record.h"
 
 namespace aftune {
 
@@ -39,8 +40,6 @@ struct OpenedLine {
   std::string text;  // without the LF
   InclusionProof proof;
 };
-
-enum class BoundaryKind { kActivation, kGradient };
 
 class OpeningSource {
  public:
@@ -80,9 +79,11 @@ struct CellOpening {
 Result<CellOpening> OpenCell(OpeningSource& source, const TraceLayout& layout, int64_t block, int64_t step_block);
 
 // A cell opening as one file: a safetensors file whose tensors are the start
-// state and the boundary tensors ("input.s<step>.m<micro>",
-// "upstream_gradient.s<step>.m<micro>") and whose metadata holds the cell and
-// its lines with proofs (docs/formats.md, "Cell openings").
+// state ("state.<name>") and the boundary tensors ("input.s<i>.m<micro>",
+// "upstream_gradient.s<i>.m<micro>", i the step's index within the cell) and
+// whose metadata holds the cell and its lines with proofs (docs/formats.md,
+// "Cell openings"). The reader is strict; it checks form, not digests (the
+// auditor checks those against the commitment).
 Status WriteCellOpening(const std::string& path, const CellOpening& cell);
 Result<CellOpening> ReadCellOpening(const std::string& path);
 

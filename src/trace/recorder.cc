@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
-#include "train/grad_clip.h"
 
 namespace aftune {
 
@@ -21,8 +20,10 @@ Status IoError(const std::string& what, const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<TraceRecorder>> TraceRecorder::Open(const std::string& path, const Hash& contract,
-                                                           int64_t steps_per_block, const Trainer& trainer) {
-  AFTUNE_CHECK(steps_per_block > 0);
+                                                           const AuditGrid& grid, TensorStore* store,
+                                                           const Trainer& trainer) {
+  AFTUNE_CHECK(grid.steps_per_block > 0 && grid.checkpoint_interval > 0 && grid.activation_interval > 0);
+  const int64_t steps_per_block = grid.steps_per_block;
   const int64_t k = trainer.next_step();
   if (k % steps_per_block != 0 && k != trainer.total_steps())
     return Status::InvalidArgument(path + ": cannot resume the trace at step " + std::to_string(k) +
@@ -30,7 +31,9 @@ Result<std::unique_ptr<TraceRecorder>> TraceRecorder::Open(const std::string& pa
                                    ")");
   std::unique_ptr<TraceRecorder> r(new TraceRecorder());
   r->path_ = path;
-  r->steps_per_block_ = steps_per_block;
+  r->grid_ = grid;
+  r->store_ = store;
+  r->digester_ = StepDigester(store, grid.activation_interval);
   const std::string header = HeaderRecord(contract, trainer.blocks(), trainer.total_steps(), steps_per_block);
   if (k == 0) {
     r->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
@@ -106,45 +109,35 @@ Status TraceRecorder::Append(const std::string& line) {
   return Status::Ok();
 }
 
+bool TraceRecorder::KeepsState(int64_t step, const Trainer& trainer) const {
+  return store_ && (step % (grid_.steps_per_block * grid_.checkpoint_interval) == 0 || step == trainer.total_steps());
+}
+
 Status TraceRecorder::AppendBlockStates(int64_t step, const Trainer& trainer) {
   for (size_t b = 0; b < trainer.blocks().size(); ++b) {
     size_t count = 0;
     Hash h = BlockStateDigest(trainer, b, &count);
+    if (KeepsState(step, trainer)) AFTUNE_RETURN_IF_ERROR(store_->PutState(h, BlockStateTensors(trainer, b)));
     AFTUNE_RETURN_IF_ERROR(Append(BlockStateRecord(step, b, trainer.blocks()[b], h, count)));
   }
   return Status::Ok();
 }
 
-void TraceRecorder::OnActivation(int64_t, int64_t micro, int64_t boundary, const Tensor& x) {
-  auto m = static_cast<size_t>(micro), b = static_cast<size_t>(boundary);
-  if (pending_.boundaries.size() <= m) pending_.boundaries.resize(m + 1);
-  if (pending_.boundaries[m].size() < b) pending_.boundaries[m].resize(b);
-  pending_.boundaries[m][b - 1].activation = F32TensorDigest("activation.b" + std::to_string(boundary), x);
+void TraceRecorder::OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) {
+  digester_.OnActivation(step, micro, boundary, x);
 }
 
-void TraceRecorder::OnGradient(int64_t, int64_t micro, int64_t boundary, const Tensor& dx) {
-  auto m = static_cast<size_t>(micro), b = static_cast<size_t>(boundary);
-  AFTUNE_CHECK(m < pending_.boundaries.size() && b - 1 < pending_.boundaries[m].size());
-  pending_.boundaries[m][b - 1].gradient = F32TensorDigest("gradient.b" + std::to_string(boundary), dx);
+void TraceRecorder::OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) {
+  digester_.OnGradient(step, micro, boundary, dx);
 }
 
-void TraceRecorder::OnGradients(int64_t, const TensorMap& grads) {
-  // The blocks are not known here; EndStep regroups by name.
-  pending_.grad_sumsq.assign(1, {});
-  for (const auto& [name, g] : grads) pending_.grad_sumsq[0].emplace_back(name, SumOfSquares(g));
-}
+void TraceRecorder::OnGradients(int64_t step, const TensorMap& grads) { digester_.OnGradients(step, grads); }
 
 Status TraceRecorder::EndStep(const StepReport& r, const Trainer& trainer) {
-  StepRecordData d = std::move(pending_);
-  pending_ = {};
-  d.report = r;
-  std::vector<std::vector<std::pair<std::string, double>>> by_block(trainer.blocks().size());
-  if (!d.grad_sumsq.empty())
-    for (auto& [name, v] : d.grad_sumsq[0]) by_block[BlockOfTensor(name, trainer.blocks())].emplace_back(name, v);
-  d.grad_sumsq = std::move(by_block);
+  AFTUNE_ASSIGN_OR_RETURN(StepRecordData d, digester_.Take(r, trainer.blocks()));
   AFTUNE_RETURN_IF_ERROR(Append(StepRecord(d)));
   const int64_t next = r.step + 1;
-  if (next % steps_per_block_ == 0 || next == trainer.total_steps())
+  if (next % grid_.steps_per_block == 0 || next == trainer.total_steps())
     AFTUNE_RETURN_IF_ERROR(AppendBlockStates(next, trainer));
   return Status::Ok();
 }

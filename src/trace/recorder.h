@@ -13,6 +13,11 @@
 // and rebuilds the Merkle state from them, so a killed-and-resumed run ends
 // with the same file and root as an uninterrupted one.
 //
+// Keeping (DESIGN.md, "The audit grid"): with a store, the recorder also
+// puts into it every layer-block's state at the state steps that are
+// multiples of B_S·I_C and at the last step, and every boundary tensor of the
+// steps that are multiples of I_A (trace/tensor_store.h).
+//
 // Recording only reads the tensors it is shown; it never changes training.
 // Not thread-safe (the trainer calls it from its own thread).
 #pragma once
@@ -22,6 +27,9 @@
 #include <string>
 
 #include "commit/compact_range.h"
+#include "trace/contract.h"
+#include "trace/step_digester.h"
+#include "trace/tensor_store.h"
 #include "trace/trace_record.h"
 #include "train/trainer.h"
 
@@ -34,9 +42,11 @@ class TraceRecorder : public StepObserver {
   // to step k as above; kCorruption naming the file and line when the file's
   // header differs from this run's or it lacks any of them;
   // kInvalidArgument when k is neither a step-block boundary nor the end.
-  // REQUIRES: steps_per_block > 0.
+  // `store` may be null (keep nothing); it must outlive the recorder.
+  // REQUIRES: every grid value >= 1.
   static Result<std::unique_ptr<TraceRecorder>> Open(const std::string& path, const Hash& contract,
-                                                     int64_t steps_per_block, const Trainer& trainer);
+                                                     const AuditGrid& grid, TensorStore* store,
+                                                     const Trainer& trainer);
   ~TraceRecorder() override;
 
   void OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) override;
@@ -44,7 +54,8 @@ class TraceRecorder : public StepObserver {
   void OnGradients(int64_t step, const TensorMap& grads) override;
 
   // After trainer.RunStep(this) returned `r`: appends its step record and,
-  // at a step-block end, the block-state records.
+  // at a step-block end, the block-state records. Also reports a failure to
+  // keep a tensor of the step.
   Status EndStep(const StepReport& r, const Trainer& trainer);
 
   Hash root() const { return tree_.Root(); }
@@ -55,12 +66,14 @@ class TraceRecorder : public StepObserver {
   Status Append(const std::string& line);
   Status AppendBlockStates(int64_t step, const Trainer& trainer);
   Status KeepPrefix(const std::string& header, int64_t k);
+  bool KeepsState(int64_t step, const Trainer& trainer) const;
 
   std::string path_;
   int fd_ = -1;
-  int64_t steps_per_block_ = 1;
+  AuditGrid grid_;
+  TensorStore* store_ = nullptr;
   MerkleBuilder tree_;
-  StepRecordData pending_;
+  StepDigester digester_;
 };
 
 }  // namespace aftune

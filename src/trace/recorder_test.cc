@@ -65,7 +65,7 @@ class RecorderTest : public ::testing::Test {
 
   // Trains to the end recording into `path` (resuming the trainer as it is).
   Hash Record(Trainer* t, const std::string& path) {
-    auto rec = TraceRecorder::Open(path, contract_, kStepsPerBlock, *t);
+    auto rec = TraceRecorder::Open(path, contract_, kGrid, nullptr, *t);
     EXPECT_TRUE(rec.ok()) << rec.status().ToString();
     while (t->next_step() < t->total_steps()) {
       auto r = t->RunStep(rec->get());
@@ -75,7 +75,8 @@ class RecorderTest : public ::testing::Test {
     return (*rec)->root();
   }
 
-  static constexpr int64_t kStepsPerBlock = 2;
+  // B_S = 2, B_L = 1 (cfg_.layers_per_block), I_C = I_A = 1.
+  static constexpr AuditGrid kGrid{2, 1, 1, 1};
   Hash contract_{};
   std::string dir_;
   ModelConfig model_;
@@ -172,7 +173,7 @@ TEST_F(RecorderTest, ResumedRunEndsWithTheSameTrace) {
   auto t = Make();
   const std::string path = dir_ + "/resumed.jsonl";
   {
-    auto rec = TraceRecorder::Open(path, contract_, kStepsPerBlock, *t).value();
+    auto rec = TraceRecorder::Open(path, contract_, kGrid, nullptr, *t).value();
     for (int i = 0; i < 4; ++i) {
       auto r = t->RunStep(rec.get());
       ASSERT_TRUE(r.ok());
@@ -195,7 +196,7 @@ TEST_F(RecorderTest, ResumedRunEndsWithTheSameTrace) {
   ASSERT_TRUE(ResumeFromCheckpoint(dir_ + "/ckpt.safetensors", "id", other.get()).ok());
   Hash c{};
   c[0] = 1;
-  auto bad = TraceRecorder::Open(path, c, kStepsPerBlock, *other);
+  auto bad = TraceRecorder::Open(path, c, kGrid, nullptr, *other);
   EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
   EXPECT_NE(bad.status().message().find(path + ":1"), std::string::npos) << bad.status().ToString();
 }

@@ -36,6 +36,10 @@ size_t BlockOfTensor(const std::string& name, const std::vector<LayerSpan>& bloc
   return blocks.size() - 1;
 }
 
+std::string BoundaryTensorName(BoundaryKind kind, int64_t boundary) {
+  return (kind == BoundaryKind::kActivation ? "activation.b" : "gradient.b") + std::to_string(boundary);
+}
+
 Hash F32TensorDigest(const std::string& name, const Tensor& t) {
   std::vector<uint64_t> dims(t.shape().begin(), t.shape().end());
   std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(t.data()),
@@ -54,15 +58,22 @@ std::string Float(float v) {
 
 std::string Str(const Hash& h) { return CanonicalJsonString(HashToHex(h)); }
 
-Hash Digest(const Trainer& t, size_t block, bool all, size_t* count) {
-  std::vector<NamedDigest> digests;
+// Calls f(name, tensor) for the trainable tensors of `block` (every block
+// when `all`) and their AdamW moments.
+template <typename F>
+void ForEachStateTensor(const Trainer& t, size_t block, bool all, F f) {
   const TensorMap& state = t.optimizer().state();
   for (const auto& [name, tensor] : t.trainable()) {
     if (!all && BlockOfTensor(name, t.blocks()) != block) continue;
-    digests.push_back({name, F32TensorDigest(name, tensor)});
-    for (const std::string& m : {ExpAvgName(name), ExpAvgSqName(name)})
-      digests.push_back({m, F32TensorDigest(m, state.at(m))});
+    f(name, tensor);
+    for (const std::string& m : {ExpAvgName(name), ExpAvgSqName(name)}) f(m, state.at(m));
   }
+}
+
+Hash Digest(const Trainer& t, size_t block, bool all, size_t* count) {
+  std::vector<NamedDigest> digests;
+  ForEachStateTensor(t, block, all,
+                     [&](const std::string& name, const Tensor& x) { digests.push_back({name, F32TensorDigest(name, x)}); });
   if (count) *count = digests.size();
   Result<Hash> h = StateDigest(std::move(digests));
   AFTUNE_CHECK(h.ok());  // names are distinct: a map's keys and their suffixes
@@ -134,5 +145,11 @@ std::string BlockStateRecord(int64_t step, size_t block, LayerSpan layers, const
 
 Hash BlockStateDigest(const Trainer& t, size_t block, size_t* count) { return Digest(t, block, false, count); }
 Hash FinalStateDigest(const Trainer& t) { return Digest(t, 0, true, nullptr); }
+
+TensorMap BlockStateTensors(const Trainer& t, size_t block) {
+  TensorMap out;
+  ForEachStateTensor(t, block, false, [&](const std::string& name, const Tensor& x) { out.emplace(name, x); });
+  return out;
+}
 
 }  // namespace aftune

@@ -53,6 +53,10 @@ size_t BlockOfTensor(const std::string& name, const std::vector<LayerSpan>& bloc
 // Tensor digest of an f32 tensor as named above: dtype "F32", its dims, bytes.
 Hash F32TensorDigest(const std::string& name, const Tensor& t);
 
+enum class BoundaryKind { kActivation, kGradient };
+// "activation.b<b>" or "gradient.b<b>".
+std::string BoundaryTensorName(BoundaryKind kind, int64_t boundary);
+
 struct BoundaryDigests {
   Hash activation{};
   Hash gradient{};
@@ -77,5 +81,7 @@ std::string BlockStateRecord(int64_t step, size_t block, LayerSpan layers, const
 // digested, moments included), or of all of them.
 Hash BlockStateDigest(const Trainer& t, size_t block, size_t* count);
 Hash FinalStateDigest(const Trainer& t);
+// Copies of the tensors BlockStateDigest(t, block) digests, by name.
+TensorMap BlockStateTensors(const Trainer& t, size_t block);
 
 }  // namespace aftune

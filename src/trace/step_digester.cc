@@ -1,0 +1,51 @@
+#include "trace/step_digester.h"
+
+#include "train/grad_clip.h"
+
+namespace aftune {
+
+void StepDigester::Keep(int64_t step, const Hash& digest, const std::string& name, const Tensor& t) {
+  if (!store_ || step % keep_interval_ != 0 || !keep_status_.ok()) return;
+  keep_status_ = store_->PutTensor(digest, name, t);
+}
+
+void StepDigester::OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) {
+  auto m = static_cast<size_t>(micro), b = static_cast<size_t>(boundary);
+  if (pending_.boundaries.size() <= m) pending_.boundaries.resize(m + 1);
+  if (pending_.boundaries[m].size() < b) pending_.boundaries[m].resize(b);
+  const std::string name = BoundaryTensorName(BoundaryKind::kActivation, boundary);
+  Hash& digest = pending_.boundaries[m][b - 1].activation;
+  digest = F32TensorDigest(name, x);
+  Keep(step, digest, name, x);
+}
+
+void StepDigester::OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) {
+  auto m = static_cast<size_t>(micro), b = static_cast<size_t>(boundary);
+  AFTUNE_CHECK(m < pending_.boundaries.size() && b - 1 < pending_.boundaries[m].size());
+  const std::string name = BoundaryTensorName(BoundaryKind::kGradient, boundary);
+  Hash& digest = pending_.boundaries[m][b - 1].gradient;
+  digest = F32TensorDigest(name, dx);
+  Keep(step, digest, name, dx);
+}
+
+void StepDigester::OnGradients(int64_t, const TensorMap& grads) {
+  // The blocks are not known here; Take regroups by name.
+  pending_.grad_sumsq.assign(1, {});
+  for (const auto& [name, g] : grads) pending_.grad_sumsq[0].emplace_back(name, SumOfSquares(g));
+}
+
+Result<StepRecordData> StepDigester::Take(const StepReport& r, const std::vector<LayerSpan>& blocks) {
+  Status kept = keep_status_;
+  keep_status_ = Status::Ok();
+  StepRecordData d = std::move(pending_);
+  pending_ = {};
+  AFTUNE_RETURN_IF_ERROR(kept);
+  d.report = r;
+  std::vector<std::vector<std::pair<std::string, double>>> by_block(blocks.size());
+  if (!d.grad_sumsq.empty())
+    for (auto& [name, v] : d.grad_sumsq[0]) by_block[BlockOfTensor(name, blocks)].emplace_back(name, v);
+  d.grad_sumsq = std::move(by_block);
+  return d;
+}
+
+}  // namespace aftune

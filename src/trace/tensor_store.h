@@ -1,0 +1,64 @@
+// The content-addressed store of a recorded run (RUN/store): the block states
+// and boundary tensors the provider keeps (DESIGN.md, "The audit grid": full
+// state every I_C step-blocks, boundary tensors every I_A steps) and those it
+// regenerates by replay when challenged.
+//
+// An object is a canonical safetensors file of F32 tensors (model/
+// safetensors.h), zstd-compressed, at
+//
+//   <dir>/<hex[0:2]>/<hex>.safetensors.zst
+//
+// where hex is the digest the trace commits to for it:
+//   a block state       its state digest: StateDigest over F32TensorDigest of
+//                       each tensor (trace/trace_record.h BlockStateDigest)
+//   a boundary tensor   its F32TensorDigest, the tensor named as in the trace
+//                       ("activation.b<b>", "gradient.b<b>")
+// So the store needs no index: the trace line names the object, and reading
+// an object recomputes its digest and refuses it unless it equals the name.
+// Objects are immutable; putting one that exists does nothing, which makes a
+// resumed or replayed run's writes idempotent. Each is written atomically.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+#include "commit/sha256.h"
+#include "model/llama_names.h"
+#include "tensor/tensor.h"
+
+namespace aftune {
+
+class TensorStore {
+ public:
+  // A store rooted at `dir` (created on the first Put).
+  explicit TensorStore(std::string dir) : dir_(std::move(dir)) {}
+
+  // REQUIRES: `digest` is the state digest of `state` (F32 tensors) — the
+  // caller has just computed it from these tensors.
+  Status PutState(const Hash& digest, const TensorMap& state);
+  // REQUIRES: digest == F32TensorDigest(name, t).
+  Status PutTensor(const Hash& digest, const std::string& name, const Tensor& t);
+
+  bool Has(const Hash& digest) const;
+  // kNotFound when absent; kCorruption naming the object when it does not
+  // decompress, parse, or hash to `digest`.
+  Result<TensorMap> GetState(const Hash& digest) const;
+  // The object's one tensor, which must be called `name`.
+  Result<Tensor> GetTensor(const Hash& digest, const std::string& name) const;
+
+  const std::string& dir() const { return dir_; }
+  std::string ObjectPath(const Hash& digest) const;
+  // Compressed bytes written by this object's Puts (not counting objects
+  // that already existed).
+  uint64_t bytes_written() const { return bytes_written_; }
+
+ private:
+  Status Put(const Hash& digest, const TensorMap& tensors);
+  Result<TensorMap> Get(const Hash& digest) const;
+
+  std::string dir_;
+  uint64_t bytes_written_ = 0;
+};
+
+}  // namespace aftune
