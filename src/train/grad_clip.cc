@@ -96,11 +96,15 @@ void ScaleGrads(float scale, TensorMap* grads) {
   }
 }
 
-float ClipGradNorm(double max_norm, TensorMap* grads) {
+void ClipWithNorm(float norm, double max_norm, TensorMap* grads) {
   AFTUNE_CHECK(std::isfinite(max_norm) && max_norm > 0);
-  float norm = GlobalGradNorm(*grads);
   float coef = ClipCoefficient(norm, max_norm);
   if (coef < 1.0f) ScaleGrads(coef, grads);
+}
+
+float ClipGradNorm(double max_norm, TensorMap* grads) {
+  float norm = GlobalGradNorm(*grads);
+  ClipWithNorm(norm, max_norm, grads);
   return norm;
 }
 

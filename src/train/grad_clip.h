@@ -50,6 +50,12 @@ float ClipCoefficient(float norm, double max_norm);
 // micro-batches' gradients).
 void ScaleGrads(float scale, TensorMap* grads);
 
+// Scales every gradient of `grads` by ClipCoefficient(norm, max_norm) when
+// it is < 1, `norm` being the global norm of a set of gradients of which
+// `grads` may be a part (an auditor holding one layer-block rebuilds the
+// norm with NormFromSumsOfSquares). REQUIRES: max_norm > 0 and finite.
+void ClipWithNorm(float norm, double max_norm, TensorMap* grads);
+
 // clip_grad_norm_(max_norm): computes the global norm, and when
 // ClipCoefficient(norm, max_norm) < 1 scales every gradient by it. Returns
 // the norm before clipping (what the step record carries; a trainer should

@@ -1,9 +1,10 @@
 #include "train/trainer.h"
 
-#include <cmath>
-
 #include "train/batch_sampler.h"
+#include "train/block_passes.h"
 #include "train/grad_clip.h"
+#include "train/step_batch.h"
+#include "train/step_update.h"
 
 namespace aftune {
 
@@ -52,6 +53,8 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& cfg, const M
   return t;
 }
 
+Trainer::~Trainer() = default;
+
 Status Trainer::BuildDecoders() {
   spans_ = LayerBlocks(model_, cfg_.layers_per_block);
   decoders_.clear();
@@ -61,7 +64,9 @@ Status Trainer::BuildDecoders() {
                             Decoder::Create(model_, lora, span, &base_, cfg_.full_finetune ? nullptr : &adapter_));
     decoders_.push_back(std::move(d));
   }
-  acts_.resize(spans_.size());
+  std::vector<const Decoder*> all;
+  for (const auto& d : decoders_) all.push_back(d.get());
+  passes_ = std::make_unique<BlockPasses>(std::move(all), 0, spans_.size());
   for (const auto& [name, t] : *trainable_) grads_[name] = Tensor(t.shape());
   return Status::Ok();
 }
@@ -87,49 +92,20 @@ Status Trainer::Restore(TensorMap trainable, TensorMap optimizer_state, int64_t 
 Result<StepReport> Trainer::RunStep(StepObserver* observer) {
   const int64_t step = optimizer_->step();
   AFTUNE_CHECK(step < total_steps_);
+  const StepBatch batch = MakeStepBatch(cfg_, *data_, step);
+  for (auto& [name, g] : grads_) g.Fill(0.0f);
+  const float loss_sum = passes_->ForwardBackward(batch, {}, &grads_, observer);
+  if (observer) observer->OnGradients(step, grads_);
   StepReport r;
   r.step = step;
-  r.epoch = EpochOfStep(data_->size(), cfg_.examples_per_step(), step);
-  r.indices = StepIndices(cfg_.seed, data_->size(), cfg_.examples_per_step(), step);
-
-  std::vector<PackedBatch> micro;
-  for (size_t i = 0; i < r.indices.size(); i += static_cast<size_t>(cfg_.per_device_train_batch_size)) {
-    size_t end = std::min(r.indices.size(), i + static_cast<size_t>(cfg_.per_device_train_batch_size));
-    micro.push_back(MakeTrainingBatch(*data_, std::vector<int64_t>(r.indices.begin() + i, r.indices.begin() + end)));
-    r.tokens += micro.back().num_tokens();
-    r.scored_tokens += CountScoredTargets(micro.back());
-  }
-  for (auto& [name, g] : grads_) g.Fill(0.0f);
-  const float scale = r.scored_tokens ? 1.0f / static_cast<float>(r.scored_tokens) : 0.0f;
-  float loss_sum = 0.0f;
-  const size_t B = decoders_.size();
-  for (size_t m = 0; m < micro.size(); ++m) {
-    const PackedBatch& batch = micro[m];
-    for (size_t b = 0; b < B; ++b) {
-      const Tensor* x_in = b == 0 ? nullptr : &acts_[b - 1].output();
-      if (observer && b > 0) observer->OnActivation(step, static_cast<int64_t>(m), static_cast<int64_t>(b), *x_in);
-      decoders_[b]->Forward(batch, x_in, true, &acts_[b]);
-    }
-    loss_sum += acts_[B - 1].loss.loss_sum;
-    Tensor d_out, d_in;
-    for (size_t b = B; b-- > 0;) {
-      decoders_[b]->BackwardScaled(batch, b + 1 == B ? nullptr : &d_out, &acts_[b], &grads_, b == 0 ? nullptr : &d_in,
-                                   scale);
-      if (b > 0) {
-        if (observer) observer->OnGradient(step, static_cast<int64_t>(m), static_cast<int64_t>(b), d_in);
-        std::swap(d_out, d_in);
-      }
-    }
-  }
-  r.loss = loss_sum * scale;
-  if (observer) observer->OnGradients(step, grads_);
-  r.grad_norm = cfg_.max_grad_norm > 0 ? ClipGradNorm(cfg_.max_grad_norm, &grads_) : GlobalGradNorm(grads_);
-  if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm))
-    return Status::InvalidArgument("step " + std::to_string(step) + ": loss " + std::to_string(r.loss) +
-                                   ", gradient norm " + std::to_string(r.grad_norm) +
-                                   " is not finite; the learning rate may be too high");
-  r.learning_rate = LearningRate(schedule_, step);
-  optimizer_->Step(r.learning_rate, grads_, trainable_);
+  r.epoch = batch.epoch;
+  r.indices = batch.indices;
+  r.tokens = batch.tokens;
+  r.scored_tokens = batch.scored_tokens;
+  r.loss = loss_sum * batch.loss_scale;
+  r.grad_norm = GlobalGradNorm(grads_);
+  AFTUNE_ASSIGN_OR_RETURN(r.learning_rate,
+                          ClipAndStep(cfg_, schedule_, r.loss, r.grad_norm, &grads_, optimizer_.get(), trainable_));
   return r;
 }
 

@@ -14,6 +14,10 @@
 //   lr = LearningRate(schedule, s); AdamW step
 // The model runs as layer-blocks of layers_per_block layers (DESIGN.md, "The
 // audit grid"); a StepObserver sees every boundary tensor as it is produced.
+// The step is composed of parts an auditor also runs for one layer-block
+// alone (train/block_replayer.h): train/step_batch.h (the batch),
+// train/block_passes.h (forward and backward), train/step_update.h (clip and
+// AdamW).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +31,8 @@
 #include "train/train_config.h"
 
 namespace aftune {
+
+class BlockPasses;
 
 struct StepReport {
   int64_t step = 0;                  // 0-based optimizer step
@@ -59,6 +65,7 @@ class Trainer {
   // starts from the base (full) or the seed-determined LoRA initialisation.
   static Result<std::unique_ptr<Trainer>> Create(const TrainConfig& cfg, const ModelConfig& model,
                                                  TensorMap base, const Dataset* data);
+  ~Trainer();
 
   int64_t total_steps() const { return total_steps_; }
   int64_t next_step() const { return optimizer_->step(); }
@@ -93,7 +100,7 @@ class Trainer {
   int64_t total_steps_ = 0;
   std::vector<LayerSpan> spans_;
   std::vector<std::unique_ptr<Decoder>> decoders_;
-  std::vector<Activations> acts_;  // per block, reused across steps
+  std::unique_ptr<BlockPasses> passes_;  // over all of decoders_
   TensorMap grads_;
 };
 

@@ -1,0 +1,92 @@
+// One layer-block of a training run re-executed on its own: an auditor's
+// cell of the audit grid (DESIGN.md, "The audit grid"). It holds only the
+// block's base tensors and its state, and runs the very parts the trainer
+// composes (train/step_batch.h, train/block_passes.h, train/step_update.h),
+// so from the same start state and the same tensors at its edges it
+// reproduces bit for bit what the whole-model trainer computed for the block:
+// the boundary tensors it produces, the sums of squares of its gradients, the
+// global gradient norm (rebuilt from its own sums and the other blocks'), the
+// loss (last block) and its state after each step — whatever the thread count.
+//
+// State: the block's trainable tensors "<name>" and their AdamW moments
+// "<name>.exp_avg", "<name>.exp_avg_sq" (as the trace's block-state records
+// digest them). The trainable tensors of a block: with LoRA, the adapter
+// tensors of its layers; with full fine-tuning, every base tensor its span
+// runs (model/llama_names.h BaseTensorShapes).
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "model/decoder.h"
+#include "train/adamw.h"
+#include "train/block_passes.h"
+#include "train/dataset.h"
+#include "train/schedule.h"
+#include "train/train_config.h"
+#include "train/trainer.h"
+
+namespace aftune {
+
+// What one replayed step of one block computed.
+struct BlockStepReport {
+  StepReport step;  // loss is set only when the block is the model's last
+  // (tensor name, SumOfSquares of its accumulated, unclipped gradient) for
+  // the block's trainable tensors, in name order.
+  std::vector<std::pair<std::string, double>> grad_sumsq;
+};
+
+class BlockReplayer {
+ public:
+  // blocks: the run's layer-blocks (LayerBlocks(model, B_L)); block: the one
+  // replayed; base: its span's base tensors as f32 (BaseTensorShapes; with
+  // full fine-tuning they are all in the state and base may be empty);
+  // state: its state at optimizer step `step`; total_steps: the run's (for
+  // the schedule). Errors: kCorruption naming a tensor the state lacks, has
+  // in excess or has in another shape; kInvalidArgument for a run a block
+  // cannot be replayed alone in (full fine-tuning of a model with tied
+  // embeddings cut into several blocks: the embedding's gradient then sums
+  // contributions of the first and the last block).
+  static Result<std::unique_ptr<BlockReplayer>> Create(const TrainConfig& cfg, const ModelConfig& model,
+                                                       const std::vector<LayerSpan>& blocks, size_t block,
+                                                       TensorMap base, TensorMap state, int64_t step,
+                                                       int64_t total_steps, const Dataset* data);
+
+  int64_t next_step() const { return optimizer_->step(); }
+  size_t block() const { return block_; }
+
+  // Replays optimizer step next_step() for the block. edges: the tensors the
+  // trainer passed it (train/block_passes.h). other_sumsq: the SumOfSquares
+  // of every trainable tensor of the other blocks, by name (from the step
+  // record); the norm is NormFromSumsOfSquares of these and the block's own,
+  // in name order. The observer sees the boundary tensors the block produces
+  // and (OnGradients) its accumulated gradients.
+  // REQUIRES: next_step() < total_steps; edges as BlockPasses needs them.
+  // kInvalidArgument (and no update) when the norm or the loss is not finite.
+  Result<BlockStepReport> RunStep(const BlockEdges& edges, const std::map<std::string, double>& other_sumsq,
+                                  StepObserver* observer);
+
+  // The block's state, named as above. Valid until the next RunStep.
+  TensorMap State() const;
+
+ private:
+  BlockReplayer() = default;
+
+  TrainConfig cfg_;
+  ModelConfig model_;
+  size_t block_ = 0;
+  const Dataset* data_ = nullptr;
+  ScheduleConfig schedule_;
+  TensorMap base_;
+  TensorMap params_;  // the block's trainable tensors
+  TensorMap grads_;
+  std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<Decoder> decoder_;
+  std::unique_ptr<BlockPasses> passes_;
+};
+
+}  // namespace aftune
