@@ -1,0 +1,69 @@
+// Parsing the bodies of POST /v1/completions and /v1/chat/completions
+// (OpenAI's request shapes; docs/formats.md, "Inference HTTP API").
+//
+// Accepted fields (anything else is an error naming it):
+//
+//   model        string, required
+//   prompt       string, required for /v1/completions (not allowed in chat)
+//   messages     array of {"role": string, "content": string}, required for
+//                /v1/chat/completions (not allowed in completions)
+//   max_tokens   integer in [1, limit], default 16
+//   temperature  number >= 0, default 1 (0: greedy)
+//   top_p        number in (0, 1], default 1
+//   top_k        integer >= 0, default 0 (no limit; an aftune extension)
+//   seed         integer in [0, 2^64), default 0
+//   stop         string, array of at most 4 strings, or null
+//   n            must be 1;  stream  must be false;  user  string, ignored
+//
+// Numbers convert to the binary32 nearest to them (temperature, top_p).
+// The body must be one JSON object of at most kMaxRequestBytes bytes, nested
+// at most kMaxRequestDepth levels, without repeated keys.
+//
+// Every error names the offending field (ApiError::param) and never throws.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "infer/sampler.h"
+#include "model/chat_template.h"
+
+namespace aftune {
+
+inline constexpr size_t kMaxRequestBytes = 1 << 20;
+inline constexpr int kMaxRequestDepth = 8;
+inline constexpr size_t kMaxStopStrings = 4;
+
+enum class ApiEndpoint { kCompletions, kChatCompletions };
+
+// An OpenAI-style error: {"error": {"message", "type", "param", "code"}}.
+struct ApiError {
+  int http_status = 400;
+  std::string type = "invalid_request_error";
+  std::string param;  // the offending field; empty: none
+  std::string code;   // e.g. "model_not_found"; empty: none
+  std::string message;
+
+  std::string ToJson() const;
+};
+
+ApiError InvalidRequest(std::string param, std::string message);
+
+struct ApiRequest {
+  ApiEndpoint endpoint = ApiEndpoint::kCompletions;
+  std::string model;
+  std::string prompt;                  // completions
+  std::vector<ChatMessage> messages;   // chat completions
+  int64_t max_tokens = 16;
+  SamplingParams sampling;
+  std::vector<std::string> stop;
+};
+
+// `max_tokens_limit` is the largest max_tokens the server accepts.
+std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::string_view body,
+                                                   int64_t max_tokens_limit);
+
+}  // namespace aftune

@@ -1,0 +1,55 @@
+#include "serve/batch_queue.h"
+
+#include <vector>
+
+namespace aftune {
+
+BatchQueue::BatchQueue(const Generator& generator, size_t max_batch)
+    : generator_(generator), max_batch_(max_batch) {
+  AFTUNE_CHECK(max_batch >= 1);
+  worker_ = std::thread([this] { WorkLoop(); });
+}
+
+BatchQueue::~BatchQueue() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  queued_.notify_all();
+  worker_.join();
+}
+
+GenerationResult BatchQueue::Generate(const GenerationRequest& request) {
+  Job job{&request, {}, false};
+  std::unique_lock<std::mutex> lk(mu_);
+  queue_.push_back(&job);
+  queued_.notify_one();
+  finished_.wait(lk, [&] { return job.done; });
+  return std::move(job.result);
+}
+
+void BatchQueue::WorkLoop() {
+  std::unique_lock<std::mutex> lk(mu_);
+  for (;;) {
+    queued_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping
+    std::vector<Job*> batch;
+    while (!queue_.empty() && batch.size() < max_batch_) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lk.unlock();
+    std::vector<GenerationRequest> requests;
+    requests.reserve(batch.size());
+    for (Job* job : batch) requests.push_back(*job->request);
+    std::vector<GenerationResult> results = generator_.Generate(requests);
+    lk.lock();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->result = std::move(results[i]);
+      batch[i]->done = true;
+    }
+    finished_.notify_all();
+  }
+}
+
+}  // namespace aftune

@@ -1,0 +1,50 @@
+// Shared-batch decoding for concurrent requests: callers on many threads
+// hand in one GenerationRequest each; one worker thread runs every request
+// waiting at that moment (up to max_batch) through one Generator::Generate
+// call, then the next group. Because the decoder is batch-invariant, a
+// request's tokens do not depend on the requests it shares a batch with
+// (batch_queue_test.cc checks this against generating alone).
+//
+// Thread safety: Generate may be called from any number of threads.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "infer/generator.h"
+
+namespace aftune {
+
+class BatchQueue {
+ public:
+  // `generator` must outlive the queue. REQUIRES: max_batch >= 1.
+  BatchQueue(const Generator& generator, size_t max_batch);
+  ~BatchQueue();  // finishes the queued requests, then stops the worker
+  BatchQueue(const BatchQueue&) = delete;
+  BatchQueue& operator=(const BatchQueue&) = delete;
+
+  // Blocks until the request has been generated.
+  // REQUIRES: generator.Validate(request).ok().
+  GenerationResult Generate(const GenerationRequest& request);
+
+ private:
+  struct Job {
+    const GenerationRequest* request;
+    GenerationResult result;
+    bool done = false;
+  };
+  void WorkLoop();
+
+  const Generator& generator_;
+  const size_t max_batch_;
+  std::mutex mu_;
+  std::condition_variable queued_, finished_;
+  std::deque<Job*> queue_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace aftune

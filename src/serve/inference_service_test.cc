@@ -1,0 +1,159 @@
+#include "serve/inference_service.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "commit/checkpoint.h"
+#include "commit/encoding.h"
+#include "commit/note.h"
+#include "serve/receipt_bundle.h"
+#include "serve/serve_test_util.h"
+
+namespace aftune {
+namespace {
+
+using Json = nlohmann::json;
+
+TEST(InferenceService, CompletionCarriesAVerifiableLoggedReceipt) {
+  testing::ServedFixture f("service");
+  HttpReply reply = f.service->Handle(ApiEndpoint::kCompletions,
+                                      R"({"model": "tiny", "prompt": "3+4=", "max_tokens": 5, "temperature": 0.7,
+                                          "top_p": 0.9, "top_k": 20, "seed": 11, "stop": ["zz"]})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  Json j = Json::parse(reply.body);
+  EXPECT_EQ(j["object"], "text_completion");
+  EXPECT_EQ(j["model"], "tiny");
+  ASSERT_TRUE(j["choices"][0]["text"].is_string());
+  Result<ReceiptBundle> bundle = ReceiptBundleFromJson(j["aftune_receipt"]);
+  ASSERT_TRUE(bundle.ok()) << bundle.status().ToString();
+  EXPECT_EQ(j["id"], "cmpl-" + std::to_string(bundle->log_index));
+  EXPECT_TRUE(CheckReceiptBundle(*bundle).ok());
+
+  // The request the receipt binds is what was asked, tokenized as documented.
+  const GenerationRequest& g = bundle->request.generation;
+  std::vector<int32_t> prompt = {256, '3', '+', '4', '='};
+  EXPECT_EQ(g.prompt, prompt);
+  EXPECT_EQ(g.max_tokens, 5);
+  EXPECT_EQ(g.sampling.temperature, 0.7f);
+  EXPECT_EQ(g.sampling.top_p, 0.9f);
+  EXPECT_EQ(g.sampling.top_k, 20);
+  EXPECT_EQ(g.sampling.seed, 11u);
+  EXPECT_EQ(g.stop, std::vector<std::string>{"zz"});
+  EXPECT_EQ(j["usage"]["completion_tokens"], bundle->completion_tokens.size());
+
+  // Signed by the provider, in the log at its index, under the checkpoint.
+  Result<Receipt> receipt = VerifyReceipt(bundle->receipt, f.key.public_key());
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  EXPECT_EQ(receipt->model, f.identity.model);
+  EXPECT_FALSE(receipt->adapter.has_value());
+  EXPECT_EQ(*f.log->Leaf(bundle->log_index), bundle->receipt);
+  PublicKey known[] = {f.key.public_key()};
+  Result<Note> cp_note = OpenNote(bundle->checkpoint, known);
+  ASSERT_TRUE(cp_note.ok());
+  Checkpoint cp = *ParseCheckpoint(cp_note->text);
+  Result<InclusionProof> proof = f.log->ProveInclusion(bundle->log_index, cp.size);
+  ASSERT_TRUE(proof.ok());
+  EXPECT_TRUE(VerifyInclusion(bundle->log_index, cp.size, LeafHash(AsBytes(bundle->receipt)), *proof, cp.root).ok());
+}
+
+TEST(InferenceService, ChatUsesTheChatTemplate) {
+  testing::ServedFixture f("chat");
+  HttpReply reply = f.service->Handle(
+      ApiEndpoint::kChatCompletions,
+      R"({"model": "tiny", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3, "temperature": 0})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  Json j = Json::parse(reply.body);
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_EQ(j["choices"][0]["message"]["role"], "assistant");
+  Result<ReceiptBundle> bundle = ReceiptBundleFromJson(j["aftune_receipt"]);
+  ASSERT_TRUE(bundle.ok());
+  std::vector<int32_t> want = {256};
+  for (char c : std::string("[INST] Hi [/INST]")) want.push_back(static_cast<uint8_t>(c));
+  EXPECT_EQ(bundle->request.generation.prompt, want);
+}
+
+struct BadInput {
+  ApiEndpoint endpoint;
+  std::string body;
+  int status;
+  std::string param;
+};
+
+// Every bad request is a 4xx OpenAI-style error naming the field, and none
+// leaves a receipt in the log.
+TEST(InferenceService, BadInputIsAnErrorWithoutAReceipt) {
+  testing::ServedFixture f("bad", ServiceOptions{.max_tokens_limit = 64, .max_batch = 8});
+  const ApiEndpoint C = ApiEndpoint::kCompletions, K = ApiEndpoint::kChatCompletions;
+  const std::string long_prompt(300, 'x');  // the tiny model's context is 256
+  const BadInput cases[] = {
+      {C, "", 400, ""},
+      {C, "{", 400, ""},
+      {C, "[]", 400, ""},
+      {C, R"({"model": "tiny", "prompt": "a"} x)", 400, ""},
+      {C, std::string("{\"model\": \"tiny\", \"prompt\": \"a\0\"}", 32), 400, ""},
+      {C, R"({"model": "tiny", "model": "tiny", "prompt": "a"})", 400, ""},
+      {C, R"({"model": "tiny", "prompt": [[[[[[[[[["a"]]]]]]]]]]})", 400, ""},
+      {C, R"({"prompt": "a"})", 400, "model"},
+      {C, R"({"model": 7, "prompt": "a"})", 400, "model"},
+      {C, R"({"model": "big", "prompt": "a"})", 404, "model"},
+      {C, R"({"model": "tiny"})", 400, "prompt"},
+      {C, R"({"model": "tiny", "prompt": 12})", 400, "prompt"},
+      {C, R"({"model": "tiny", "prompt": ["a"]})", 400, "prompt"},
+      {C, R"({"model": "tiny", "prompt": ")" + long_prompt + R"("})", 400, "prompt"},
+      {C, R"({"model": "tiny", "prompt": "a", "max_tokens": 0})", 400, "max_tokens"},
+      {C, R"({"model": "tiny", "prompt": "a", "max_tokens": -3})", 400, "max_tokens"},
+      {C, R"({"model": "tiny", "prompt": "a", "max_tokens": 65})", 400, "max_tokens"},
+      {C, R"({"model": "tiny", "prompt": "a", "max_tokens": 2.5})", 400, "max_tokens"},
+      {C, R"({"model": "tiny", "prompt": "a", "max_tokens": "5"})", 400, "max_tokens"},
+      {C, R"({"model": "tiny", "prompt": "a", "max_tokens": 18446744073709551615})", 400, "max_tokens"},
+      {C, R"({"model": "tiny", "prompt": ")" + std::string(250, 'y') + R"(", "max_tokens": 10})", 400, "max_tokens"},
+      {C, R"({"model": "tiny", "prompt": "a", "temperature": -1})", 400, "temperature"},
+      {C, R"({"model": "tiny", "prompt": "a", "temperature": 1e300})", 400, "temperature"},
+      {C, R"({"model": "tiny", "prompt": "a", "temperature": "hot"})", 400, "temperature"},
+      {C, R"({"model": "tiny", "prompt": "a", "top_p": 0})", 400, "top_p"},
+      {C, R"({"model": "tiny", "prompt": "a", "top_p": 1.5})", 400, "top_p"},
+      {C, R"({"model": "tiny", "prompt": "a", "top_k": -1})", 400, "top_k"},
+      {C, R"({"model": "tiny", "prompt": "a", "seed": -1})", 400, "seed"},
+      {C, R"({"model": "tiny", "prompt": "a", "seed": 1.5})", 400, "seed"},
+      {C, R"({"model": "tiny", "prompt": "a", "stop": 3})", 400, "stop"},
+      {C, R"({"model": "tiny", "prompt": "a", "stop": ["a", "b", "c", "d", "e"]})", 400, "stop"},
+      {C, R"({"model": "tiny", "prompt": "a", "stop": ["a", 1]})", 400, "stop[1]"},
+      {C, R"({"model": "tiny", "prompt": "a", "n": 2})", 400, "n"},
+      {C, R"({"model": "tiny", "prompt": "a", "stream": true})", 400, "stream"},
+      {C, R"({"model": "tiny", "prompt": "a", "stream": "no"})", 400, "stream"},
+      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {}})", 400, "logit_bias"},
+      {C, R"({"model": "tiny", "messages": []})", 400, "messages"},
+      {K, R"({"model": "tiny", "prompt": "a"})", 400, "prompt"},
+      {K, R"({"model": "tiny"})", 400, "messages"},
+      {K, R"({"model": "tiny", "messages": "hi"})", 400, "messages"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user"}]})", 400, "messages[0].content"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": 5}]})", 400, "messages[0].content"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": "a", "x": 1}]})", 400, "messages[0].x"},
+      {K, R"({"model": "tiny", "messages": [{"role": "robot", "content": "a"}]})", 400, "messages"},
+      {K, R"({"model": "tiny", "messages": [{"role": "assistant", "content": "a"}]})", 400, "messages"},
+  };
+  for (const BadInput& c : cases) {
+    HttpReply reply = f.service->Handle(c.endpoint, c.body);
+    EXPECT_EQ(reply.status, c.status) << c.body << " -> " << reply.body;
+    Json j = Json::parse(reply.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << reply.body;
+    ASSERT_TRUE(j["error"]["message"].is_string()) << reply.body;
+    EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+    EXPECT_EQ(j["error"]["type"], "invalid_request_error");
+    if (c.param.empty()) {
+      EXPECT_TRUE(j["error"]["param"].is_null()) << reply.body;
+    } else {
+      EXPECT_EQ(j["error"]["param"], c.param) << c.body << " -> " << reply.body;
+    }
+  }
+  EXPECT_EQ(f.log->size(), 0u);
+  // A request at the limits is served.
+  HttpReply ok = f.service->Handle(C, R"({"model": "tiny", "prompt": "a", "max_tokens": 64, "n": 1,
+                                          "stream": false, "stop": null, "user": "u", "seed": 18446744073709551615})");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(f.log->size(), 1u);
+}
+
+}  // namespace
+}  // namespace aftune

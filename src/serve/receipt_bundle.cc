@@ -1,0 +1,130 @@
+#include "serve/receipt_bundle.h"
+
+#include <algorithm>
+
+#include "commit/checkpoint.h"
+
+namespace aftune {
+
+using Json = nlohmann::json;
+
+Json ReceiptBundleToJson(const ReceiptBundle& b) {
+  const GenerationRequest& g = b.request.generation;
+  Json request = {{"model", b.request.model},
+                  {"prompt_tokens", g.prompt},
+                  {"max_tokens", g.max_tokens},
+                  {"temperature", static_cast<double>(g.sampling.temperature)},
+                  {"top_p", static_cast<double>(g.sampling.top_p)},
+                  {"top_k", g.sampling.top_k},
+                  {"seed", g.sampling.seed},
+                  {"stop", g.stop}};
+  return Json{{"log_index", b.log_index},
+              {"receipt", b.receipt},
+              {"checkpoint", b.checkpoint},
+              {"request", request},
+              {"completion_tokens", b.completion_tokens}};
+}
+
+namespace {
+
+Status Wrong(const std::string& field, const std::string& want) {
+  return Status::Corruption("receipt bundle: '" + field + "' " + want);
+}
+
+Status OnlyKeys(const Json& j, const std::string& where, std::vector<std::string> keys) {
+  if (!j.is_object()) return Wrong(where, "must be an object");
+  for (const auto& [key, value] : j.items())
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) return Wrong(where + key, "is not a known field");
+  for (const std::string& key : keys)
+    if (!j.contains(key)) return Wrong(where + key, "is missing");
+  return Status::Ok();
+}
+
+Result<uint64_t> U64(const Json& j, const std::string& field) {
+  if (!j.is_number_unsigned()) return Wrong(field, "must be a non-negative integer");
+  return j.get<uint64_t>();
+}
+
+Result<std::string> Str(const Json& j, const std::string& field) {
+  if (!j.is_string()) return Wrong(field, "must be a string");
+  return j.get<std::string>();
+}
+
+Result<float> F32(const Json& j, const std::string& field) {
+  if (!j.is_number()) return Wrong(field, "must be a number");
+  const double d = j.get<double>();
+  const float f = static_cast<float>(d);
+  if (static_cast<double>(f) != d) return Wrong(field, "is not a binary32 value");
+  return f;
+}
+
+Result<std::vector<int32_t>> Tokens(const Json& j, const std::string& field) {
+  if (!j.is_array()) return Wrong(field, "must be an array of token ids");
+  std::vector<int32_t> out;
+  for (const Json& t : j) {
+    if (!t.is_number_unsigned() || t.get<uint64_t>() > INT32_MAX) return Wrong(field, "holds a bad token id");
+    out.push_back(static_cast<int32_t>(t.get<uint64_t>()));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ReceiptBundle> ReceiptBundleFromJson(const Json& j, const std::vector<std::string>& extra_keys) {
+  std::vector<std::string> keys = {"log_index", "receipt", "checkpoint", "request", "completion_tokens"};
+  keys.insert(keys.end(), extra_keys.begin(), extra_keys.end());
+  AFTUNE_RETURN_IF_ERROR(OnlyKeys(j, "", keys));
+  ReceiptBundle b;
+  AFTUNE_ASSIGN_OR_RETURN(b.log_index, U64(j["log_index"], "log_index"));
+  AFTUNE_ASSIGN_OR_RETURN(b.receipt, Str(j["receipt"], "receipt"));
+  AFTUNE_ASSIGN_OR_RETURN(b.checkpoint, Str(j["checkpoint"], "checkpoint"));
+  AFTUNE_ASSIGN_OR_RETURN(b.completion_tokens, Tokens(j["completion_tokens"], "completion_tokens"));
+  const Json& r = j["request"];
+  AFTUNE_RETURN_IF_ERROR(OnlyKeys(
+      r, "request.", {"model", "prompt_tokens", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop"}));
+  GenerationRequest& g = b.request.generation;
+  AFTUNE_ASSIGN_OR_RETURN(b.request.model, Str(r["model"], "request.model"));
+  AFTUNE_ASSIGN_OR_RETURN(g.prompt, Tokens(r["prompt_tokens"], "request.prompt_tokens"));
+  AFTUNE_ASSIGN_OR_RETURN(uint64_t max_tokens, U64(r["max_tokens"], "request.max_tokens"));
+  AFTUNE_ASSIGN_OR_RETURN(uint64_t top_k, U64(r["top_k"], "request.top_k"));
+  if (max_tokens > INT64_MAX || top_k > INT64_MAX) return Wrong("request", "has an integer out of range");
+  g.max_tokens = static_cast<int64_t>(max_tokens);
+  g.sampling.top_k = static_cast<int64_t>(top_k);
+  AFTUNE_ASSIGN_OR_RETURN(g.sampling.temperature, F32(r["temperature"], "request.temperature"));
+  AFTUNE_ASSIGN_OR_RETURN(g.sampling.top_p, F32(r["top_p"], "request.top_p"));
+  AFTUNE_ASSIGN_OR_RETURN(g.sampling.seed, U64(r["seed"], "request.seed"));
+  if (!r["stop"].is_array()) return Wrong("request.stop", "must be an array of strings");
+  for (const Json& s : r["stop"]) {
+    AFTUNE_ASSIGN_OR_RETURN(std::string stop, Str(s, "request.stop[]"));
+    g.stop.push_back(std::move(stop));
+  }
+  return b;
+}
+
+Result<std::string> UnverifiedNoteText(const std::string& note) {
+  size_t blank = note.rfind("\n\n");
+  if (blank == std::string::npos) return Status::Corruption("not a signed note: no blank line");
+  return note.substr(0, blank + 1);
+}
+
+Result<Receipt> CheckReceiptBundle(const ReceiptBundle& b) {
+  AFTUNE_ASSIGN_OR_RETURN(std::string text, UnverifiedNoteText(b.receipt));
+  AFTUNE_ASSIGN_OR_RETURN(Receipt r, ParseReceiptText(text));
+  if (r.index != b.log_index)
+    return Status::Mismatch("the receipt's index " + std::to_string(r.index) + " is not log_index " +
+                            std::to_string(b.log_index));
+  if (r.request != RequestDigest(b.request))
+    return Status::Mismatch("the receipt's request digest is not the digest of the request");
+  if (r.response != ResponseDigest(b.completion_tokens))
+    return Status::Mismatch("the receipt's response digest is not the digest of completion_tokens");
+  AFTUNE_ASSIGN_OR_RETURN(std::string cp_text, UnverifiedNoteText(b.checkpoint));
+  AFTUNE_ASSIGN_OR_RETURN(Checkpoint cp, ParseCheckpoint(cp_text));
+  if (cp.origin != r.log)
+    return Status::Mismatch("the checkpoint's origin '" + cp.origin + "' is not the receipt's log '" + r.log + "'");
+  if (cp.size <= r.index)
+    return Status::Mismatch("the checkpoint (size " + std::to_string(cp.size) + ") does not cover index " +
+                            std::to_string(r.index));
+  return r;
+}
+
+}  // namespace aftune
