@@ -15,6 +15,7 @@ void RegisterEvalCommands(CLI::App& app);
 void RegisterKeyCommands(CLI::App& app);
 void RegisterDigestCommands(CLI::App& app);
 void RegisterContractCommands(CLI::App& app);
+void RegisterOpenCommands(CLI::App& app);
 
 // --temperature, --top-p, --top-k, --seed.
 void AddSamplingOptions(CLI::App* cmd, float* temperature, float* top_p, int64_t* top_k, uint64_t* seed);

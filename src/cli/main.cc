@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   aftune::cli::RegisterKeyCommands(app);
   aftune::cli::RegisterDigestCommands(app);
   aftune::cli::RegisterContractCommands(app);
+  aftune::cli::RegisterOpenCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
