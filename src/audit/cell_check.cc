@@ -1,0 +1,247 @@
+#include "audit/cell_check.h"
+
+#include <bit>
+#include <string>
+#include <vector>
+
+#include "audit/check_tally.h"
+#include "model/model_dir.h"
+#include "trace/trace_record.h"
+#include "train/block_replayer.h"
+#include "train/step_batch.h"
+
+namespace aftune {
+
+namespace {
+
+using nlohmann::json;
+
+json DigestEvidence(int64_t step, int64_t micro, const std::string& tensor, const Hash& expected, const Hash& found) {
+  return {{"step", step}, {"micro", micro}, {"tensor", tensor}, {"expected", HashToHex(expected)},
+          {"found", HashToHex(found)}};
+}
+
+json BitsEvidence(int64_t step, const std::string& expected, const std::string& found) {
+  return {{"step", step}, {"expected", expected}, {"found", found}};
+}
+
+// Checks an opened boundary tensor list of one step against its record.
+void CheckOpenedBoundary(const AuditContext& ctx, const StepBatch& batch, const std::vector<Tensor>& opened,
+                         int64_t boundary, BoundaryKind kind, CheckTally* tally) {
+  const ParsedStepRecord& rec = ctx.steps[static_cast<size_t>(batch.step)];
+  const std::string name = BoundaryTensorName(kind, boundary);
+  if (!tally->Expect(opened.size() == batch.micro.size() && rec.boundaries.size() == batch.micro.size(),
+                     "step " + std::to_string(batch.step) + ": " + std::to_string(opened.size()) + " " + name +
+                         " tensors opened, " + std::to_string(rec.boundaries.size()) + " recorded, " +
+                         std::to_string(batch.micro.size()) + " micro-batches",
+                     {{"step", batch.step}, {"tensor", name}}))
+    return;
+  for (size_t m = 0; m < opened.size(); ++m) {
+    const auto micro = static_cast<int64_t>(m);
+    const std::vector<int64_t> shape = {batch.micro[m].num_tokens(), ctx.model.hidden_size};
+    if (!tally->Expect(opened[m].shape() == shape && rec.boundaries[m].size() == ctx.blocks.size() - 1,
+                       "step " + std::to_string(batch.step) + " micro " + std::to_string(m) + ": " + name +
+                           " has shape " + opened[m].ShapeString() + ", the batch needs " + Tensor(shape).ShapeString(),
+                       {{"step", batch.step}, {"micro", micro}, {"tensor", name}}))
+      continue;
+    const BoundaryDigests& d = rec.boundaries[m][static_cast<size_t>(boundary - 1)];
+    const Hash& expected = kind == BoundaryKind::kActivation ? d.activation : d.gradient;
+    const Hash found = F32TensorDigest(name, opened[m]);
+    tally->Expect(found == expected,
+                  "step " + std::to_string(batch.step) + " micro " + std::to_string(m) + ": opened " + name +
+                      " differs from the trace's digest",
+                  DigestEvidence(batch.step, micro, name, expected, found));
+  }
+}
+
+// Compares the boundary tensors the replayed block produces with the trace.
+class ProducedBoundaries : public StepObserver {
+ public:
+  ProducedBoundaries(const AuditContext& ctx, CheckTally* outputs, CheckTally* input_gradients)
+      : ctx_(ctx), outputs_(outputs), input_gradients_(input_gradients) {}
+  void OnActivation(int64_t step, int64_t micro, int64_t b, const Tensor& x) override {
+    Compare(step, micro, b, BoundaryKind::kActivation, x, outputs_);
+  }
+  void OnGradient(int64_t step, int64_t micro, int64_t b, const Tensor& dx) override {
+    Compare(step, micro, b, BoundaryKind::kGradient, dx, input_gradients_);
+  }
+
+ private:
+  void Compare(int64_t step, int64_t micro, int64_t b, BoundaryKind kind, const Tensor& t, CheckTally* tally) {
+    const BoundaryDigests& d = ctx_.steps[static_cast<size_t>(step)].boundaries[static_cast<size_t>(micro)]
+                                                                                [static_cast<size_t>(b - 1)];
+    const std::string name = BoundaryTensorName(kind, b);
+    const Hash& expected = kind == BoundaryKind::kActivation ? d.activation : d.gradient;
+    const Hash found = F32TensorDigest(name, t);
+    tally->Expect(found == expected,
+                  "step " + std::to_string(step) + " micro " + std::to_string(micro) + ": re-executed " + name +
+                      " differs from the trace's digest",
+                  DigestEvidence(step, micro, name, expected, found));
+  }
+  const AuditContext& ctx_;
+  CheckTally* outputs_;
+  CheckTally* input_gradients_;
+};
+
+void ExpectBits32(CheckTally* t, int64_t step, const std::string& what, uint32_t expected, float found) {
+  const uint32_t bits = std::bit_cast<uint32_t>(found);
+  t->Expect(bits == expected,
+            "step " + std::to_string(step) + ": re-executed " + what + " " + std::to_string(found) + " (" +
+                F32Bits(found) + "), the trace has " + std::to_string(std::bit_cast<float>(expected)) + " (" +
+                F32Bits(std::bit_cast<float>(expected)) + ")",
+            BitsEvidence(step, F32Bits(std::bit_cast<float>(expected)), F32Bits(found)));
+}
+
+// The state check of a block-state record against a digest computed here.
+void ExpectState(CheckTally* t, const ParsedBlockState& rec, const TensorMap& state, const std::string& what) {
+  const Hash found = TensorMapStateDigest(state);
+  t->Expect(found == rec.state && static_cast<int64_t>(state.size()) == rec.tensors,
+            what + " state at step " + std::to_string(rec.step) + " has digest " + HashToHex(found) + " over " +
+                std::to_string(state.size()) + " tensors; the trace commits to " + HashToHex(rec.state) + " over " +
+                std::to_string(rec.tensors),
+            {{"step", rec.step}, {"expected", HashToHex(rec.state)}, {"found", HashToHex(found)}});
+}
+
+// The other blocks' committed sums of squares of step `rec`, by name.
+std::map<std::string, double> OtherSums(const ParsedStepRecord& rec, int64_t block) {
+  std::map<std::string, double> out;
+  for (size_t k = 0; k < rec.grad_sumsq.size(); ++k)
+    if (static_cast<int64_t>(k) != block)
+      for (const auto& [name, bits] : rec.grad_sumsq[k]) out[name] = std::bit_cast<double>(bits);
+  return out;
+}
+
+}  // namespace
+
+Result<TensorMap> BlockBaseCache::Get(int64_t block) {
+  if (ctx_.cfg.full_finetune) return TensorMap{};
+  if (block_ != block) {
+    tensors_.clear();
+    block_.reset();
+    AFTUNE_ASSIGN_OR_RETURN(LoadedModel m, LoadModelDir(ctx_.base_dir, ctx_.blocks[static_cast<size_t>(block)]));
+    tensors_ = std::move(m.params);
+    block_ = block;
+  }
+  return tensors_;
+}
+
+Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cell, BlockBaseCache* bases,
+                 AuditReport* report) {
+  const TraceLayout& layout = ctx.layout;
+  const int64_t L = cell.block, B = layout.blocks;
+  const int64_t first = layout.first_step(cell.step_block), end = layout.end_step(cell.step_block);
+  Result<CellOpening> opened = OpenCell(source, layout, L, cell.step_block);
+  if (!report->Add({"cell.opening", opened.ok(),
+                    opened.ok() ? "opened steps " + std::to_string(first) + ".." + std::to_string(end - 1)
+                                : "the provider did not open the cell: " + opened.status().ToString(),
+                    cell, json::object()}))
+    return Status::Ok();
+  CellOpening& open = *opened;
+
+  // The opened lines: where the layout says, proven, the same text as the trace's.
+  CheckTally inclusion("cell.inclusion", cell);
+  std::vector<uint64_t> want = {0, layout.BlockStateLine(first, L)};
+  for (int64_t s = first; s < end; ++s) want.push_back(layout.StepLine(s));
+  want.push_back(layout.BlockStateLine(end, L));
+  inclusion.Expect(open.lines.size() == want.size(),
+                   std::to_string(open.lines.size()) + " lines opened, the cell has " + std::to_string(want.size()),
+                   json::object());
+  for (size_t i = 0; i < open.lines.size() && i < want.size(); ++i) {
+    const OpenedLine& l = open.lines[i];
+    const Status proof = VerifyInclusion(l.index, layout.records(), LeafHash(std::span<const uint8_t>(
+                                             reinterpret_cast<const uint8_t*>(l.text.data()), l.text.size())),
+                                         l.proof, ctx.trace_root);
+    inclusion.Expect(l.index == want[i] && proof.ok() && l.text == ctx.lines[want[i]],
+                     "line " + std::to_string(l.index) + " (expected line " + std::to_string(want[i]) +
+                         "): " + (proof.ok() ? "text differs from the proven trace line" : proof.ToString()),
+                     {{"line", l.index}, {"expected_line", want[i]}});
+  }
+  report->Add(inclusion.Done("inclusion proofs"));
+
+  const ParsedBlockState& start_rec = ctx.states.at({first, L});
+  const ParsedBlockState& end_rec = ctx.states.at({end, L});
+  CheckTally start("cell.start_state", cell);
+  ExpectState(&start, start_rec, open.start_state, "opened start");
+  report->Add(start.Done("start state digest"));
+
+  std::vector<StepBatch> batches;
+  CheckTally inputs("cell.inputs", cell), upstream("cell.upstream_gradients", cell);
+  for (int64_t s = first; s < end; ++s) {
+    batches.push_back(MakeStepBatch(ctx.cfg, *ctx.data, s));
+    const size_t i = static_cast<size_t>(s - first);
+    if (L > 0) CheckOpenedBoundary(ctx, batches.back(), open.inputs[i], L, BoundaryKind::kActivation, &inputs);
+    if (L + 1 < B)
+      CheckOpenedBoundary(ctx, batches.back(), open.upstream_gradients[i], L + 1, BoundaryKind::kGradient, &upstream);
+  }
+  if (L > 0) report->Add(inputs.Done("opened input activations"));
+  if (L + 1 < B) report->Add(upstream.Done("opened upstream gradients"));
+  if (!start.ok() || !inputs.ok() || !upstream.ok()) return Status::Ok();  // nothing trustworthy to run
+
+  CheckTally batch_check("cell.batches", cell), outputs("cell.outputs", cell), in_grads("cell.input_gradients", cell),
+      sumsq("cell.grad_sumsq", cell), norm("cell.grad_norm", cell), lr("cell.learning_rate", cell),
+      loss("cell.loss", cell), end_state("cell.end_state", cell);
+  AFTUNE_ASSIGN_OR_RETURN(TensorMap base, bases->Get(L));
+  Result<std::unique_ptr<BlockReplayer>> replayer =
+      BlockReplayer::Create(ctx.cfg, ctx.model, ctx.blocks, static_cast<size_t>(L), std::move(base),
+                            std::move(open.start_state), first, layout.total_steps, ctx.data.get());
+  if (!report->Add({"cell.replay", replayer.ok(),
+                    replayer.ok() ? "block " + std::to_string(L) + " set up from the opened state"
+                                  : replayer.status().ToString(),
+                    cell, json::object()}))
+    return Status::Ok();
+  ProducedBoundaries produced(ctx, &outputs, &in_grads);
+  for (int64_t s = first; s < end; ++s) {
+    const size_t i = static_cast<size_t>(s - first);
+    const ParsedStepRecord& rec = ctx.steps[static_cast<size_t>(s)];
+    const StepBatch& b = batches[i];
+    if (L == 0)
+      batch_check.Expect(b.indices == rec.indices && b.tokens == rec.tokens && b.scored_tokens == rec.scored_tokens &&
+                             b.epoch == rec.epoch,
+                         "step " + std::to_string(s) + ": the batch recomputed from the seed and the dataset (" +
+                             std::to_string(b.tokens) + " tokens, " + std::to_string(b.scored_tokens) +
+                             " scored) differs from the record (" + std::to_string(rec.tokens) + ", " +
+                             std::to_string(rec.scored_tokens) + ")",
+                         {{"step", s}});
+    BlockEdges edges;
+    if (L > 0) edges.activations = &open.inputs[i];
+    if (L + 1 < B) edges.gradients = &open.upstream_gradients[i];
+    Result<BlockStepReport> r = (*replayer)->RunStep(edges, OtherSums(rec, L), &produced);
+    if (!r.ok()) {
+      norm.Expect(false, "step " + std::to_string(s) + ": " + r.status().message(), {{"step", s}});
+      break;
+    }
+    const auto& recorded = rec.grad_sumsq.size() > static_cast<size_t>(L) ? rec.grad_sumsq[static_cast<size_t>(L)]
+                                                                           : std::map<std::string, uint64_t>{};
+    sumsq.Expect(recorded.size() == r->grad_sumsq.size(),
+                 "step " + std::to_string(s) + ": the record lists " + std::to_string(recorded.size()) +
+                     " tensors of the block, it trains " + std::to_string(r->grad_sumsq.size()),
+                 {{"step", s}});
+    for (const auto& [name, v] : r->grad_sumsq) {
+      auto it = recorded.find(name);
+      const std::string expected = it == recorded.end() ? "(absent)" : F64Bits(std::bit_cast<double>(it->second));
+      sumsq.Expect(it != recorded.end() && it->second == std::bit_cast<uint64_t>(v),
+                   "step " + std::to_string(s) + ": sum of squares of " + name + "'s gradient is " + F64Bits(v) +
+                       ", the trace has " + expected,
+                   {{"step", s}, {"tensor", name}, {"expected", expected}, {"found", F64Bits(v)}});
+    }
+    ExpectBits32(&norm, s, "gradient norm", rec.grad_norm.bits, r->step.grad_norm);
+    ExpectBits32(&lr, s, "learning rate", rec.learning_rate.bits, r->step.learning_rate);
+    if (L + 1 == B) ExpectBits32(&loss, s, "loss", rec.loss.bits, r->step.loss);
+  }
+  if (norm.ok()) {
+    ExpectState(&end_state, end_rec, (*replayer)->State(), "re-executed end");
+  } else {
+    end_state.Expect(false, "the re-execution stopped before the cell's end", {{"step", end}});
+  }
+  if (L == 0) report->Add(batch_check.Done("batches recomputed from the seed and the dataset"));
+  if (L + 1 < B) report->Add(outputs.Done("output activations"));
+  if (L > 0) report->Add(in_grads.Done("input gradients"));
+  report->Add(sumsq.Done("gradient sums of squares"));
+  report->Add(norm.Done("gradient norms"));
+  report->Add(lr.Done("learning rates"));
+  if (L + 1 == B) report->Add(loss.Done("losses"));
+  report->Add(end_state.Done("end state digest"));
+  return Status::Ok();
+}
+
+}  // namespace aftune

@@ -1,0 +1,57 @@
+// Re-execution of one cell of the audit grid (DESIGN.md, "Training audit"):
+// layer-block L over step-block S, from what the provider opens through
+// OpeningSource, every opened tensor checked against the digest a proven
+// trace line commits to before it is used, and every value the cell
+// computes compared bit for bit with the trace. Only the block's base
+// tensors, its state and the cell's boundary tensors are held in memory.
+//
+// Checks added to the report (each for the cell, over all its steps; the
+// evidence of a failure names the first wrong step, micro-batch and tensor
+// with the expected and found digest or bits):
+//   cell.opening            the source answered
+//   cell.inclusion          the opened lines are the trace's, proven under its root
+//   cell.start_state        the start state's digest is the block-state record's
+//   cell.inputs             activations entering the block (L > 0) match the record
+//   cell.upstream_gradients gradients arriving from block L+1 (L < B-1) match
+//   cell.batches            indices, tokens and scored tokens recomputed from
+//                           the seed and the dataset (L = 0: the input cell)
+//   cell.outputs            re-executed output activations (L < B-1)
+//   cell.input_gradients    re-executed gradients leaving the block (L > 0)
+//   cell.grad_sumsq         the block's per-tensor gradient sums of squares
+//   cell.grad_norm          the global norm rebuilt from them and the others'
+//   cell.learning_rate      the schedule's rate
+//   cell.loss               the loss (L = B-1)
+//   cell.end_state          the end state's digest is the next block-state record's
+// When an opened tensor fails its check the cell is not re-executed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "audit/audit_context.h"
+#include "audit/audit_report.h"
+#include "trace/opening.h"
+
+namespace aftune {
+
+// The base tensors of the last layer-block asked for (cells run sorted by
+// step-block, so consecutive cells often share a block).
+class BlockBaseCache {
+ public:
+  explicit BlockBaseCache(const AuditContext& ctx) : ctx_(ctx) {}
+  // A copy of block's base tensors as f32 (empty for full fine-tuning, whose
+  // block state holds them). Errors name the model directory.
+  Result<TensorMap> Get(int64_t block);
+
+ private:
+  const AuditContext& ctx_;
+  std::optional<int64_t> block_;
+  TensorMap tensors_;
+};
+
+// Adds the checks above for `cell` to `report`. A non-ok status only when
+// the audit itself cannot go on (the base model cannot be read).
+Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cell, BlockBaseCache* bases,
+                 AuditReport* report);
+
+}  // namespace aftune
