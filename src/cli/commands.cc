@@ -31,6 +31,8 @@ void Finish(const Status& st) {
   g_exit_code = 1;
 }
 
+void SetExitCode(int code) { g_exit_code = code; }
+
 int ExitCode() { return g_exit_code; }
 
 }  // namespace aftune::cli

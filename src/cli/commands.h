@@ -16,6 +16,7 @@ void RegisterKeyCommands(CLI::App& app);
 void RegisterDigestCommands(CLI::App& app);
 void RegisterContractCommands(CLI::App& app);
 void RegisterOpenCommands(CLI::App& app);
+void RegisterAuditCommands(CLI::App& app);
 
 // --temperature, --top-p, --top-k, --seed.
 void AddSamplingOptions(CLI::App* cmd, float* temperature, float* top_p, int64_t* top_k, uint64_t* seed);
@@ -28,5 +29,10 @@ void AddThreadsOption(CLI::App* cmd);
 // "aftune: <message>" and sets the exit code (1 for errors).
 void Finish(const Status& st);
 int ExitCode();
+
+// A command's outcome that is not an error: `aftune audit` exits
+// kExitAuditFailed when the audit found a violation.
+inline constexpr int kExitAuditFailed = 3;
+void SetExitCode(int code);
 
 }  // namespace aftune::cli

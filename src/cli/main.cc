@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   aftune::cli::RegisterDigestCommands(app);
   aftune::cli::RegisterContractCommands(app);
   aftune::cli::RegisterOpenCommands(app);
+  aftune::cli::RegisterAuditCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,109 @@
+// aftune audit train --contract C --commitment RUN/commitment.note --pub KEY.pub
+//                    --data FILE --model BASE_DIR --run RUN --samples S
+//                    [--nonce HEX] [--strategy uniform|input|weighted]
+//                    [--cells "L,S;…"] [--report FILE] [--html FILE]
+//   audits a recorded training run by exact re-execution of sampled cells
+//   (audit/train_audit.h; docs/audit.md). The run is read through its
+//   openings (trace/run_openings.h) and its delivered weights
+//   (RUN/adapter/adapter_model.safetensors or RUN/model/model.safetensors).
+//   Exit status: 0 pass, 3 fail (a violation was found), 1 could not audit
+//   (the message names the input), 2 usage.
+#include <sys/random.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audit/report_html.h"
+#include "audit/train_audit.h"
+#include "base/file.h"
+#include "cli/commands.h"
+#include "trace/contract.h"
+#include "trace/run_openings.h"
+
+namespace aftune::cli {
+
+namespace {
+
+struct AuditArgs {
+  std::string contract, commitment, pub, data, model, run, nonce, strategy = "uniform", cells, report, html;
+  int64_t samples = -1;
+};
+
+constexpr size_t kMaxNonceBytes = 64;
+
+// Lowercase hex, 1 to kMaxNonceBytes bytes; or 16 bytes from the OS.
+Result<std::vector<uint8_t>> Nonce(const std::string& hex) {
+  std::vector<uint8_t> out;
+  if (hex.empty()) {
+    out.resize(16);
+    if (::getrandom(out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()))
+      return Status::IOError("cannot draw a nonce from the OS (getrandom)");
+    return out;
+  }
+  if (hex.size() % 2 != 0 || hex.size() > 2 * kMaxNonceBytes ||
+      hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return Status::InvalidArgument("--nonce '" + hex + "': expected 2 to " + std::to_string(2 * kMaxNonceBytes) +
+                                   " lowercase hex digits, an even number");
+  for (size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+// The audit's report, or why it could not be made.
+Result<AuditReport> RunAudit(const AuditArgs& a) {
+  AFTUNE_ASSIGN_OR_RETURN(std::vector<uint8_t> nonce, Nonce(a.nonce));
+  AFTUNE_ASSIGN_OR_RETURN(ChallengeStrategy strategy, ParseChallengeStrategy(a.strategy));
+  AFTUNE_ASSIGN_OR_RETURN(Contract contract, ReadContract(a.contract));
+  AFTUNE_ASSIGN_OR_RETURN(std::string note, ReadFile(a.commitment));
+  AFTUNE_ASSIGN_OR_RETURN(PublicKey provider, ReadPublicKeyFile(a.pub));
+  AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<RunOpenings> source, RunOpenings::Open(a.run));
+  const std::string weights = contract.training.full_finetune ? a.run + "/model/model.safetensors"
+                                                               : a.run + "/adapter/adapter_model.safetensors";
+  TrainAuditInputs in{a.contract, note, provider, a.data, a.model, weights, source.get()};
+  ChallengeRequest challenge{a.samples, nonce, strategy, std::nullopt};
+  if (!a.cells.empty()) challenge.cells = a.cells;
+  return AuditTraining(in, challenge);
+}
+
+Status WriteOutputs(const AuditArgs& a, const AuditReport& r) {
+  if (!a.report.empty()) AFTUNE_RETURN_IF_ERROR(WriteFileAtomic(a.report, ReportJson(r).dump(2) + "\n"));
+  if (!a.html.empty()) AFTUNE_RETURN_IF_ERROR(WriteFileAtomic(a.html, ReportHtml(r)));
+  return Status::Ok();
+}
+
+void AuditTrain(const AuditArgs& a) {
+  Result<AuditReport> r = RunAudit(a);
+  if (!r.ok()) return Finish(r.status().WithContext("could not audit"));
+  std::fputs(ReportSummary(*r).c_str(), stdout);
+  const Status written = WriteOutputs(a, *r);
+  if (!written.ok()) return Finish(written);
+  SetExitCode(r->passed() ? 0 : kExitAuditFailed);
+}
+
+}  // namespace
+
+void RegisterAuditCommands(CLI::App& app) {
+  auto* audit = app.add_subcommand("audit", "audit a provider's work by exact re-execution");
+  audit->require_subcommand(1);
+  auto args = std::make_shared<AuditArgs>();
+  auto* c = audit->add_subcommand("train", "audit a recorded training run (exit 0 pass, 3 fail, 1 could not audit)");
+  c->add_option("--contract", args->contract, "the training contract")->required();
+  c->add_option("--commitment", args->commitment, "the signed training commitment (RUN/commitment.note)")->required();
+  c->add_option("--pub", args->pub, "the provider's public key file")->required();
+  c->add_option("--data", args->data, "the client's dataset (JSONL)")->required();
+  c->add_option("--model", args->model, "the base model directory (to re-execute cells)")->required();
+  c->add_option("--run", args->run, "the run directory, read through its openings")->required();
+  c->add_option("--samples", args->samples, "cells to re-execute (at least the grid's size: all)")
+      ->required()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  c->add_option("--nonce", args->nonce, "challenge nonce, hex (default: 16 random bytes)");
+  c->add_option("--strategy", args->strategy, "uniform | input | weighted (docs/audit.md)");
+  c->add_option("--cells", args->cells, "exactly these cells, \"L,S;L,S;…\" (replaces the draw)");
+  c->add_option("--report", args->report, "write the JSON report here");
+  c->add_option("--html", args->html, "write a self-contained HTML report here");
+  AddThreadsOption(c);
+  c->callback([args] { AuditTrain(*args); });
+}
+
+}  // namespace aftune::cli
