@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/cli_test_util.h"
 #include "commit/merkle.h"
@@ -86,6 +87,24 @@ class OpenCliTest : public ::testing::Test {
   std::string dir_;
   TrainingCommitment commitment_;
 };
+
+TEST_F(OpenCliTest, KeepsStatesEveryICStepBlocksAndBoundariesEveryIASteps) {
+  std::set<std::string> objects;
+  for (const auto& e : fs::recursive_directory_iterator(dir_ + "/run/store"))
+    if (e.is_regular_file()) objects.insert(e.path().filename().string().substr(0, 64));
+  std::set<std::string> expected;
+  const std::string trace = ReadBytes(dir_ + "/run/trace.jsonl");
+  for (size_t pos = 0, nl; (nl = trace.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+    auto j = nlohmann::json::parse(trace.substr(pos, nl - pos));
+    const int64_t step = j.value("step", int64_t{-1});
+    if (j["kind"] == "block-state" && (step == 4 || step == 8)) expected.insert(j["state"]);
+    if (j["kind"] == "step" && step % 3 == 0)
+      for (const auto& micro : j["boundaries"])
+        for (const auto& b : micro) expected.insert({b["activation"], b["gradient"]});
+  }
+  EXPECT_EQ(expected.size(), 4u + 4 * 4);  // 2 states x 2 blocks; 4 steps x 2 micro x 2 kinds
+  EXPECT_EQ(objects, expected);
+}
 
 TEST_F(OpenCliTest, OpeningsCheckOutKeptOrReplayed) {
   // Step-block 0: all kept at step 0; step 1's boundaries need replay.

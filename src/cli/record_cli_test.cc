@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "cli/cli_test_util.h"
@@ -24,6 +25,15 @@ std::string DigestOf(const std::string& output, const std::string& kind) {
   std::smatch m;
   std::regex re("(^|\n)" + kind + " ([0-9a-f]{64})");
   return std::regex_search(output, m, re) ? m[2].str() : "";
+}
+
+// The names of the objects in RUN/store (content-addressed: the name is
+// the digest of the content, checked on every read).
+std::set<std::string> StoreObjects(const std::string& run) {
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(run + "/store"))
+    if (e.is_regular_file()) names.insert(e.path().filename().string());
+  return names;
 }
 
 class RecordCliTest : public ::testing::Test {
@@ -76,6 +86,7 @@ TEST_F(RecordCliTest, KilledRunResumesToTheSameTraceAndCommitment) {
     ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
     EXPECT_EQ(ReadBytes(out + "/trace.jsonl"), trace) << "killed after " << writes;
     EXPECT_EQ(ReadBytes(out + "/commitment.note"), note) << "killed after " << writes;
+    EXPECT_EQ(StoreObjects(out), StoreObjects(dir_ + "/whole")) << "killed after " << writes;
   }
 }
 

@@ -114,10 +114,26 @@ Result<std::vector<Tensor>> RunOpenings::Boundary(int64_t step, int64_t boundary
   return out;
 }
 
+Status RunOpenings::CreateTrainer() {
+  AFTUNE_ASSIGN_OR_RETURN(RunInputs in, ReadRunInputs(run_));
+  AFTUNE_RETURN_IF_ERROR(VerifyContractInputs(contract_, in.model, in.data).WithContext("cannot replay"));
+  AFTUNE_ASSIGN_OR_RETURN(LoadedModel base, LoadModelDir(in.model));
+  const TrainConfig cfg = ContractTrainConfig(contract_, in.model);
+  if (!data_) {
+    AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadFile(in.data));
+    AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tok, LoadTokenizer(in.model, base.config));
+    AFTUNE_ASSIGN_OR_RETURN(Dataset data, ParseJsonlDataset(text, in.data, *tok, {cfg.max_seq_length, cfg.overflow}));
+    data_ = std::make_unique<Dataset>(std::move(data));
+  }
+  AFTUNE_ASSIGN_OR_RETURN(trainer_, Trainer::Create(cfg, base.config, std::move(base.params), data_.get()));
+  return Status::Ok();
+}
+
 Status RunOpenings::StartReplay(int64_t latest_start) {
-  // The nearest state step at or before latest_start whose every block is kept.
-  int64_t from = -1;
-  for (int64_t k = latest_start; k >= 0 && from < 0; --k) {
+  // The nearest state step in (0, latest_start] whose every block is kept;
+  // else step 0, which a fresh trainer rebuilds from the contract's inputs.
+  int64_t from = 0;
+  for (int64_t k = latest_start; k > 0 && from == 0; --k) {
     if (!layout_.is_state_step(k)) continue;
     bool kept = true;
     for (int64_t b = 0; b < layout_.blocks && kept; ++b) {
@@ -126,27 +142,17 @@ Status RunOpenings::StartReplay(int64_t latest_start) {
     }
     if (kept) from = k;
   }
-  if (from < 0)
-    return Status::NotFound(run_.store() + ": no kept checkpoint at or before step " + std::to_string(latest_start));
   if (trainer_ && trainer_->next_step() >= from && trainer_->next_step() <= latest_start) return Status::Ok();
-  if (!data_) {
-    AFTUNE_ASSIGN_OR_RETURN(RunInputs in, ReadRunInputs(run_));
-    AFTUNE_RETURN_IF_ERROR(VerifyContractInputs(contract_, in.model, in.data).WithContext("cannot replay"));
-    AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadFile(in.data));
-    AFTUNE_ASSIGN_OR_RETURN(LoadedModel base, LoadModelDir(in.model));
-    AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tok, LoadTokenizer(in.model, base.config));
-    const TrainConfig cfg = ContractTrainConfig(contract_, in.model);
-    AFTUNE_ASSIGN_OR_RETURN(Dataset data, ParseJsonlDataset(text, in.data, *tok, {cfg.max_seq_length, cfg.overflow}));
-    data_ = std::make_unique<Dataset>(std::move(data));
-    AFTUNE_ASSIGN_OR_RETURN(trainer_, Trainer::Create(cfg, base.config, std::move(base.params), data_.get()));
-  }
+  AFTUNE_RETURN_IF_ERROR(CreateTrainer());
+  if (from == 0) return CheckAndKeepStates(0);
   TensorMap trainable, moments;
   for (int64_t b = 0; b < layout_.blocks; ++b) {
     AFTUNE_ASSIGN_OR_RETURN(Hash d, StateDigestAt(from, b));
     AFTUNE_ASSIGN_OR_RETURN(TensorMap state, store_.GetState(d));
     for (auto& [name, t] : state) (trainer_->trainable().count(name) ? trainable : moments).emplace(name, std::move(t));
   }
-  return trainer_->Restore(std::move(trainable), std::move(moments), from).WithContext("replay from step " + std::to_string(from));
+  return trainer_->Restore(std::move(trainable), std::move(moments), from)
+      .WithContext("replay from step " + std::to_string(from));
 }
 
 Status RunOpenings::CheckAndKeepStates(int64_t step) {
