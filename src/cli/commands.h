@@ -15,6 +15,8 @@ void RegisterEvalCommands(CLI::App& app);
 void RegisterKeyCommands(CLI::App& app);
 void RegisterDigestCommands(CLI::App& app);
 void RegisterContractCommands(CLI::App& app);
+void RegisterServeCommands(CLI::App& app);
+void RegisterClientCommands(CLI::App& app);
 void RegisterOpenCommands(CLI::App& app);
 void RegisterAuditCommands(CLI::App& app);
 

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   aftune::cli::RegisterKeyCommands(app);
   aftune::cli::RegisterDigestCommands(app);
   aftune::cli::RegisterContractCommands(app);
+  aftune::cli::RegisterServeCommands(app);
+  aftune::cli::RegisterClientCommands(app);
   aftune::cli::RegisterOpenCommands(app);
   aftune::cli::RegisterAuditCommands(app);
   try {

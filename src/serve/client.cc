@@ -54,6 +54,7 @@ Result<std::unique_ptr<ServeClient>> ServeClient::Create(const std::string& url)
   auto http = std::make_unique<httplib::Client>(url);
   http->set_read_timeout(kReadTimeoutSeconds, 0);
   http->set_keep_alive(true);
+  http->set_tcp_nodelay(true);
   return std::unique_ptr<ServeClient>(new ServeClient(url, std::move(http)));
 }
 

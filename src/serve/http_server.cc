@@ -1,6 +1,7 @@
 #include "serve/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <exception>
 
@@ -36,6 +37,8 @@ HttpServer::HttpServer(InferenceService& service, ReceiptLog* log, int threads)
   httplib::Server& s = *server_;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   s.set_payload_max_length(kMaxRequestBytes);
+  s.set_tcp_nodelay(true);  // small JSON replies: no Nagle / delayed-ACK stalls
+  s.set_keep_alive_max_count(1000);
   s.Post("/v1/completions", [&service](const httplib::Request& req, httplib::Response& res) {
     Send(res, service.Handle(ApiEndpoint::kCompletions, req.body));
   });
@@ -87,14 +90,24 @@ HttpServer::HttpServer(InferenceService& service, ReceiptLog* log, int threads)
 HttpServer::~HttpServer() = default;
 
 Result<int> HttpServer::Bind(const std::string& host, int port) {
+  // cpp-httplib 0.11 listens with a backlog of 5: a burst of new clients
+  // overflows it and some of their first requests fail. Calling listen(2)
+  // again on the bound socket raises the backlog (Linux).
+  int listening = -1;
+  server_->set_socket_options([&listening](int sock) {
+    httplib::default_socket_options(sock);
+    listening = sock;
+  });
+  int bound = port;
   if (port == 0) {
-    int bound = server_->bind_to_any_port(host);
+    bound = server_->bind_to_any_port(host);
     if (bound < 0) return Status::IOError("cannot bind " + host + " to a free port");
-    return bound;
-  }
-  if (!server_->bind_to_port(host, port))
+  } else if (!server_->bind_to_port(host, port)) {
     return Status::IOError("cannot bind " + host + ":" + std::to_string(port) + " (in use, or not an address here)");
-  return port;
+  }
+  if (listening < 0 || ::listen(listening, SOMAXCONN) != 0)
+    return Status::IOError("cannot raise the listen backlog of " + host + ":" + std::to_string(bound));
+  return bound;
 }
 
 Status HttpServer::Run() {

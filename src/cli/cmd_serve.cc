@@ -1,0 +1,127 @@
+// aftune serve --model DIR [--adapter DIR] [--commitment RUN/commitment.note]
+//              --key provider.key --db FILE --port N [--host ADDR]
+//
+// Serves the model over the OpenAI-compatible HTTP API with a signed receipt
+// for every answer, appended durably to the receipt log in --db before the
+// answer is sent. With --commitment, the served weights must be the ones the
+// training commitment (signed by the same key) names, and every receipt
+// names the commitment. Stops cleanly on SIGINT or SIGTERM.
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "base/file.h"
+#include "cli/commands.h"
+#include "infer/served_model.h"
+#include "model/safetensors.h"
+#include "serve/http_server.h"
+#include "serve/inference_service.h"
+#include "serve/receipt_log.h"
+#include "trace/commitment.h"
+#include "trace/input_digest.h"
+
+namespace aftune::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string model, adapter, commitment, key, db, host = "127.0.0.1", name;
+  int port = 0;
+  int64_t max_tokens_limit = 512;
+  size_t max_batch = 32;
+  int http_threads = 64;
+};
+
+Result<Hash> WeightsDigest(const std::string& path) {
+  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Read(path));
+  return SafetensorsStateDigest(f);
+}
+
+// The identity every receipt names; checks the commitment against the
+// served weights.
+Result<ServedIdentity> Identify(const ServeArgs& a, const PrivateKey& key) {
+  ServedIdentity id;
+  id.name = a.name.empty() ? std::filesystem::path(a.model).lexically_normal().filename().string() : a.name;
+  if (id.name.empty()) id.name = "model";
+  AFTUNE_ASSIGN_OR_RETURN(id.model, WeightsDigest(a.model + "/model.safetensors"));
+  if (!a.adapter.empty()) {
+    AFTUNE_ASSIGN_OR_RETURN(Hash adapter, WeightsDigest(a.adapter + "/adapter_model.safetensors"));
+    id.adapter = adapter;
+  }
+  if (!a.commitment.empty()) {
+    AFTUNE_ASSIGN_OR_RETURN(std::string note, ReadFile(a.commitment));
+    Result<TrainingCommitment> c = VerifyCommitment(note, key.public_key());
+    if (!c.ok()) return c.status().WithContext(a.commitment + " (verified with the key of --key)");
+    const Hash served = id.adapter ? *id.adapter : id.model;
+    if (c->weights != served)
+      return Status::Mismatch(a.commitment + ": the commitment's weights digest " + HashToHex(c->weights) +
+                              " is not the served " + (id.adapter ? "adapter's" : "model's") + " " +
+                              HashToHex(served));
+    id.commitment = Sha256Of(note);
+  }
+  return id;
+}
+
+Status RunServe(const ServeArgs& a) {
+  // SIGINT/SIGTERM are taken by a waiting thread, not by any handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  AFTUNE_ASSIGN_OR_RETURN(PrivateKey key, ReadPrivateKeyFile(a.key));
+  AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> model, LoadServedModel(a.model, a.adapter));
+  AFTUNE_ASSIGN_OR_RETURN(ServedIdentity identity, Identify(a, key));
+  AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ReceiptLog> log, ReceiptLog::Open(a.db, key));
+  InferenceService service(*model, identity, key, log.get(),
+                           ServiceOptions{.max_tokens_limit = a.max_tokens_limit, .max_batch = a.max_batch});
+  HttpServer server(service, log.get(), a.http_threads);
+  AFTUNE_ASSIGN_OR_RETURN(int port, server.Bind(a.host, a.port));
+  std::printf("aftune serve: listening on http://%s:%d (model '%s', log '%s' of %llu receipts)\n", a.host.c_str(),
+              port, identity.name.c_str(), log->origin().c_str(), static_cast<unsigned long long>(log->size()));
+  std::fflush(stdout);
+  std::thread stopper([&server, stop_signals] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    server.Stop();
+  });
+  Status st = server.Run();
+  if (!st.ok()) {
+    pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the waiting thread
+  }
+  stopper.join();
+  return st;
+}
+
+}  // namespace
+
+void RegisterServeCommands(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* c = app.add_subcommand("serve", "serve a model over an OpenAI-compatible HTTP API with signed, logged receipts");
+  c->add_option("--model", args->model, "model directory")->required();
+  c->add_option("--adapter", args->adapter, "PEFT LoRA adapter directory");
+  c->add_option("--commitment", args->commitment,
+                "training commitment note (RUN/commitment.note) of the served weights");
+  c->add_option("--key", args->key, "provider's private key file (signs receipts and log checkpoints)")->required();
+  c->add_option("--db", args->db, "receipt log database (SQLite; created when absent)")->required();
+  c->add_option("--port", args->port, "TCP port (0: any free port, printed)")->required()->check(CLI::Range(0, 65535));
+  c->add_option("--host", args->host, "address to listen on")->capture_default_str();
+  c->add_option("--name", args->name, "model name clients ask for (default: the model directory's name)");
+  c->add_option("--max-tokens-limit", args->max_tokens_limit, "largest max_tokens accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  c->add_option("--max-batch", args->max_batch, "requests decoded together at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  c->add_option("--http-threads", args->http_threads, "connections served at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  AddThreadsOption(c);
+  c->callback([args] { Finish(RunServe(*args)); });
+}
+
+}  // namespace aftune::cli

@@ -1,0 +1,258 @@
+// aftune serve and aftune client as processes: the whole flow, kill -9 of
+// the server under load, and a load test. Clients in this file are threads
+// using serve/client.h, as an auditor would.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_test_util.h"
+#include "commit/checkpoint.h"
+#include "commit/encoding.h"
+#include "commit/note.h"
+#include "serve/client.h"
+#include "serve/receipt_bundle.h"
+
+namespace aftune {
+namespace {
+
+using Json = nlohmann::json;
+using testing::RunAftune;
+
+// `aftune serve ... --port 0` in the background; the port read from its
+// first line of output.
+class ServerProcess {
+ public:
+  explicit ServerProcess(const std::string& args) {
+    int fds[2];
+    EXPECT_EQ(::pipe(fds), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], 1);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      const std::string cmd = "exec " + std::string(AFTUNE_BINARY) + " serve " + args + " --port 0";
+      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    std::string line;
+    char c;
+    while (::read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    ::close(fds[0]);
+    const std::string mark = "http://";
+    size_t at = line.find(mark);
+    EXPECT_NE(at, std::string::npos) << "server said: " << line;
+    if (at != std::string::npos) url_ = line.substr(at, line.find(' ', at) - at);
+  }
+  ~ServerProcess() {
+    if (pid_ > 0) Signal(SIGKILL);
+  }
+  const std::string& url() const { return url_; }
+  // Sends `sig` and waits; returns the exit status (-1 when killed).
+  int Signal(int sig) {
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string url_;
+};
+
+class ServeCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = testing::TestDir("serve");
+    ASSERT_EQ(RunAftune("model init --preset tiny --seed 3 --out " + dir_ + "/tiny").exit_code, 0);
+    ASSERT_EQ(RunAftune("keygen --name provider.example --out " + dir_ + "/provider").exit_code, 0);
+  }
+  static std::string ServeArgs(const std::string& db) {
+    return "--model " + dir_ + "/tiny --key " + dir_ + "/provider.key --db " + dir_ + "/" + db + " --threads 1";
+  }
+  static PublicKey ProviderKey() {
+    Result<PublicKey> k = ReadPublicKeyFile(dir_ + "/provider.pub");
+    EXPECT_TRUE(k.ok());
+    return k.ok() ? *k : PublicKey{};
+  }
+  static Checkpoint OpenCheckpoint(const std::string& note) {
+    PublicKey known[] = {ProviderKey()};
+    Result<Note> n = OpenNote(note, known);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return n.ok() ? *ParseCheckpoint(n->text) : Checkpoint{};
+  }
+  static std::string dir_;
+};
+std::string ServeCli::dir_;
+
+// What load clients saw: every bundle received and every checkpoint.
+struct Seen {
+  std::mutex mu;
+  std::vector<ReceiptBundle> bundles;
+  int errors = 0;
+  std::string last_error;
+};
+
+// `clients` threads send completions and chat completions until `stop`
+// (or until a request fails, when `stop_on_error`).
+void RunLoad(const std::string& url, int clients, std::atomic<bool>& stop, Seen& seen, bool stop_on_error) {
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] {
+      auto client = ServeClient::Create(url).value();
+      for (int i = 0; !stop.load(); ++i) {
+        Json req = {{"model", "tiny"}, {"max_tokens", 1 + (c + i) % 6}, {"seed", c * 1000 + i},
+                    {"temperature", (c % 3) * 0.5}};
+        Result<Json> reply = Json();
+        if (i % 4 == 3) {
+          req["messages"] = {{{"role", "user"}, {"content", "client " + std::to_string(c)}}};
+          reply = client->ChatComplete(req);
+        } else {
+          req["prompt"] = std::to_string(c) + "+" + std::to_string(i) + "=";
+          reply = client->Complete(req);
+        }
+        std::lock_guard<std::mutex> lk(seen.mu);
+        if (!reply.ok()) {
+          ++seen.errors;
+          seen.last_error = reply.status().ToString();
+          if (stop_on_error) return;
+          continue;
+        }
+        Result<ReceiptBundle> b = ReceiptBundleFromJson((*reply)["aftune_receipt"]);
+        EXPECT_TRUE(b.ok()) << b.status().ToString();
+        if (b.ok()) seen.bundles.push_back(*b);
+      }
+    });
+  for (auto& t : threads) t.join();
+}
+
+// Every received receipt is in the log at its index and proven against the
+// current head; every checkpoint a client saw is consistent with it.
+void ExpectAllLogged(ServeClient& client, const std::vector<ReceiptBundle>& bundles, const PublicKey& key) {
+  Result<std::string> head_note = client.LatestCheckpoint();
+  ASSERT_TRUE(head_note.ok());
+  PublicKey known[] = {key};
+  Result<Note> opened = OpenNote(*head_note, known);
+  ASSERT_TRUE(opened.ok());
+  Checkpoint head = *ParseCheckpoint(opened->text);
+  std::set<uint64_t> indexes;
+  std::set<uint64_t> checked_sizes;
+  for (const ReceiptBundle& b : bundles) {
+    ASSERT_TRUE(CheckReceiptBundle(b).ok());
+    ASSERT_TRUE(VerifyReceipt(b.receipt, key).ok());
+    EXPECT_TRUE(indexes.insert(b.log_index).second) << "index " << b.log_index << " handed out twice";
+    ASSERT_LT(b.log_index, head.size);
+    EXPECT_EQ(*client.ReceiptAt(b.log_index), b.receipt) << "receipt " << b.log_index << " lost";
+    Result<InclusionProof> proof = client.ProveInclusion(b.log_index, head.size);
+    ASSERT_TRUE(proof.ok());
+    EXPECT_TRUE(VerifyInclusion(b.log_index, head.size, LeafHash(AsBytes(b.receipt)), *proof, head.root).ok());
+    Result<Note> cp_note = OpenNote(b.checkpoint, known);
+    ASSERT_TRUE(cp_note.ok());
+    Checkpoint cp = *ParseCheckpoint(cp_note->text);
+    if (!checked_sizes.insert(cp.size).second) continue;
+    Result<ConsistencyProof> cons = client.ProveConsistency(cp.size, head.size);
+    ASSERT_TRUE(cons.ok());
+    EXPECT_TRUE(VerifyConsistency(cp.size, head.size, cp.root, head.root, *cons).ok()) << "checkpoint " << cp.size;
+  }
+}
+
+TEST_F(ServeCli, ClientCompleteAppendsVerifiableReceipts) {
+  ServerProcess server(ServeArgs("flow.db"));
+  const std::string receipts = dir_ + "/receipts.jsonl";
+  for (const char* prompt : {"3+4=", "hello"}) {
+    testing::CommandResult r = RunAftune("client complete --server " + server.url() + " --prompt '" + prompt +
+                                         "' --max-tokens 4 --temperature 0.5 --seed 9 --receipts " + receipts);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("appended to"), std::string::npos) << r.output;
+  }
+  testing::CommandResult bad = RunAftune("client complete --server " + server.url() +
+                                         " --prompt x --max-tokens 0 --receipts " + receipts);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("max_tokens"), std::string::npos) << bad.output;
+
+  std::istringstream lines(testing::ReadBytes(receipts));
+  std::vector<ReceiptBundle> bundles;
+  for (std::string line; std::getline(lines, line);) {
+    Json j = Json::parse(line);
+    EXPECT_EQ(j["server"], server.url());
+    Result<ReceiptBundle> b = ReceiptBundleFromJson(j, {"server"});
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ(b->request.generation.sampling.seed, 9u);
+    bundles.push_back(*b);
+  }
+  ASSERT_EQ(bundles.size(), 2u);
+  ExpectAllLogged(*ServeClient::Create(server.url()).value(), bundles, ProviderKey());
+  EXPECT_EQ(server.Signal(SIGTERM), 0);
+}
+
+TEST_F(ServeCli, RefusesABadKeyOrPort) {
+  testing::CommandResult r = RunAftune("serve " + ServeArgs("other.db") + " --port 70000");
+  EXPECT_NE(r.exit_code, 0);
+  r = RunAftune("serve --model " + dir_ + "/tiny --key " + dir_ + "/provider.pub --db " + dir_ + "/x.db --port 0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("provider.pub"), std::string::npos) << r.output;
+}
+
+// The server is killed with SIGKILL at random moments while 32 clients send
+// requests; after each restart every receipt a client received is in the
+// log and every checkpoint a client saw is consistent with the new head.
+TEST_F(ServeCli, KillNineLosesNoAcknowledgedReceipt) {
+  std::mt19937 rng(7);
+  std::vector<ReceiptBundle> received;
+  for (int round = 0; round < 3; ++round) {
+    ServerProcess server(ServeArgs("kill.db"));
+    {
+      auto client = ServeClient::Create(server.url()).value();
+      ExpectAllLogged(*client, received, ProviderKey());
+    }
+    Seen seen;
+    std::atomic<bool> stop{false};
+    std::thread load([&] { RunLoad(server.url(), 32, stop, seen, /*stop_on_error=*/true); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1200));
+    EXPECT_EQ(server.Signal(SIGKILL), -1);
+    stop = true;
+    load.join();
+    EXPECT_GT(seen.bundles.size(), 0u) << "round " << round;
+    received.insert(received.end(), seen.bundles.begin(), seen.bundles.end());
+  }
+  ServerProcess server(ServeArgs("kill.db"));
+  ExpectAllLogged(*ServeClient::Create(server.url()).value(), received, ProviderKey());
+}
+
+// 32 concurrent clients for AFTUNE_LOAD_SECONDS (default 3) seconds; every
+// served request's receipt ends up in the log and the log is consistent.
+// scripts/load_test.sh runs the long form.
+TEST_F(ServeCli, LoadTest) {
+  const char* env = std::getenv("AFTUNE_LOAD_SECONDS");
+  const int seconds = env ? std::atoi(env) : 3;
+  ServerProcess server(ServeArgs("load.db"));
+  Seen seen;
+  std::atomic<bool> stop{false};
+  std::thread load([&] { RunLoad(server.url(), 32, stop, seen, /*stop_on_error=*/false); });
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  stop = true;
+  load.join();
+  EXPECT_EQ(seen.errors, 0) << seen.last_error;
+  std::printf("load test: %zu requests in %d s from 32 clients\n", seen.bundles.size(), seconds);
+  auto client = ServeClient::Create(server.url()).value();
+  ExpectAllLogged(*client, seen.bundles, ProviderKey());
+  Result<std::string> head = client->LatestCheckpoint();
+  EXPECT_EQ(OpenCheckpoint(*head).size, seen.bundles.size());
+  EXPECT_EQ(server.Signal(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace aftune
