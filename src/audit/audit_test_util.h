@@ -52,10 +52,15 @@ struct RunSpec {
   AuditGrid grid;
   std::string data_jsonl;
   Ed25519Seed key_seed{};
+  // A dishonest provider's own choices (empty: as the contract says): the
+  // data it really trains on, and changes to the configuration it runs.
+  std::string provider_data_jsonl;
+  std::function<void(TrainConfig*)> provider_config;
 };
 
-// After optimizer step `done - 1` (the trainer's next_step() is `done`): may
-// Restore a changed state into the trainer.
+// Called with done = 0 before the first step and after optimizer step
+// done - 1 (the trainer's next_step() is `done`), before the trace records
+// the states of `done`: may Restore a changed state into the trainer.
 using Deviation = std::function<void(Trainer& trainer, int64_t done)>;
 
 struct RecordedRun {
@@ -127,11 +132,15 @@ inline RecordedRun RecordRun(const std::string& dir, const RunSpec& spec, const 
   Must(WriteFileAtomic(run.data_path, spec.data_jsonl), "data");
   const Contract contract = Must(BuildContract(run.base_dir, run.data_path, spec.training, spec.grid), "contract");
   Must(WriteContract(run.contract_path, contract), "write contract");
-  const TrainConfig cfg = ContractTrainConfig(contract, run.base_dir);
+  TrainConfig cfg = ContractTrainConfig(contract, run.base_dir);
+  if (spec.provider_config) spec.provider_config(&cfg);
   LoadedModel base = Must(LoadModelDir(run.base_dir), "load model");
   auto tok = Must(LoadTokenizer(run.base_dir, base.config), "tokenizer");
-  const Dataset data = Must(LoadJsonlDataset(run.data_path, *tok, {cfg.max_seq_length, cfg.overflow}), "data");
+  const std::string& trained_on = spec.provider_data_jsonl.empty() ? spec.data_jsonl : spec.provider_data_jsonl;
+  const Dataset data =
+      Must(ParseJsonlDataset(trained_on, run.data_path, *tok, {cfg.max_seq_length, cfg.overflow}), "data");
   auto trainer = Must(Trainer::Create(cfg, base.config, std::move(base.params), &data), "trainer");
+  if (deviate) deviate(*trainer, 0);
   auto recorder = Must(TraceRecorder::Open(dir + "/trace.jsonl", ContractDigest(contract), spec.grid, nullptr,
                                            *trainer),
                        "recorder");

@@ -113,8 +113,8 @@ std::map<std::string, double> OtherSums(const ParsedStepRecord& rec, int64_t blo
 
 }  // namespace
 
-Result<TensorMap> BlockBaseCache::Get(int64_t block) {
-  if (ctx_.cfg.full_finetune) return TensorMap{};
+Result<const TensorMap*> BlockBaseCache::Get(int64_t block) {
+  if (ctx_.cfg.full_finetune) return &tensors_;
   if (block_ != block) {
     tensors_.clear();
     block_.reset();
@@ -122,7 +122,7 @@ Result<TensorMap> BlockBaseCache::Get(int64_t block) {
     tensors_ = std::move(m.params);
     block_ = block;
   }
-  return tensors_;
+  return &tensors_;
 }
 
 Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cell, BlockBaseCache* bases,
@@ -180,9 +180,9 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
   CheckTally batch_check("cell.batches", cell), outputs("cell.outputs", cell), in_grads("cell.input_gradients", cell),
       sumsq("cell.grad_sumsq", cell), norm("cell.grad_norm", cell), lr("cell.learning_rate", cell),
       loss("cell.loss", cell), end_state("cell.end_state", cell);
-  AFTUNE_ASSIGN_OR_RETURN(TensorMap base, bases->Get(L));
+  AFTUNE_ASSIGN_OR_RETURN(const TensorMap* base, bases->Get(L));
   Result<std::unique_ptr<BlockReplayer>> replayer =
-      BlockReplayer::Create(ctx.cfg, ctx.model, ctx.blocks, static_cast<size_t>(L), std::move(base),
+      BlockReplayer::Create(ctx.cfg, ctx.model, ctx.blocks, static_cast<size_t>(L), base,
                             std::move(open.start_state), first, layout.total_steps, ctx.data.get());
   if (!report->Add({"cell.replay", replayer.ok(),
                     replayer.ok() ? "block " + std::to_string(L) + " set up from the opened state"

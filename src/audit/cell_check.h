@@ -35,13 +35,14 @@
 namespace aftune {
 
 // The base tensors of the last layer-block asked for (cells run sorted by
-// step-block, so consecutive cells often share a block).
+// layer-block, so consecutive cells share it).
 class BlockBaseCache {
  public:
   explicit BlockBaseCache(const AuditContext& ctx) : ctx_(ctx) {}
-  // A copy of block's base tensors as f32 (empty for full fine-tuning, whose
-  // block state holds them). Errors name the model directory.
-  Result<TensorMap> Get(int64_t block);
+  // Block's base tensors as f32 (empty for full fine-tuning, whose block
+  // state holds them), valid until the next Get of another block. Errors
+  // name the model directory.
+  Result<const TensorMap*> Get(int64_t block);
 
  private:
   const AuditContext& ctx_;

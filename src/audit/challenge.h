@@ -25,7 +25,7 @@
 //             replacement: r = Draw(W) with W the weight left, the cell whose
 //             cumulative weight (ids ascending, drawn cells removed) first
 //             exceeds r.
-// The sample is reported sorted by (S, L) (the order the auditor runs it).
+// The sample is reported sorted by (L, S) (the order the auditor runs it).
 #pragma once
 
 #include <cstdint>
@@ -52,9 +52,9 @@ struct Cell {
   int64_t block = 0;       // L, layer-block
   int64_t step_block = 0;  // S
   bool operator==(const Cell&) const = default;
-  auto operator<=>(const Cell& o) const {
-    return step_block != o.step_block ? step_block <=> o.step_block : block <=> o.block;
-  }
+  // Ordered by layer-block, then step-block: the order the auditor runs
+  // them in (one layer-block's base tensors loaded at a time).
+  auto operator<=>(const Cell& o) const { return block != o.block ? block <=> o.block : step_block <=> o.step_block; }
 };
 
 Hash ChallengeSeed(const Hash& trace_root, std::span<const uint8_t> nonce);

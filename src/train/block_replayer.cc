@@ -11,7 +11,7 @@ namespace aftune {
 
 Result<std::unique_ptr<BlockReplayer>> BlockReplayer::Create(const TrainConfig& cfg, const ModelConfig& model,
                                                              const std::vector<LayerSpan>& blocks, size_t block,
-                                                             TensorMap base, TensorMap state, int64_t step,
+                                                             const TensorMap* base, TensorMap state, int64_t step,
                                                              int64_t total_steps, const Dataset* data) {
   AFTUNE_CHECK(block < blocks.size() && step >= 0 && step <= total_steps);
   const LayerSpan span = blocks[block];
@@ -42,12 +42,11 @@ Result<std::unique_ptr<BlockReplayer>> BlockReplayer::Create(const TrainConfig& 
   r->data_ = data;
   r->schedule_ = {cfg.lr_scheduler_type, cfg.learning_rate, cfg.warmup_steps, total_steps};
   AFTUNE_RETURN_IF_ERROR(ValidateScheduleConfig(r->schedule_));
-  r->base_ = std::move(base);
   for (const auto& [name, t] : r->params_) r->grads_[name] = Tensor(t.shape());
   if (cfg.full_finetune) {
     AFTUNE_ASSIGN_OR_RETURN(r->decoder_, Decoder::Create(model, LoraConfig{}, span, &r->params_, nullptr));
   } else {
-    AFTUNE_ASSIGN_OR_RETURN(r->decoder_, Decoder::Create(model, cfg.lora, span, &r->base_, &r->params_));
+    AFTUNE_ASSIGN_OR_RETURN(r->decoder_, Decoder::Create(model, cfg.lora, span, base, &r->params_));
   }
   r->passes_ = std::make_unique<BlockPasses>(std::vector<const Decoder*>{r->decoder_.get()}, block, blocks.size());
   return r;

@@ -43,8 +43,9 @@ struct BlockStepReport {
 class BlockReplayer {
  public:
   // blocks: the run's layer-blocks (LayerBlocks(model, B_L)); block: the one
-  // replayed; base: its span's base tensors as f32 (BaseTensorShapes; with
-  // full fine-tuning they are all in the state and base may be empty);
+  // replayed; base: its span's base tensors as f32 (BaseTensorShapes; not
+  // copied: it must outlive the replayer and not change; with full
+  // fine-tuning they are all in the state and base is not read);
   // state: its state at optimizer step `step`; total_steps: the run's (for
   // the schedule). Errors: kCorruption naming a tensor the state lacks, has
   // in excess or has in another shape; kInvalidArgument for a run a block
@@ -53,7 +54,7 @@ class BlockReplayer {
   // contributions of the first and the last block).
   static Result<std::unique_ptr<BlockReplayer>> Create(const TrainConfig& cfg, const ModelConfig& model,
                                                        const std::vector<LayerSpan>& blocks, size_t block,
-                                                       TensorMap base, TensorMap state, int64_t step,
+                                                       const TensorMap* base, TensorMap state, int64_t step,
                                                        int64_t total_steps, const Dataset* data);
 
   int64_t next_step() const { return optimizer_->step(); }
@@ -81,7 +82,6 @@ class BlockReplayer {
   size_t block_ = 0;
   const Dataset* data_ = nullptr;
   ScheduleConfig schedule_;
-  TensorMap base_;
   TensorMap params_;  // the block's trainable tensors
   TensorMap grads_;
   std::unique_ptr<AdamW> optimizer_;

@@ -108,7 +108,8 @@ class BlockReplayerTest : public ::testing::Test {
     for (int64_t s0 = 0; s0 < trainer->total_steps(); s0 += kStepsPerBlock) {
       for (size_t k = 0; k < B; ++k) {
         SCOPED_TRACE("block " + std::to_string(k) + ", first step " + std::to_string(s0));
-        auto r = BlockReplayer::Create(cfg, model_, trainer->blocks(), k, SpanBase(trainer->blocks()[k]),
+        const TensorMap span_base = SpanBase(trainer->blocks()[k]);
+        auto r = BlockReplayer::Create(cfg, model_, trainer->blocks(), k, &span_base,
                                        states.at({s0, k}), s0, trainer->total_steps(), &data_);
         ASSERT_TRUE(r.ok()) << r.status().ToString();
         for (int64_t s = s0; s < s0 + kStepsPerBlock; ++s) {
@@ -180,7 +181,8 @@ TEST_F(BlockReplayerTest, AnotherStartStateGivesAnotherEndState) {
   TensorMap bumped = state;
   Tensor& a = bumped.at(LoraAName(0, Proj::kQ));
   a[0] = std::nextafter(a[0], 1.0f);
-  auto r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 0, SpanBase(trainer->blocks()[0]), bumped, 1,
+  const TensorMap base0 = SpanBase(trainer->blocks()[0]);
+  auto r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 0, &base0, bumped, 1,
                                  trainer->total_steps(), &data_).value();
   BlockEdges edges;
   edges.gradients = &seen.grad.at({1, 1});
@@ -190,16 +192,17 @@ TEST_F(BlockReplayerTest, AnotherStartStateGivesAnotherEndState) {
 
 TEST_F(BlockReplayerTest, RejectsAStateThatIsNotTheBlocks) {
   auto trainer = Trainer::Create(cfg_, model_, base_, &data_).value();
+  const TensorMap base1 = SpanBase(trainer->blocks()[1]);
   TensorMap state = BlockState(*trainer, 1);
   state.erase(LoraBName(1, Proj::kV));
-  auto r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 1, SpanBase(trainer->blocks()[1]), state, 0,
+  auto r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 1, &base1, state, 0,
                                  trainer->total_steps(), &data_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
   EXPECT_NE(r.status().message().find(LoraBName(1, Proj::kV)), std::string::npos) << r.status().ToString();
   state = BlockState(*trainer, 1);
   state.erase(ExpAvgSqName(LoraAName(1, Proj::kQ)));
-  r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 1, SpanBase(trainer->blocks()[1]), state, 0,
+  r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 1, &base1, state, 0,
                             trainer->total_steps(), &data_);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("exp_avg_sq"), std::string::npos) << r.status().ToString();
