@@ -85,7 +85,7 @@ Result<CellOpening> OpenCell(OpeningSource& source, const TraceLayout& layout, i
   return cell;
 }
 
-Status WriteCellOpening(const std::string& path, const CellOpening& cell) {
+Result<std::string> SerializeCellOpening(const CellOpening& cell) {
   TensorMap tensors;
   for (const auto& [name, t] : cell.start_state) tensors.emplace(std::string(kStatePrefix) + name, t);
   for (size_t i = 0; i < cell.inputs.size(); ++i)
@@ -99,11 +99,21 @@ Status WriteCellOpening(const std::string& path, const CellOpening& cell) {
                                              {"step_block", std::to_string(cell.step_block)},
                                              {"steps", std::to_string(cell.inputs.size())},
                                              {"lines", LinesJson(cell.lines).dump()}};
-  return WriteSafetensors(path, tensors, DType::kF32, meta);
+  return SerializeSafetensorsF32(tensors, DType::kF32, meta);
+}
+
+Status WriteCellOpening(const std::string& path, const CellOpening& cell) {
+  AFTUNE_ASSIGN_OR_RETURN(std::string bytes, SerializeCellOpening(cell));
+  return WriteFileAtomic(path, bytes);
 }
 
 Result<CellOpening> ReadCellOpening(const std::string& path) {
-  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::Read(path));
+  AFTUNE_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  return ParseCellOpening(std::move(bytes), path);
+}
+
+Result<CellOpening> ParseCellOpening(std::string bytes, const std::string& path) {
+  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::Parse(std::move(bytes), path));
   const auto& meta = file.metadata();
   auto format = meta.find("format");
   if (format == meta.end() || format->second != kCellOpeningFormat)
@@ -116,6 +126,9 @@ Result<CellOpening> ReadCellOpening(const std::string& path) {
   auto lines = meta.find("lines");
   if (lines == meta.end()) return Status::Corruption(path + ": metadata 'lines' is missing");
   AFTUNE_ASSIGN_OR_RETURN(cell.lines, ParseLines(lines->second, path));
+  if (cell.lines.size() != static_cast<size_t>(steps) + 3)
+    return Status::Corruption(path + ": a cell of " + std::to_string(steps) + " steps opens " +
+                              std::to_string(steps + 3) + " lines, not " + std::to_string(cell.lines.size()));
   // Entries come sorted by name ("m10" before "m2"): place by parsed index.
   std::map<std::pair<int64_t, int64_t>, Tensor> inputs, upstream;
   for (const SafetensorsEntry& e : file.entries()) {

@@ -84,7 +84,10 @@ Result<CellOpening> OpenCell(OpeningSource& source, const TraceLayout& layout, i
 // whose metadata holds the cell and its lines with proofs (docs/formats.md,
 // "Cell openings"). The reader is strict; it checks form, not digests (the
 // auditor checks those against the commitment).
+Result<std::string> SerializeCellOpening(const CellOpening& cell);
 Status WriteCellOpening(const std::string& path, const CellOpening& cell);
+// kCorruption naming `source` and the offending entry.
+Result<CellOpening> ParseCellOpening(std::string bytes, const std::string& source);
 Result<CellOpening> ReadCellOpening(const std::string& path);
 
 }  // namespace aftune

@@ -9,11 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "base/file.h"
 #include "model/model_init.h"
 #include "model/tokenizer.h"
 #include "tensor/thread_pool.h"
+#include "trace/trace_layout.h"
 #include "train/checkpoint.h"
 #include "train/grad_clip.h"
 
@@ -163,6 +165,42 @@ TEST_F(RecorderTest, RecordsParseAndDigestsMatchRecomputation) {
   // Block 0 at step 0 matches a fresh trainer's block 0.
   auto fresh = Make();
   EXPECT_EQ(Json::parse(lines[1])["state"], HashToHex(BlockStateDigest(*fresh, 0, nullptr)));
+}
+
+// TraceLayout names the line of every record, for step-block sizes that do
+// and do not divide the step count.
+TEST_F(RecorderTest, LayoutNamesTheLineOfEveryRecord) {
+  for (int64_t steps_per_block : {1, 2, 5, 7}) {
+    auto t = Make();
+    const std::string path = dir_ + "/layout" + std::to_string(steps_per_block) + ".jsonl";
+    {
+      auto rec = TraceRecorder::Open(path, contract_, {steps_per_block, 1, 1, 1}, nullptr, *t).value();
+      while (t->next_step() < t->total_steps()) ASSERT_TRUE(rec->EndStep(t->RunStep(rec.get()).value(), *t).ok());
+    }
+    std::vector<std::string> lines;
+    for (std::string_view l : DatasetLines(ReadFile(path).value())) lines.emplace_back(l);
+    const TraceLayout layout{static_cast<int64_t>(t->blocks().size()), steps_per_block, t->total_steps()};
+    ASSERT_EQ(lines.size(), layout.records()) << steps_per_block;
+    std::set<uint64_t> named = {0};
+    for (int64_t s = 0; s < layout.total_steps; ++s) {
+      Json j = Json::parse(lines.at(layout.StepLine(s)));
+      EXPECT_EQ(j["kind"], "step");
+      EXPECT_EQ(j["step"], s);
+      named.insert(layout.StepLine(s));
+    }
+    for (int64_t k = 0; k <= layout.total_steps; ++k) {
+      if (!layout.is_state_step(k)) continue;
+      for (int64_t b = 0; b < layout.blocks; ++b) {
+        Json j = Json::parse(lines.at(layout.BlockStateLine(k, b)));
+        EXPECT_EQ(j["kind"], "block-state");
+        EXPECT_EQ(j["step"], k);
+        EXPECT_EQ(j["block"], b);
+        named.insert(layout.BlockStateLine(k, b));
+      }
+    }
+    EXPECT_EQ(named.size(), lines.size()) << "every line is named exactly once";
+    EXPECT_EQ(layout.step_blocks(), (5 + steps_per_block - 1) / steps_per_block);
+  }
 }
 
 TEST_F(RecorderTest, ResumedRunEndsWithTheSameTrace) {
