@@ -1,5 +1,6 @@
 #include "serve/batch_queue.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace aftune {
@@ -23,7 +24,7 @@ GenerationResult BatchQueue::Generate(const GenerationRequest& request) {
   Job job{&request, {}, false};
   std::unique_lock<std::mutex> lk(mu_);
   queue_.push_back(&job);
-  queued_.notify_one();
+  queued_.notify_all();
   finished_.wait(lk, [&] { return job.done; });
   return std::move(job.result);
 }
@@ -33,11 +34,14 @@ void BatchQueue::WorkLoop() {
   for (;;) {
     queued_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping
+    const size_t expect = std::min(last_batch_, max_batch_);
+    queued_.wait_for(lk, kGatherWindow, [&] { return stopping_ || queue_.size() >= expect; });
     std::vector<Job*> batch;
     while (!queue_.empty() && batch.size() < max_batch_) {
       batch.push_back(queue_.front());
       queue_.pop_front();
     }
+    last_batch_ = batch.size();
     lk.unlock();
     std::vector<GenerationRequest> requests;
     requests.reserve(batch.size());

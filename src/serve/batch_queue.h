@@ -1,13 +1,17 @@
 // Shared-batch decoding for concurrent requests: callers on many threads
 // hand in one GenerationRequest each; one worker thread runs every request
 // waiting at that moment (up to max_batch) through one Generator::Generate
-// call, then the next group. Because the decoder is batch-invariant, a
+// call, then the next group. Clients whose answers left together come back
+// a little apart (each reply's receipt is logged first), so before starting
+// a batch smaller than the previous one the worker waits up to
+// kGatherWindow for the rest to arrive; a lone client never waits. Because the decoder is batch-invariant, a
 // request's tokens do not depend on the requests it shares a batch with
 // (batch_queue_test.cc checks this against generating alone).
 //
 // Thread safety: Generate may be called from any number of threads.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -20,6 +24,8 @@ namespace aftune {
 
 class BatchQueue {
  public:
+  static constexpr std::chrono::microseconds kGatherWindow{5000};
+
   // `generator` must outlive the queue. REQUIRES: max_batch >= 1.
   BatchQueue(const Generator& generator, size_t max_batch);
   ~BatchQueue();  // finishes the queued requests, then stops the worker
@@ -43,6 +49,7 @@ class BatchQueue {
   std::mutex mu_;
   std::condition_variable queued_, finished_;
   std::deque<Job*> queue_;
+  size_t last_batch_ = 1;  // size of the previous batch
   bool stopping_ = false;
   std::thread worker_;
 };

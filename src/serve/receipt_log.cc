@@ -81,7 +81,7 @@ Result<int64_t> QueryInt(Sqlite& db, const std::string& sql) {
 
 }  // namespace
 
-// The database: a writer connection used by the committer thread only and a
+// The database: a writer connection used by the writing appender only and a
 // reader connection shared (under reader_mu) by the proof methods.
 class ReceiptLog::Store {
  public:
@@ -203,43 +203,32 @@ Result<std::unique_ptr<ReceiptLog>> ReceiptLog::Open(const std::string& path, co
 }
 
 ReceiptLog::ReceiptLog(const PrivateKey& signer, std::unique_ptr<Store> store, uint64_t size, std::string checkpoint)
-    : signer_(signer), store_(std::move(store)), reserved_(size), committed_(size), checkpoint_(std::move(checkpoint)) {
-  committer_ = std::thread([this] { CommitLoop(); });
-}
+    : signer_(signer), store_(std::move(store)), reserved_(size), committed_(size), checkpoint_(std::move(checkpoint)) {}
 
 ReceiptLog::~ReceiptLog() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    stopping_ = true;
-  }
-  ready_.notify_all();
-  committer_.join();
+  std::lock_guard<std::mutex> lk(mu_);
+  AFTUNE_CHECK(!writing_ && pending_.empty());
 }
 
-void ReceiptLog::CommitLoop() {
-  std::unique_lock<std::mutex> lk(mu_);
-  for (;;) {
-    ready_.wait(lk, [&] {
-      return (failed_.ok() && pending_.count(committed_)) || (stopping_ && (committed_ == reserved_ || !failed_.ok()));
-    });
-    if (!failed_.ok() || !pending_.count(committed_)) return;  // stopping, nothing left to write
-    const uint64_t first = committed_;
-    std::vector<std::string> batch;
-    for (auto it = pending_.begin(); it != pending_.end() && it->first == first + batch.size() &&
-                                     batch.size() < kMaxLeavesPerCommit;
-         it = pending_.erase(it))
-      batch.push_back(std::move(it->second));
-    lk.unlock();
-    Result<std::string> cp = store_->Write(first, batch, signer_);
-    lk.lock();
-    if (cp.ok()) {
-      committed_ = first + batch.size();
-      checkpoint_ = std::move(*cp);
-    } else {
-      failed_ = cp.status().WithContext("receipt log append");
-    }
-    committed_cv_.notify_all();
+void ReceiptLog::WriteQueued(std::unique_lock<std::mutex>& lk) {
+  const uint64_t first = committed_;
+  std::vector<std::string> batch;
+  for (auto it = pending_.begin();
+       it != pending_.end() && it->first == first + batch.size() && batch.size() < kMaxLeavesPerCommit;
+       it = pending_.erase(it))
+    batch.push_back(std::move(it->second));
+  writing_ = true;
+  lk.unlock();
+  Result<std::string> cp = store_->Write(first, batch, signer_);
+  lk.lock();
+  writing_ = false;
+  if (cp.ok()) {
+    committed_ = first + batch.size();
+    checkpoint_ = std::move(*cp);
+  } else {
+    failed_ = cp.status().WithContext("receipt log append");
   }
+  changed_.notify_all();
 }
 
 Result<AppendedLeaves> ReceiptLog::Append(uint64_t count, const std::function<std::string(uint64_t)>& make_leaf) {
@@ -256,9 +245,15 @@ Result<AppendedLeaves> ReceiptLog::Append(uint64_t count, const std::function<st
   for (uint64_t k = 0; k < count; ++k) leaves.push_back(make_leaf(first + k));
   std::unique_lock<std::mutex> lk(mu_);
   for (uint64_t k = 0; k < count; ++k) pending_.emplace(first + k, std::move(leaves[k]));
-  ready_.notify_one();
-  committed_cv_.wait(lk, [&] { return committed_ >= first + count || !failed_.ok(); });
+  while (committed_ < first + count && failed_.ok()) {
+    if (!writing_ && pending_.count(committed_)) {
+      WriteQueued(lk);
+    } else {
+      changed_.wait(lk);
+    }
+  }
   if (committed_ >= first + count) return AppendedLeaves{first, checkpoint_};
+  pending_.clear();  // after a failure nothing more is written
   return failed_;
 }
 

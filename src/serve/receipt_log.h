@@ -17,9 +17,12 @@
 //
 // Group commit: concurrent Append calls reserve consecutive indexes at once,
 // build their leaves in parallel (the caller signs a receipt naming its
-// index), then wait while one committer thread writes every leaf ready at
-// the log's end in one transaction. An append returns only after that
-// transaction's COMMIT (its fsync of the WAL).
+// index), then queue them. Whichever appender finds no transaction running
+// and the log's next leaf queued becomes the writer: it writes every leaf
+// queued contiguously at the log's end in one transaction, while the others
+// wait for it (LevelDB's writer queue; a lone appender writes its own leaf
+// with no thread hand-off). An append returns only after the transaction
+// holding its leaves has COMMITted (its fsync of the WAL).
 //
 // The origin is the signing key's name: checkpoints are signed by it.
 //
@@ -33,7 +36,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "base/status.h"
 #include "commit/key.h"
@@ -56,7 +58,7 @@ class ReceiptLog {
   // log with another origin; kCorruption when its tables are inconsistent
   // (hash count, checkpoint) with its leaves; kIOError from SQLite.
   static Result<std::unique_ptr<ReceiptLog>> Open(const std::string& path, const PrivateKey& signer);
-  ~ReceiptLog();  // finishes pending appends, then closes
+  ~ReceiptLog();  // REQUIRES: no Append in progress
   ReceiptLog(const ReceiptLog&) = delete;
   ReceiptLog& operator=(const ReceiptLog&) = delete;
 
@@ -86,22 +88,22 @@ class ReceiptLog {
  private:
   class Store;
   ReceiptLog(const PrivateKey& signer, std::unique_ptr<Store> store, uint64_t size, std::string checkpoint);
-  void CommitLoop();
+  // As the writer: commits the leaves queued at committed_. REQUIRES: mu_
+  // held (through lk), writing_ false, a leaf queued at committed_.
+  void WriteQueued(std::unique_lock<std::mutex>& lk);
   Status CheckSize(uint64_t size) const;
 
   const PrivateKey& signer_;
   std::unique_ptr<Store> store_;
 
   mutable std::mutex mu_;
-  std::condition_variable ready_;      // the committer: a leaf is pending at committed_
-  std::condition_variable committed_cv_;  // appenders: committed_ advanced or failed
-  uint64_t reserved_ = 0;              // next index to hand out
-  uint64_t committed_ = 0;             // durable leaves
+  std::condition_variable changed_;  // a transaction ended, or a leaf was queued
+  uint64_t reserved_ = 0;            // next index to hand out
+  uint64_t committed_ = 0;           // durable leaves
   std::map<uint64_t, std::string> pending_;  // built leaves awaiting commit
+  bool writing_ = false;             // a transaction is running
   std::string checkpoint_;
   Status failed_;
-  bool stopping_ = false;
-  std::thread committer_;
 };
 
 }  // namespace aftune
