@@ -22,6 +22,7 @@
 #include "commit/note.h"
 #include "serve/client.h"
 #include "serve/receipt_bundle.h"
+#include "trace/commitment.h"
 
 namespace aftune {
 namespace {
@@ -196,6 +197,42 @@ TEST_F(ServeCli, ClientCompleteAppendsVerifiableReceipts) {
   ASSERT_EQ(bundles.size(), 2u);
   ExpectAllLogged(*ServeClient::Create(server.url()).value(), bundles, ProviderKey());
   EXPECT_EQ(server.Signal(SIGTERM), 0);
+}
+
+// contract → training → served adapter → answer: with --commitment every
+// receipt names the commitment note and the adapter it commits to; weights
+// other than the committed ones are refused.
+TEST_F(ServeCli, ReceiptsNameTheTrainingCommitment) {
+  testing::WriteText(dir_ + "/data.jsonl", testing::AdditionJsonl(4, 4));
+  testing::CommandResult c = RunAftune("contract create --base " + dir_ + "/tiny --data " + dir_ +
+                                       "/data.jsonl --out " + dir_ + "/contract.json --max_steps 2"
+                                       " --per_device_train_batch_size 4 --max_seq_length 16");
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  testing::CommandResult t = RunAftune("train --contract " + dir_ + "/contract.json --key " + dir_ +
+                                       "/provider.key --data " + dir_ + "/data.jsonl --model " + dir_ +
+                                       "/tiny --out " + dir_ + "/run");
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  const std::string note = testing::ReadBytes(dir_ + "/run/commitment.note");
+  Result<TrainingCommitment> commitment = VerifyCommitment(note, ProviderKey());
+  ASSERT_TRUE(commitment.ok()) << commitment.status().ToString();
+
+  const std::string with_commitment = " --commitment " + dir_ + "/run/commitment.note";
+  {
+    ServerProcess server(ServeArgs("chain.db") + " --adapter " + dir_ + "/run/adapter" + with_commitment);
+    auto client = ServeClient::Create(server.url()).value();
+    Result<Json> reply = client->Complete({{"model", "tiny"}, {"prompt", "1+2="}, {"max_tokens", 2}});
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    Result<ReceiptBundle> b = ReceiptBundleFromJson((*reply)["aftune_receipt"]);
+    ASSERT_TRUE(b.ok());
+    Result<Receipt> receipt = VerifyReceipt(b->receipt, ProviderKey());
+    ASSERT_TRUE(receipt.ok());
+    ASSERT_TRUE(receipt->commitment.has_value() && receipt->adapter.has_value());
+    EXPECT_EQ(*receipt->commitment, Sha256Of(note));
+    EXPECT_EQ(*receipt->adapter, commitment->weights);
+  }
+  testing::CommandResult base_only = RunAftune("serve " + ServeArgs("chain2.db") + with_commitment + " --port 0");
+  EXPECT_EQ(base_only.exit_code, 1);
+  EXPECT_NE(base_only.output.find("is not the served model's"), std::string::npos) << base_only.output;
 }
 
 TEST_F(ServeCli, RefusesABadKeyOrPort) {
