@@ -18,6 +18,7 @@
 
 #include "audit/train_audit.h"
 #include "base/file.h"
+#include "commit/encoding.h"
 #include "commit/merkle.h"
 #include "model/adapter_dir.h"
 #include "model/model_dir.h"
@@ -108,7 +109,7 @@ inline std::vector<std::string> SplitLines(const std::string& text) {
 inline Hash LinesRoot(const std::vector<std::string>& lines) {
   std::vector<Hash> leaves;
   for (const std::string& l : lines)
-    leaves.push_back(LeafHash(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(l.data()), l.size())));
+    leaves.push_back(LeafHash(AsBytes(l)));
   return MerkleRoot(leaves);
 }
 
@@ -179,7 +180,7 @@ class MemoryOpenings : public OpeningSource {
  public:
   explicit MemoryOpenings(const RecordedRun* run) : run_(run) {
     for (const std::string& l : run->lines)
-      leaves_.push_back(LeafHash(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(l.data()), l.size())));
+      leaves_.push_back(LeafHash(AsBytes(l)));
   }
   Result<std::vector<OpenedLine>> Lines(std::span<const uint64_t> indices) override {
     std::vector<OpenedLine> out;

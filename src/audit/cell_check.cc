@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "audit/check_tally.h"
+#include "commit/encoding.h"
 #include "model/model_dir.h"
 #include "trace/trace_record.h"
 #include "train/block_replayer.h"
@@ -148,9 +149,7 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
                    json::object());
   for (size_t i = 0; i < open.lines.size() && i < want.size(); ++i) {
     const OpenedLine& l = open.lines[i];
-    const Status proof = VerifyInclusion(l.index, layout.records(), LeafHash(std::span<const uint8_t>(
-                                             reinterpret_cast<const uint8_t*>(l.text.data()), l.text.size())),
-                                         l.proof, ctx.trace_root);
+    const Status proof = VerifyInclusion(l.index, layout.records(), LeafHash(AsBytes(l.text)), l.proof, ctx.trace_root);
     inclusion.Expect(l.index == want[i] && proof.ok() && l.text == ctx.lines[want[i]],
                      "line " + std::to_string(l.index) + " (expected line " + std::to_string(want[i]) +
                          "): " + (proof.ok() ? "text differs from the proven trace line" : proof.ToString()),

@@ -7,6 +7,7 @@
 #include "audit/check_tally.h"
 #include "audit/trace_checks.h"
 #include "base/file.h"
+#include "commit/encoding.h"
 #include "model/tokenizer.h"
 #include "trace/commitment.h"
 #include "trace/contract.h"
@@ -18,16 +19,6 @@ namespace aftune {
 namespace {
 
 using nlohmann::json;
-
-std::string Hex(std::span<const uint8_t> bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
 
 json CommitmentJson(const TrainingCommitment& c) {
   return {{"contract", HashToHex(c.contract)}, {"trace", HashToHex(c.trace)}, {"records", c.records},
@@ -64,9 +55,7 @@ bool OpenAndProveLines(OpeningSource& source, AuditContext* ctx, AuditReport* re
   for (uint64_t i = 0; i < n; ++i) {
     const OpenedLine& l = (*lines)[i];
     const Status st =
-        VerifyInclusion(i, n, LeafHash(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(l.text.data()),
-                                                                l.text.size())),
-                        l.proof, ctx->trace_root);
+        VerifyInclusion(i, n, LeafHash(AsBytes(l.text)), l.proof, ctx->trace_root);
     proven.Expect(l.index == i && st.ok(),
                   "line " + std::to_string(i) + " is not proven under the trace root: " +
                       (l.index == i ? st.ToString() : "the source answered line " + std::to_string(l.index)),
@@ -91,7 +80,7 @@ double ComputeFraction(const AuditContext& ctx, const std::vector<Cell>& cells) 
 Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeRequest& challenge) {
   AFTUNE_CHECK(in.source != nullptr && !challenge.nonce.empty() && challenge.samples >= 0);
   AuditReport report;
-  report.nonce_hex = Hex(challenge.nonce);
+  report.nonce_hex = HexEncode(challenge.nonce);
   report.samples = challenge.samples;
   report.strategy = challenge.cells ? "explicit" : std::string(ChallengeStrategyName(challenge.strategy));
   AuditContext ctx;

@@ -19,6 +19,7 @@
 #include "audit/train_audit.h"
 #include "base/file.h"
 #include "cli/commands.h"
+#include "commit/encoding.h"
 #include "trace/contract.h"
 #include "trace/run_openings.h"
 
@@ -42,12 +43,11 @@ Result<std::vector<uint8_t>> Nonce(const std::string& hex) {
       return Status::IOError("cannot draw a nonce from the OS (getrandom)");
     return out;
   }
-  if (hex.size() % 2 != 0 || hex.size() > 2 * kMaxNonceBytes ||
-      hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+  Result<std::vector<uint8_t>> bytes = HexDecode(hex);
+  if (!bytes.ok() || bytes->size() > kMaxNonceBytes)
     return Status::InvalidArgument("--nonce '" + hex + "': expected 2 to " + std::to_string(2 * kMaxNonceBytes) +
                                    " lowercase hex digits, an even number");
-  for (size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
+  return bytes;
 }
 
 // The audit's report, or why it could not be made.
