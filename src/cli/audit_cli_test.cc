@@ -103,6 +103,8 @@ TEST_F(AuditCliTest, MissingInputExitsOneAndUsageTwo) {
   EXPECT_NE(r.output.find("outside the grid"), std::string::npos) << r.output;
   r = RunAftune(Audit(""));  // no --samples
   EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = RunAftune(Audit("--samples 1 --strategy random"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
   r = RunAftune(Audit("--samples 1 --nonce XYZ"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
 }

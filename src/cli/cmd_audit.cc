@@ -98,7 +98,8 @@ void RegisterAuditCommands(CLI::App& app) {
       ->required()
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   c->add_option("--nonce", args->nonce, "challenge nonce, hex (default: 16 random bytes)");
-  c->add_option("--strategy", args->strategy, "uniform | input | weighted (docs/audit.md)");
+  c->add_option("--strategy", args->strategy, "uniform | input | weighted (docs/audit.md)")
+      ->check(CLI::IsMember({"uniform", "input", "weighted"}));
   c->add_option("--cells", args->cells, "exactly these cells, \"L,S;L,S;…\" (replaces the draw)");
   c->add_option("--report", args->report, "write the JSON report here");
   c->add_option("--html", args->html, "write a self-contained HTML report here");
