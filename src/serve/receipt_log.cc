@@ -1,5 +1,7 @@
 #include "serve/receipt_log.h"
 
+#include <condition_variable>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -202,12 +204,17 @@ Result<std::unique_ptr<ReceiptLog>> ReceiptLog::Open(const std::string& path, co
   return std::unique_ptr<ReceiptLog>(new ReceiptLog(signer, std::move(store), size, std::move(cp_note)));
 }
 
+struct ReceiptLog::Waiter {
+  uint64_t end = 0;
+  std::condition_variable cv;
+};
+
 ReceiptLog::ReceiptLog(const PrivateKey& signer, std::unique_ptr<Store> store, uint64_t size, std::string checkpoint)
     : signer_(signer), store_(std::move(store)), reserved_(size), committed_(size), checkpoint_(std::move(checkpoint)) {}
 
 ReceiptLog::~ReceiptLog() {
   std::lock_guard<std::mutex> lk(mu_);
-  AFTUNE_CHECK(!writing_ && pending_.empty());
+  AFTUNE_CHECK(!writing_ && pending_.empty() && waiters_.empty());
 }
 
 void ReceiptLog::WriteQueued(std::unique_lock<std::mutex>& lk) {
@@ -228,7 +235,20 @@ void ReceiptLog::WriteQueued(std::unique_lock<std::mutex>& lk) {
   } else {
     failed_ = cp.status().WithContext("receipt log append");
   }
-  changed_.notify_all();
+  // Wake the appenders whose leaves are now durable (all, after a failure),
+  // then the one owning the next queued leaf, to write the next batch; with
+  // mu_ released, so that they do not wake only to block on it.
+  std::vector<std::shared_ptr<Waiter>> wake;
+  for (auto it = waiters_.begin(); it != waiters_.end() && (it->second->end <= committed_ || !failed_.ok()); ++it)
+    wake.push_back(it->second);
+  if (failed_.ok() && pending_.count(committed_)) {
+    auto owner = waiters_.upper_bound(committed_);
+    AFTUNE_CHECK(owner != waiters_.begin());  // a queued leaf's appender is waiting
+    wake.push_back(std::prev(owner)->second);
+  }
+  lk.unlock();
+  for (const auto& w : wake) w->cv.notify_one();
+  lk.lock();
 }
 
 Result<AppendedLeaves> ReceiptLog::Append(uint64_t count, const std::function<std::string(uint64_t)>& make_leaf) {
@@ -245,14 +265,18 @@ Result<AppendedLeaves> ReceiptLog::Append(uint64_t count, const std::function<st
   for (uint64_t k = 0; k < count; ++k) leaves.push_back(make_leaf(first + k));
   std::unique_lock<std::mutex> lk(mu_);
   for (uint64_t k = 0; k < count; ++k) pending_.emplace(first + k, std::move(leaves[k]));
-  while (committed_ < first + count && failed_.ok()) {
+  auto me = std::make_shared<Waiter>();  // shared: a writer may still notify it after we return
+  me->end = first + count;
+  waiters_.emplace(first, me);
+  while (committed_ < me->end && failed_.ok()) {
     if (!writing_ && pending_.count(committed_)) {
       WriteQueued(lk);
     } else {
-      changed_.wait(lk);
+      me->cv.wait(lk);
     }
   }
-  if (committed_ >= first + count) return AppendedLeaves{first, checkpoint_};
+  waiters_.erase(first);
+  if (committed_ >= me->end) return AppendedLeaves{first, checkpoint_};
   pending_.clear();  // after a failure nothing more is written
   return failed_;
 }

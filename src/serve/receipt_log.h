@@ -29,7 +29,6 @@
 // Thread safety: every method may be called from any thread.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -87,9 +86,12 @@ class ReceiptLog {
 
  private:
   class Store;
+  struct Waiter;  // an Append waiting for its leaves [first, end) to commit
   ReceiptLog(const PrivateKey& signer, std::unique_ptr<Store> store, uint64_t size, std::string checkpoint);
-  // As the writer: commits the leaves queued at committed_. REQUIRES: mu_
-  // held (through lk), writing_ false, a leaf queued at committed_.
+  // As the writer: commits the leaves queued at committed_, then wakes the
+  // appenders it finished and the next writer (after releasing mu_).
+  // REQUIRES: mu_ held (through lk), writing_ false, a leaf queued at
+  // committed_. Returns with mu_ held.
   void WriteQueued(std::unique_lock<std::mutex>& lk);
   Status CheckSize(uint64_t size) const;
 
@@ -97,7 +99,7 @@ class ReceiptLog {
   std::unique_ptr<Store> store_;
 
   mutable std::mutex mu_;
-  std::condition_variable changed_;  // a transaction ended, or a leaf was queued
+  std::map<uint64_t, std::shared_ptr<Waiter>> waiters_;  // by first index; woken one by one, no herd
   uint64_t reserved_ = 0;            // next index to hand out
   uint64_t committed_ = 0;           // durable leaves
   std::map<uint64_t, std::string> pending_;  // built leaves awaiting commit
