@@ -135,8 +135,6 @@ void TraceRecorder::OnGradient(int64_t step, int64_t micro, int64_t boundary, co
   digester_.OnGradient(step, micro, boundary, dx);
 }
 
-void TraceRecorder::OnGradients(int64_t step, const TensorMap& grads) { digester_.OnGradients(step, grads); }
-
 Status TraceRecorder::EndStep(const StepReport& r, const Trainer& trainer) {
   AFTUNE_ASSIGN_OR_RETURN(StepRecordData d, digester_.Take(r, trainer.blocks()));
   AFTUNE_RETURN_IF_ERROR(Append(StepRecord(d)));

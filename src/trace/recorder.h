@@ -52,7 +52,6 @@ class TraceRecorder : public StepObserver {
 
   void OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) override;
   void OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) override;
-  void OnGradients(int64_t step, const TensorMap& grads) override;
 
   // After trainer.RunStep(this) returned `r`: appends its step record and,
   // at a step-block end, the block-state records. Also reports a failure to

@@ -1,7 +1,5 @@
 #include "trace/step_digester.h"
 
-#include "train/grad_clip.h"
-
 namespace aftune {
 
 void StepDigester::Keep(int64_t step, const Hash& digest, const std::string& name, const Tensor& t) {
@@ -28,12 +26,6 @@ void StepDigester::OnGradient(int64_t step, int64_t micro, int64_t boundary, con
   Keep(step, digest, name, dx);
 }
 
-void StepDigester::OnGradients(int64_t, const TensorMap& grads) {
-  // The blocks are not known here; Take regroups by name.
-  pending_.grad_sumsq.assign(1, {});
-  for (const auto& [name, g] : grads) pending_.grad_sumsq[0].emplace_back(name, SumOfSquares(g));
-}
-
 Result<StepRecordData> StepDigester::Take(const StepReport& r, const std::vector<LayerSpan>& blocks) {
   Status kept = keep_status_;
   keep_status_ = Status::Ok();
@@ -41,10 +33,8 @@ Result<StepRecordData> StepDigester::Take(const StepReport& r, const std::vector
   pending_ = {};
   AFTUNE_RETURN_IF_ERROR(kept);
   d.report = r;
-  std::vector<std::vector<std::pair<std::string, double>>> by_block(blocks.size());
-  if (!d.grad_sumsq.empty())
-    for (auto& [name, v] : d.grad_sumsq[0]) by_block[BlockOfTensor(name, blocks)].emplace_back(name, v);
-  d.grad_sumsq = std::move(by_block);
+  d.grad_sumsq.assign(blocks.size(), {});
+  for (const auto& [name, v] : r.grad_sumsq) d.grad_sumsq[BlockOfTensor(name, blocks)].emplace_back(name, v);
   return d;
 }
 

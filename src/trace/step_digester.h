@@ -21,10 +21,9 @@ class StepDigester : public StepObserver {
 
   void OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) override;
   void OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) override;
-  void OnGradients(int64_t step, const TensorMap& grads) override;
 
-  // The record data of the step just run (its report `r`), with the sums of
-  // squares grouped by `blocks`; resets for the next step. The first failure
+  // The record data of the step just run (its report `r`), with the
+  // report's sums of squares grouped by `blocks`; resets for the next step. The first failure
   // to keep a tensor of the step, if any.
   Result<StepRecordData> Take(const StepReport& r, const std::vector<LayerSpan>& blocks);
 

@@ -65,7 +65,7 @@ float NormFromSumsOfSquares(std::span<const double> sums) {
   return static_cast<float>(std::sqrt(total));
 }
 
-float GlobalGradNorm(const TensorMap& grads) {
+std::vector<double> SumsOfSquares(const TensorMap& grads) {
   std::vector<Chunk> chunks;
   std::vector<size_t> first;  // index of each tensor's first chunk, plus the end
   for (const auto& [name, g] : grads) {
@@ -80,8 +80,10 @@ float GlobalGradNorm(const TensorMap& grads) {
     for (size_t c = first[t]; c < first[t + 1]; ++c) s += chunk_sums[c];
     tensor_sums.push_back(s);
   }
-  return NormFromSumsOfSquares(tensor_sums);
+  return tensor_sums;
 }
+
+float GlobalGradNorm(const TensorMap& grads) { return NormFromSumsOfSquares(SumsOfSquares(grads)); }
 
 float ClipCoefficient(float norm, double max_norm) {
   return static_cast<float>(max_norm / (static_cast<double>(norm) + 1e-6));

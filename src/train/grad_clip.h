@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "model/llama_names.h"
 #include "tensor/tensor.h"
@@ -37,7 +38,12 @@ double SumOfSquares(const Tensor& g);
 // f32(sqrt(sum of sums in the given order, starting at 0)).
 float NormFromSumsOfSquares(std::span<const double> sums);
 
-// The L2 norm of all elements of all tensors, in the order above.
+// SumOfSquares of every tensor, in name order, all chunks of all tensors
+// spread over the threads at once.
+std::vector<double> SumsOfSquares(const TensorMap& grads);
+
+// The L2 norm of all elements of all tensors, in the order above:
+// NormFromSumsOfSquares(SumsOfSquares(grads)).
 float GlobalGradNorm(const TensorMap& grads);
 
 // PyTorch's clip coefficient max_norm / (norm + 1e-6), here one f64 division

@@ -103,7 +103,10 @@ Result<StepReport> Trainer::RunStep(StepObserver* observer) {
   r.tokens = batch.tokens;
   r.scored_tokens = batch.scored_tokens;
   r.loss = loss_sum * batch.loss_scale;
-  r.grad_norm = GlobalGradNorm(grads_);
+  const std::vector<double> sums = SumsOfSquares(grads_);
+  r.grad_norm = NormFromSumsOfSquares(sums);
+  auto sum = sums.begin();
+  for (const auto& [name, g] : grads_) r.grad_sumsq.emplace_back(name, *sum++);
   AFTUNE_ASSIGN_OR_RETURN(r.learning_rate,
                           ClipAndStep(cfg_, schedule_, r.loss, r.grad_norm, &grads_, optimizer_.get(), trainable_));
   return r;

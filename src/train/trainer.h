@@ -22,6 +22,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "model/decoder.h"
@@ -40,6 +42,9 @@ struct StepReport {
   std::vector<int64_t> indices;      // the examples of the step, in order
   float loss = 0.0f;                 // mean over scored tokens
   float grad_norm = 0.0f;            // before clipping
+  // (tensor, SumOfSquares of its accumulated gradient before clipping) for
+  // every trainable tensor in name order: what grad_norm reduces.
+  std::vector<std::pair<std::string, double>> grad_sumsq;
   float learning_rate = 0.0f;
   int64_t tokens = 0;                // input tokens processed
   int64_t scored_tokens = 0;
