@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "audit/check_tally.h"
+#include "commit/encoding.h"
 #include "model/lora.h"
 #include "model/model_dir.h"
 #include "model/safetensors.h"
@@ -171,6 +172,7 @@ Status CheckFinalState(const AuditContext& ctx, const TrainingCommitment& commit
   std::vector<NamedDigest> all;
   size_t trainable = 0;
   for (int64_t k = 0; k < ctx.layout.blocks; ++k) {
+    const auto trainable_names = ctx.TrainableShapes(k);
     Result<TensorMap> state = source.BlockState(last, k);
     const ParsedBlockState& rec = ctx.states.at({last, k});
     if (!final_state.Expect(state.ok(), state.ok() ? "" : "the provider did not open block " + std::to_string(k) +
@@ -185,16 +187,22 @@ Status CheckFinalState(const AuditContext& ctx, const TrainingCommitment& commit
     for (const auto& [name, t] : *state) {
       const Hash d = F32TensorDigest(name, t);
       all.push_back({name, d});
-      if (!ctx.TrainableShapes(k).count(name)) continue;  // a moment
+      if (!trainable_names.count(name)) continue;  // a moment
       ++trainable;
+      // The delivered tensor must be the final one, stored in the file's
+      // dtype (a model saved as bfloat16 holds it rounded to nearest even).
       const SafetensorsEntry* e = delivered.Find(name);
-      const Hash stored = e ? TensorDigest(name, DTypeName(e->dtype),
-                                           std::vector<uint64_t>(e->shape.begin(), e->shape.end()), e->bytes)
-                            : Hash{};
-      weights.Expect(e && stored == d,
-                     e ? "delivered tensor " + name + " differs from the final state's"
+      const bool storable = e && IsFloatStorage(e->dtype) && e->shape == t.shape();
+      const std::vector<uint64_t> dims(t.shape().begin(), t.shape().end());
+      const Hash expected = storable ? TensorDigest(name, DTypeName(e->dtype), dims,
+                                                    AsBytes(EncodeFloatTensor(t, e->dtype)))
+                                     : d;
+      const Hash stored = e ? TensorDigest(name, DTypeName(e->dtype), dims, e->bytes) : Hash{};
+      weights.Expect(storable && stored == expected,
+                     e ? "delivered tensor " + name + " (" + std::string(DTypeName(e->dtype)) +
+                             ") differs from the final state's"
                        : "the delivered weights lack " + name,
-                     {{"tensor", name}, {"expected", HashToHex(d)}, {"found", e ? HashToHex(stored) : "(absent)"}});
+                     {{"tensor", name}, {"expected", HashToHex(expected)}, {"found", e ? HashToHex(stored) : "(absent)"}});
     }
   }
   weights.Expect(delivered.entries().size() == trainable,

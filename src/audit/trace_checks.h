@@ -36,7 +36,7 @@ Status CheckInitialStates(const AuditContext& ctx, AuditReport* report);
 //                    together have the commitment's final-state digest
 // final.weights      the delivered weights file has the commitment's weights
 //                    digest and every tensor of it equals the final state's
-//                    (F32 tensor digests)
+//                    as stored in the file's dtype (EncodeFloatTensor)
 // Errors: the delivered weights file cannot be read.
 Status CheckFinalState(const AuditContext& ctx, const TrainingCommitment& commitment, OpeningSource& source,
                        const std::string& delivered_weights, AuditReport* report);

@@ -83,6 +83,27 @@ TEST_F(TrainAuditTest, HonestRunPassesEveryCheckOfEveryCell) {
   EXPECT_EQ(j["loss_curve"].size(), 6u);
 }
 
+TEST_F(TrainAuditTest, HonestFullFineTuningOfABf16ModelPasses) {
+  testing::RunSpec spec = Spec();
+  spec.model.torch_dtype = "bfloat16";  // the delivered model is stored rounded
+  spec.training.full_finetune = true;
+  spec.training.lora = LoraConfig{};
+  spec.training.learning_rate = 1e-3;
+  const std::string dir = g_run->dir + "-full";
+  RecordedRun run = testing::RecordRun(dir, spec);
+  const AuditReport r = Audit(run);
+  EXPECT_TRUE(r.passed()) << ReportSummary(r);
+  // A delivered tensor that is not the final state rounded to bf16 fails.
+  SafetensorsFile f = testing::Must(SafetensorsFile::Read(run.weights_path), "read");
+  TensorMap t = testing::Must(f.AllF32(), "f32");
+  Tensor& w = t.at(FinalNormName());
+  w[0] = w[0] * 2.0f;
+  run.weights_path = dir + "/edited.safetensors";
+  testing::Must(WriteSafetensors(run.weights_path, t, DType::kBF16, {}), "write");
+  EXPECT_EQ(Failed(Audit(run, 1)), (std::set<std::string>{"final.weights"}));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(TrainAuditTest, SampleSizeAndComputeFraction) {
   const AuditReport r = Audit(*g_run, 2);
   EXPECT_TRUE(r.passed()) << ReportSummary(r);
