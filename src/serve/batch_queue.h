@@ -24,7 +24,7 @@ namespace aftune {
 
 class BatchQueue {
  public:
-  static constexpr std::chrono::microseconds kGatherWindow{5000};
+  static constexpr std::chrono::microseconds kGatherWindow{10000};
 
   // `generator` must outlive the queue. REQUIRES: max_batch >= 1.
   BatchQueue(const Generator& generator, size_t max_batch);

@@ -1,5 +1,6 @@
 #include "serve/receipt_log.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <iterator>
 #include <utility>
@@ -18,6 +19,10 @@ namespace {
 // Leaves written per transaction at most: bounds a transaction's memory and
 // the latency of the appends queued behind it.
 constexpr size_t kMaxLeavesPerCommit = 1 << 16;
+
+// How long a would-be writer waits, once, for leaves that are reserved but
+// not yet queued (see Append).
+constexpr std::chrono::microseconds kLinger{1000};
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
@@ -268,8 +273,18 @@ Result<AppendedLeaves> ReceiptLog::Append(uint64_t count, const std::function<st
   auto me = std::make_shared<Waiter>();  // shared: a writer may still notify it after we return
   me->end = first + count;
   waiters_.emplace(first, me);
+  bool lingered = false;
   while (committed_ < me->end && failed_.ok()) {
     if (!writing_ && pending_.count(committed_)) {
+      // Other appenders have reserved indexes and are building (signing)
+      // their leaves right now: give them up to kLinger once, so that one
+      // transaction, one fsync, covers the whole burst. Whoever queues the
+      // last of them finds nothing missing and writes at once.
+      if (!lingered && pending_.size() < reserved_ - committed_) {
+        lingered = true;
+        me->cv.wait_for(lk, kLinger);
+        continue;
+      }
       WriteQueued(lk);
     } else {
       me->cv.wait(lk);

@@ -21,7 +21,8 @@
 // and the log's next leaf queued becomes the writer: it writes every leaf
 // queued contiguously at the log's end in one transaction, while the others
 // wait for it (LevelDB's writer queue; a lone appender writes its own leaf
-// with no thread hand-off). An append returns only after the transaction
+// with no thread hand-off). A writer that sees indexes reserved but not yet
+// queued waits up to 1 ms for them, once, so a burst shares one fsync. An append returns only after the transaction
 // holding its leaves has COMMITted (its fsync of the WAL).
 //
 // The origin is the signing key's name: checkpoints are signed by it.
