@@ -48,8 +48,11 @@ bool OpenAndProveLines(OpeningSource& source, AuditContext* ctx, AuditReport* re
   std::vector<uint64_t> all(n);
   for (uint64_t i = 0; i < n; ++i) all[i] = i;
   Result<std::vector<OpenedLine>> lines = source.Lines(all);
-  if (!lines.ok())
-    return report->Add({"trace.lines", false, "the provider did not open the trace: " + lines.status().ToString(),
+  if (!lines.ok() || lines->size() != n)
+    return report->Add({"trace.lines", false,
+                        "the provider did not open the trace: " +
+                            (lines.ok() ? std::to_string(lines->size()) + " of " + std::to_string(n) + " lines"
+                                        : lines.status().ToString()),
                         std::nullopt, json::object()});
   CheckTally proven("trace.lines");
   for (uint64_t i = 0; i < n; ++i) {

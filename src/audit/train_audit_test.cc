@@ -200,6 +200,25 @@ TEST_F(TrainAuditTest, TamperedNoteAndWrongKeyFailTheSignature) {
   EXPECT_EQ(Failed(Audit(run, 1)), (std::set<std::string>{"commitment.signature"}));
 }
 
+// A provider that answers fewer lines than asked, or none.
+class ShortLines : public MemoryOpenings {
+ public:
+  using MemoryOpenings::MemoryOpenings;
+  Result<std::vector<OpenedLine>> Lines(std::span<const uint64_t> indices) override {
+    if (indices.size() == 1) return Status::NotFound("line withheld");
+    auto lines = MemoryOpenings::Lines(indices);
+    if (lines.ok()) lines->pop_back();
+    return lines;
+  }
+};
+
+TEST_F(TrainAuditTest, WithheldLinesFail) {
+  ShortLines source(g_run);
+  auto r = AuditTraining(testing::AuditInputsOf(*g_run, &source), {1, {1}, ChallengeStrategy::kUniform, {}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Failed(*r), (std::set<std::string>{"trace.lines"}));
+}
+
 TEST_F(TrainAuditTest, CommitmentOfAnotherContractFails) {
   RecordedRun run = *g_run;
   run.commitment.contract[0] ^= 1;
