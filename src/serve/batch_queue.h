@@ -4,9 +4,10 @@
 // call, then the next group. Clients whose answers left together come back
 // a little apart (each reply's receipt is logged first), so before starting
 // a batch smaller than the previous one the worker waits up to
-// kGatherWindow for the rest to arrive; a lone client never waits. Because the decoder is batch-invariant, a
-// request's tokens do not depend on the requests it shares a batch with
-// (batch_queue_test.cc checks this against generating alone).
+// kGatherWindow for the rest to arrive; a lone client never waits. Because
+// the decoder is batch-invariant, a request's tokens do not depend on the
+// requests it shares a batch with (batch_queue_test.cc checks this against
+// generating alone).
 //
 // Thread safety: Generate may be called from any number of threads.
 #pragma once
