@@ -16,13 +16,13 @@ std::string CellText(const Cell& c) { return std::to_string(c.block) + "," + std
 
 }  // namespace
 
-bool AuditReport::passed() const {
+bool AuditChecks::passed() const {
   for (const AuditCheck& c : checks)
     if (!c.passed) return false;
   return true;
 }
 
-bool AuditReport::Add(AuditCheck c) {
+bool AuditChecks::Add(AuditCheck c) {
   const bool ok = c.passed;
   checks.push_back(std::move(c));
   return ok;
@@ -53,23 +53,36 @@ nlohmann::json ReportJson(const AuditReport& r) {
   }
   j["miss_probability"] = bound;
   j["loss_curve"] = r.loss_curve;
-  j["checks"] = json::array();
-  for (const AuditCheck& c : r.checks) {
-    json e = {{"check", c.check},
-              {"result", c.passed ? "pass" : "fail"},
-              {"message", c.message},
-              {"evidence", c.evidence}};
-    if (c.cell) e["cell"] = {c.cell->block, c.cell->step_block};
-    j["checks"].push_back(std::move(e));
-  }
+  j["checks"] = ChecksJson(r.checks);
   return j;
+}
+
+nlohmann::json ChecksJson(const std::vector<AuditCheck>& checks) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const AuditCheck& c : checks) {
+    nlohmann::json e = {{"check", c.check},
+                        {"result", c.passed ? "pass" : "fail"},
+                        {"message", c.message},
+                        {"evidence", c.evidence}};
+    if (c.cell) e["cell"] = {c.cell->block, c.cell->step_block};
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::string ChecksSummary(const std::vector<AuditCheck>& checks) {
+  size_t failed = 0;
+  for (const AuditCheck& c : checks) failed += !c.passed;
+  std::string s = "  checks: " + std::to_string(checks.size() - failed) + " passed, " + std::to_string(failed) +
+                  " failed\n";
+  for (const AuditCheck& c : checks)
+    if (!c.passed)
+      s += "  FAILED " + c.check + (c.cell ? " cell " + CellText(*c.cell) : "") + ": " + c.message + "\n";
+  return s;
 }
 
 std::string ReportSummary(const AuditReport& r) {
   std::string s = std::string("training audit: ") + (r.passed() ? "PASS" : "FAIL") + "\n";
-  size_t failed = 0;
-  for (const AuditCheck& c : r.checks) failed += !c.passed;
-  s += "  checks: " + std::to_string(r.checks.size() - failed) + " passed, " + std::to_string(failed) + " failed\n";
   std::string cells;
   for (const Cell& c : r.cells) cells += (cells.empty() ? "" : " ") + CellText(c);
   s += "  cells (" + r.strategy + ", " + std::to_string(r.cells.size()) + " of " + std::to_string(r.layout.cells()) +
@@ -88,10 +101,7 @@ std::string ReportSummary(const AuditReport& r) {
     }
     s += "\n";
   }
-  for (const AuditCheck& c : r.checks)
-    if (!c.passed)
-      s += "  FAILED " + c.check + (c.cell ? " cell " + CellText(*c.cell) : "") + ": " + c.message + "\n";
-  return s;
+  return s + ChecksSummary(r.checks);
 }
 
 }  // namespace aftune

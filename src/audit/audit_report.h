@@ -40,7 +40,16 @@ struct AuditCheck {
   nlohmann::json evidence = nlohmann::json::object();
 };
 
-struct AuditReport {
+// The checks of an audit, training or inference, in the order made.
+struct AuditChecks {
+  std::vector<AuditCheck> checks;
+
+  bool passed() const;
+  // Appends a check; returns `passed`.
+  bool Add(AuditCheck c);
+};
+
+struct AuditReport : AuditChecks {
   nlohmann::json commitment = nlohmann::json::object();
   std::string nonce_hex, seed_hex;
   std::string strategy;  // a ChallengeStrategyName or "explicit"
@@ -51,11 +60,6 @@ struct AuditReport {
   double compute_fraction = 0;
   std::optional<Population> population;  // nullopt: explicit cells
   std::vector<float> loss_curve;
-  std::vector<AuditCheck> checks;
-
-  bool passed() const;
-  // Appends a check; returns `passed`.
-  bool Add(AuditCheck c);
 };
 
 // The fractions the report bounds.
@@ -64,5 +68,12 @@ inline constexpr double kReportedFractions[] = {0.01, 0.05, 0.10};
 nlohmann::json ReportJson(const AuditReport& r);
 // A few lines for the terminal: verdict, cells, bound, the failed checks.
 std::string ReportSummary(const AuditReport& r);
+
+// The "checks" array of a report: [{check, result, message, evidence,
+// cell?}].
+nlohmann::json ChecksJson(const std::vector<AuditCheck>& checks);
+// "  checks: P passed, F failed" and a "  FAILED check: message" line per
+// failed check.
+std::string ChecksSummary(const std::vector<AuditCheck>& checks);
 
 }  // namespace aftune

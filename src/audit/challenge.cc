@@ -78,6 +78,12 @@ Hash ChallengeSeed(const Hash& trace_root, std::span<const uint8_t> nonce) {
   return h.Finish();
 }
 
+std::vector<int64_t> DrawIndices(const Hash& seed, int64_t n, int64_t samples) {
+  AFTUNE_CHECK(n >= 0 && n < (int64_t{1} << 32) && samples >= 0);
+  ChallengeWords words(seed);
+  return PartialShuffle(words, n, std::min(samples, n));
+}
+
 std::vector<Cell> DrawCells(const Hash& seed, const TraceLayout& layout, ChallengeStrategy strategy,
                             int64_t samples) {
   AFTUNE_CHECK(layout.cells() >= 1 && samples >= 0);
@@ -86,7 +92,7 @@ std::vector<Cell> DrawCells(const Hash& seed, const TraceLayout& layout, Challen
   const Population pop = ChallengePopulation(layout, strategy);
   const int64_t s = std::min(samples, pop.size);
   if (strategy == ChallengeStrategy::kUniform) {
-    for (int64_t id : PartialShuffle(words, layout.cells(), s)) out.push_back(CellOfId(layout, id));
+    for (int64_t id : DrawIndices(seed, layout.cells(), s)) out.push_back(CellOfId(layout, id));
   } else if (strategy == ChallengeStrategy::kInput) {
     for (int64_t sb : PartialShuffle(words, layout.step_blocks(), s)) out.push_back({0, sb});
   } else {

@@ -59,6 +59,12 @@ struct Cell {
 
 Hash ChallengeSeed(const Hash& trace_root, std::span<const uint8_t> nonce);
 
+// min(samples, n) distinct indices of 0..n-1 by the partial Fisher–Yates
+// above over the seed's random words, in draw order (the uniform strategy's
+// draw, and the inference audit's draw of receipts). REQUIRES: 0 <= n <
+// 2^32, samples >= 0.
+std::vector<int64_t> DrawIndices(const Hash& seed, int64_t n, int64_t samples);
+
 // The cells drawn as above. REQUIRES: layout.cells() >= 1, samples >= 0.
 std::vector<Cell> DrawCells(const Hash& seed, const TraceLayout& layout, ChallengeStrategy strategy,
                             int64_t samples);

@@ -7,9 +7,7 @@
 
 namespace aftune {
 
-namespace {
-
-std::string Escape(const std::string& s) {
+std::string HtmlEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -22,6 +20,16 @@ std::string Escape(const std::string& s) {
   }
   return out;
 }
+
+std::string HtmlPageHead(const std::string& title) {
+  return "<!doctype html><html><head><meta charset='utf-8'><title>" + HtmlEscape(title) + "</title><style>"
+                  "body{font-family:sans-serif;margin:2em;max-width:1100px}td,th{border:1px solid #ddd;padding:3px 6px;"
+                  "font-size:13px;vertical-align:top}table{border-collapse:collapse;margin:1em 0}.pass{background:#d8f0d8}"
+                  ".fail{background:#f6d0d0}.grid td{width:14px;text-align:center}code{font-size:12px;word-break:break-all}"
+                  "</style></head><body>";
+}
+
+namespace {
 
 std::string Num(double v) {
   char buf[32];
@@ -83,17 +91,13 @@ std::string GridTable(const AuditReport& r) {
 std::string ReportHtml(const AuditReport& r) {
   const nlohmann::json j = ReportJson(r);
   const bool pass = r.passed();
-  std::string h = "<!doctype html><html><head><meta charset='utf-8'><title>aftune training audit</title><style>"
-                  "body{font-family:sans-serif;margin:2em;max-width:1100px}td,th{border:1px solid #ddd;padding:3px 6px;"
-                  "font-size:13px;vertical-align:top}table{border-collapse:collapse;margin:1em 0}.pass{background:#d8f0d8}"
-                  ".fail{background:#f6d0d0}.grid td{width:14px;text-align:center}code{font-size:12px;word-break:break-all}"
-                  "</style></head><body>";
+  std::string h = HtmlPageHead("aftune training audit");
   h += std::string("<h1>Training audit: <span class='") + (pass ? "pass" : "fail") + "'>" +
        (pass ? "PASS" : "FAIL") + "</span></h1>";
-  h += "<table><tr><th>nonce</th><td><code>" + Escape(r.nonce_hex) + "</code></td></tr>";
-  h += "<tr><th>challenge seed</th><td><code>" + Escape(r.seed_hex) + "</code></td></tr>";
-  h += "<tr><th>commitment</th><td><code>" + Escape(r.commitment.dump()) + "</code></td></tr>";
-  h += "<tr><th>strategy</th><td>" + Escape(r.strategy) + ", " + std::to_string(r.cells.size()) + " of " +
+  h += "<table><tr><th>nonce</th><td><code>" + HtmlEscape(r.nonce_hex) + "</code></td></tr>";
+  h += "<tr><th>challenge seed</th><td><code>" + HtmlEscape(r.seed_hex) + "</code></td></tr>";
+  h += "<tr><th>commitment</th><td><code>" + HtmlEscape(r.commitment.dump()) + "</code></td></tr>";
+  h += "<tr><th>strategy</th><td>" + HtmlEscape(r.strategy) + ", " + std::to_string(r.cells.size()) + " of " +
        std::to_string(r.layout.cells()) + " cells</td></tr>";
   h += "<tr><th>compute</th><td>" + Num(r.compute_fraction) + " of training (layer-steps)</td></tr>";
   h += "<tr><th>miss probability bound</th><td>";
@@ -101,7 +105,7 @@ std::string ReportHtml(const AuditReport& r) {
     h += "none (explicit cells)";
   } else {
     for (const auto& [f, p] : j["miss_probability"].items())
-      h += "deviation in " + Num(100 * std::stod(f)) + "% of " + Escape(j["population"].get<std::string>()) +
+      h += "deviation in " + Num(100 * std::stod(f)) + "% of " + HtmlEscape(j["population"].get<std::string>()) +
            ": &le; " + Num(p.get<double>()) + "<br>";
   }
   h += "</td></tr></table>";
@@ -109,14 +113,19 @@ std::string ReportHtml(const AuditReport& r) {
   h += "<h2>Audit grid</h2><p>rows: layer-blocks L; columns: step-blocks S; &#10003; checked and passed, "
        "&#10007; checked and failed.</p>" +
        GridTable(r);
-  h += "<h2>Checks</h2><table><tr><th>check</th><th>cell</th><th>result</th><th>message</th><th>evidence</th></tr>";
-  for (const AuditCheck& c : r.checks) {
-    h += std::string("<tr class='") + (c.passed ? "pass" : "fail") + "'><td>" + Escape(c.check) + "</td><td>" +
+  h += "<h2>Checks</h2>" + ChecksTableHtml(r.checks);
+  return h + "</body></html>\n";
+}
+
+std::string ChecksTableHtml(const std::vector<AuditCheck>& checks) {
+  std::string h = "<table><tr><th>check</th><th>cell</th><th>result</th><th>message</th><th>evidence</th></tr>";
+  for (const AuditCheck& c : checks) {
+    h += std::string("<tr class='") + (c.passed ? "pass" : "fail") + "'><td>" + HtmlEscape(c.check) + "</td><td>" +
          (c.cell ? std::to_string(c.cell->block) + "," + std::to_string(c.cell->step_block) : "") + "</td><td>" +
-         (c.passed ? "pass" : "fail") + "</td><td>" + Escape(c.message) + "</td><td><code>" +
-         Escape(c.evidence.dump()) + "</code></td></tr>";
+         (c.passed ? "pass" : "fail") + "</td><td>" + HtmlEscape(c.message) + "</td><td><code>" +
+         HtmlEscape(c.evidence.dump()) + "</code></td></tr>";
   }
-  return h + "</table></body></html>\n";
+  return h + "</table>";
 }
 
 }  // namespace aftune

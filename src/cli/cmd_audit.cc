@@ -25,17 +25,8 @@
 
 namespace aftune::cli {
 
-namespace {
-
-struct AuditArgs {
-  std::string contract, commitment, pub, data, model, run, nonce, strategy = "uniform", cells, report, html;
-  int64_t samples = -1;
-};
-
-constexpr size_t kMaxNonceBytes = 64;
-
-// Lowercase hex, 1 to kMaxNonceBytes bytes; or 16 bytes from the OS.
-Result<std::vector<uint8_t>> Nonce(const std::string& hex) {
+Result<std::vector<uint8_t>> AuditNonce(const std::string& hex) {
+  constexpr size_t kMaxNonceBytes = 64;
   std::vector<uint8_t> out;
   if (hex.empty()) {
     out.resize(16);
@@ -50,9 +41,16 @@ Result<std::vector<uint8_t>> Nonce(const std::string& hex) {
   return bytes;
 }
 
+namespace {
+
+struct AuditArgs {
+  std::string contract, commitment, pub, data, model, run, nonce, strategy = "uniform", cells, report, html;
+  int64_t samples = -1;
+};
+
 // The audit's report, or why it could not be made.
 Result<AuditReport> RunAudit(const AuditArgs& a) {
-  AFTUNE_ASSIGN_OR_RETURN(std::vector<uint8_t> nonce, Nonce(a.nonce));
+  AFTUNE_ASSIGN_OR_RETURN(std::vector<uint8_t> nonce, AuditNonce(a.nonce));
   AFTUNE_ASSIGN_OR_RETURN(ChallengeStrategy strategy, ParseChallengeStrategy(a.strategy));
   AFTUNE_ASSIGN_OR_RETURN(Contract contract, ReadContract(a.contract));
   AFTUNE_ASSIGN_OR_RETURN(std::string note, ReadFile(a.commitment));
@@ -105,6 +103,7 @@ void RegisterAuditCommands(CLI::App& app) {
   c->add_option("--html", args->html, "write a self-contained HTML report here");
   AddThreadsOption(c);
   c->callback([args] { AuditTrain(*args); });
+  RegisterAuditInferCommand(audit);
 }
 
 }  // namespace aftune::cli

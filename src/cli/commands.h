@@ -2,6 +2,10 @@
 // to the app with callbacks that run the command and record its exit status.
 #pragma once
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 
 #include "base/status.h"
@@ -19,6 +23,8 @@ void RegisterServeCommands(CLI::App& app);
 void RegisterClientCommands(CLI::App& app);
 void RegisterOpenCommands(CLI::App& app);
 void RegisterAuditCommands(CLI::App& app);
+// `aftune audit infer`, a subcommand of `audit` (cmd_audit_infer.cc).
+void RegisterAuditInferCommand(CLI::App* audit);
 
 // --temperature, --top-p, --top-k, --seed.
 void AddSamplingOptions(CLI::App* cmd, float* temperature, float* top_p, int64_t* top_k, uint64_t* seed);
@@ -36,5 +42,9 @@ int ExitCode();
 // kExitAuditFailed when the audit found a violation.
 inline constexpr int kExitAuditFailed = 3;
 void SetExitCode(int code);
+
+// An audit's --nonce: lowercase hex, 1 to 64 bytes; empty: 16 bytes from the
+// OS. kInvalidArgument naming the value.
+Result<std::vector<uint8_t>> AuditNonce(const std::string& hex);
 
 }  // namespace aftune::cli

@@ -36,7 +36,8 @@ struct Active {
   int32_t next_input = 0;  // the token to feed at the next step
 };
 
-// The earliest occurrence of any stop string in text, or npos.
+}  // namespace
+
 size_t FindStop(const std::string& text, const std::vector<std::string>& stops) {
   size_t at = std::string::npos;
   for (const auto& s : stops) {
@@ -45,8 +46,6 @@ size_t FindStop(const std::string& text, const std::vector<std::string>& stops) 
   }
   return at;
 }
-
-}  // namespace
 
 std::vector<GenerationResult> Generator::Generate(const std::vector<GenerationRequest>& requests,
                                                   bool keep_logits) const {

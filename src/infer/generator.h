@@ -59,6 +59,10 @@ class Generator {
   std::function<std::string(const std::vector<int32_t>&)> decode_;
 };
 
+// The earliest occurrence of any non-empty stop string in `text`, or npos
+// (how Generate matches stop strings on the decoded output).
+size_t FindStop(const std::string& text, const std::vector<std::string>& stops);
+
 // Teacher-forced replay: one forward pass over prompt + tokens recomputes the
 // logits each generated token was sampled from, and the sampler's choice from
 // them. Returns the choices (same length as tokens); an honest generation has
