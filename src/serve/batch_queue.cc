@@ -34,14 +34,16 @@ void BatchQueue::WorkLoop() {
   for (;;) {
     queued_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping
-    const size_t expect = std::min(last_batch_, max_batch_);
+    const size_t recent_max = recent_.empty() ? 1 : *std::max_element(recent_.begin(), recent_.end());
+    const size_t expect = std::min(recent_max, max_batch_);
     queued_.wait_for(lk, kGatherWindow, [&] { return stopping_ || queue_.size() >= expect; });
     std::vector<Job*> batch;
     while (!queue_.empty() && batch.size() < max_batch_) {
       batch.push_back(queue_.front());
       queue_.pop_front();
     }
-    last_batch_ = batch.size();
+    recent_.push_back(batch.size());
+    if (recent_.size() > kRecentBatches) recent_.pop_front();
     lk.unlock();
     std::vector<GenerationRequest> requests;
     requests.reserve(batch.size());

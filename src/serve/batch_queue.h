@@ -3,8 +3,9 @@
 // waiting at that moment (up to max_batch) through one Generator::Generate
 // call, then the next group. Clients whose answers left together come back
 // a little apart (each reply's receipt is logged first), so before starting
-// a batch smaller than the previous one the worker waits up to
-// kGatherWindow for the rest to arrive; a lone client never waits. Because
+// a batch smaller than the largest of the last kRecentBatches the worker
+// waits up to kGatherWindow for the rest to arrive (which also merges
+// batches that have split); a lone client never waits. Because
 // the decoder is batch-invariant, a request's tokens do not depend on the
 // requests it shares a batch with (batch_queue_test.cc checks this against
 // generating alone).
@@ -26,6 +27,7 @@ namespace aftune {
 class BatchQueue {
  public:
   static constexpr std::chrono::microseconds kGatherWindow{10000};
+  static constexpr size_t kRecentBatches = 4;
 
   // `generator` must outlive the queue. REQUIRES: max_batch >= 1.
   BatchQueue(const Generator& generator, size_t max_batch);
@@ -50,7 +52,7 @@ class BatchQueue {
   std::mutex mu_;
   std::condition_variable queued_, finished_;
   std::deque<Job*> queue_;
-  size_t last_batch_ = 1;  // size of the previous batch
+  std::deque<size_t> recent_;  // sizes of the last kRecentBatches batches
   bool stopping_ = false;
   std::thread worker_;
 };

@@ -40,8 +40,14 @@ Status OnlyKeys(const Json& j, const std::string& where, std::vector<std::string
   return Status::Ok();
 }
 
+// A JSON integer >= 0 (parsed text gives "unsigned"; a Json built in memory
+// from a signed C++ integer gives "integer").
+bool IsNonNegativeInteger(const Json& j) {
+  return j.is_number_unsigned() || (j.is_number_integer() && j.get<int64_t>() >= 0);
+}
+
 Result<uint64_t> U64(const Json& j, const std::string& field) {
-  if (!j.is_number_unsigned()) return Wrong(field, "must be a non-negative integer");
+  if (!IsNonNegativeInteger(j)) return Wrong(field, "must be a non-negative integer");
   return j.get<uint64_t>();
 }
 
@@ -62,7 +68,7 @@ Result<std::vector<int32_t>> Tokens(const Json& j, const std::string& field) {
   if (!j.is_array()) return Wrong(field, "must be an array of token ids");
   std::vector<int32_t> out;
   for (const Json& t : j) {
-    if (!t.is_number_unsigned() || t.get<uint64_t>() > INT32_MAX) return Wrong(field, "holds a bad token id");
+    if (!IsNonNegativeInteger(t) || t.get<uint64_t>() > INT32_MAX) return Wrong(field, "holds a bad token id");
     out.push_back(static_cast<int32_t>(t.get<uint64_t>()));
   }
   return out;
