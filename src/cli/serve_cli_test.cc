@@ -199,6 +199,53 @@ TEST_F(ServeCli, ClientCompleteAppendsVerifiableReceipts) {
   EXPECT_EQ(server.Signal(SIGTERM), 0);
 }
 
+// aftune audit infer over the receipts file aftune client wrote: exit 0 for
+// honest receipts, 3 for an edited file or another key (naming the check),
+// 1 when it cannot audit, 2 for usage errors.
+TEST_F(ServeCli, AuditInferChecksTheReceiptsFile) {
+  ServerProcess server(ServeArgs("audit.db"));
+  const std::string receipts = dir_ + "/audit-receipts.jsonl";
+  for (const char* prompt : {"1+1=", "2+2=", "hello"}) {
+    testing::CommandResult r = RunAftune("client complete --server " + server.url() + " --prompt '" + prompt +
+                                         "' --max-tokens 5 --temperature 0.7 --seed 3 --receipts " + receipts);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  auto audit = [&](const std::string& file, const std::string& pub, const std::string& extra) {
+    return RunAftune("audit infer --model " + dir_ + "/tiny --pub " + pub + " --receipts " + file + " --server " +
+                     server.url() + " --samples 2 --nonce 0a0b" + extra);
+  };
+  const std::string pub = dir_ + "/provider.pub";
+  testing::CommandResult pass = audit(receipts, pub, " --report " + dir_ + "/infer.json --html " + dir_ + "/infer.html");
+  EXPECT_EQ(pass.exit_code, 0) << pass.output;
+  EXPECT_NE(pass.output.find("inference audit: PASS"), std::string::npos) << pass.output;
+  const Json report = Json::parse(testing::ReadBytes(dir_ + "/infer.json"));
+  EXPECT_EQ(report["verdict"], "pass");
+  EXPECT_EQ(report["nonce"], "0a0b");
+  EXPECT_EQ(report["sampled"].size(), 2u);
+  EXPECT_NE(testing::ReadBytes(dir_ + "/infer.html").find("Inference audit"), std::string::npos);
+
+  // One generated token changed in the client's file.
+  std::istringstream lines(testing::ReadBytes(receipts));
+  std::string first, rest;
+  std::getline(lines, first);
+  rest.assign(std::istreambuf_iterator<char>(lines), {});
+  Json edited = Json::parse(first);
+  edited["completion_tokens"][0] = edited["completion_tokens"][0].get<int>() == 65 ? 66 : 65;
+  testing::WriteText(dir_ + "/edited.jsonl", edited.dump() + "\n" + rest);
+  testing::CommandResult fail = audit(dir_ + "/edited.jsonl", pub, "");
+  EXPECT_EQ(fail.exit_code, 3) << fail.output;
+  EXPECT_NE(fail.output.find("FAILED receipt.digests"), std::string::npos) << fail.output;
+
+  ASSERT_EQ(RunAftune("keygen --name provider.example --out " + dir_ + "/impostor").exit_code, 0);
+  testing::CommandResult other_key = audit(receipts, dir_ + "/impostor.pub", "");
+  EXPECT_EQ(other_key.exit_code, 3) << other_key.output;
+  EXPECT_NE(other_key.output.find("FAILED receipt.signature"), std::string::npos) << other_key.output;
+
+  EXPECT_EQ(audit(dir_ + "/missing.jsonl", pub, "").exit_code, 1);
+  EXPECT_EQ(RunAftune("audit infer --model " + dir_ + "/tiny --pub " + pub + " --receipts " + receipts).exit_code, 2);
+  EXPECT_EQ(server.Signal(SIGTERM), 0);
+}
+
 // contract → training → served adapter → answer: with --commitment every
 // receipt names the commitment note and the adapter it commits to; weights
 // other than the committed ones are refused.
@@ -229,6 +276,19 @@ TEST_F(ServeCli, ReceiptsNameTheTrainingCommitment) {
     ASSERT_TRUE(receipt->commitment.has_value() && receipt->adapter.has_value());
     EXPECT_EQ(*receipt->commitment, Sha256Of(note));
     EXPECT_EQ(*receipt->adapter, commitment->weights);
+
+    // The inference audit follows the chain given the commitment.
+    Json line = ReceiptBundleToJson(*b);
+    line["server"] = server.url();
+    testing::WriteText(dir_ + "/chain.jsonl", line.dump() + "\n");
+    const std::string audit = "audit infer --model " + dir_ + "/tiny --adapter " + dir_ + "/run/adapter --pub " +
+                              dir_ + "/provider.pub --receipts " + dir_ + "/chain.jsonl --server " + server.url() +
+                              " --samples 1";
+    testing::CommandResult chained = RunAftune(audit + with_commitment);
+    EXPECT_EQ(chained.exit_code, 0) << chained.output;
+    testing::CommandResult unchained = RunAftune(audit);
+    EXPECT_EQ(unchained.exit_code, 1) << unchained.output;
+    EXPECT_NE(unchained.output.find("--commitment"), std::string::npos) << unchained.output;
   }
   testing::CommandResult base_only = RunAftune("serve " + ServeArgs("chain2.db") + with_commitment + " --port 0");
   EXPECT_EQ(base_only.exit_code, 1);
