@@ -32,8 +32,8 @@ Result<std::unique_ptr<TraceRecorder>> TraceRecorder::Open(const std::string& pa
   std::unique_ptr<TraceRecorder> r(new TraceRecorder());
   r->path_ = path;
   r->grid_ = grid;
-  r->store_ = store;
-  r->digester_ = StepDigester(store, grid.activation_interval);
+  if (store) r->writer_ = std::make_unique<StoreWriter>(store);
+  r->digester_ = StepDigester(r->writer_.get(), grid.activation_interval);
   const std::string header = HeaderRecord(contract, trainer.blocks(), trainer.total_steps(), steps_per_block);
   if (k == 0) {
     r->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
@@ -113,17 +113,21 @@ bool TraceRecorder::KeepsState(int64_t step, const Trainer& trainer) const {
   // Step 0 is the contract's base model and seed-determined initialisation,
   // rebuilt from the inputs; the state after the last step is never a
   // cell's start.
-  return store_ && step > 0 && step < trainer.total_steps() &&
+  return writer_ && step > 0 && step < trainer.total_steps() &&
          step % (grid_.steps_per_block * grid_.checkpoint_interval) == 0;
 }
 
 Status TraceRecorder::AppendBlockStates(int64_t step, const Trainer& trainer) {
+  if (writer_) AFTUNE_RETURN_IF_ERROR(writer_->Flush());
   for (size_t b = 0; b < trainer.blocks().size(); ++b) {
     size_t count = 0;
     Hash h = BlockStateDigest(trainer, b, &count);
-    if (KeepsState(step, trainer)) AFTUNE_RETURN_IF_ERROR(store_->PutState(h, BlockStateTensors(trainer, b)));
+    if (KeepsState(step, trainer)) writer_->PutState(h, BlockStateTensors(trainer, b));
     AFTUNE_RETURN_IF_ERROR(Append(BlockStateRecord(step, b, trainer.blocks()[b], h, count)));
   }
+  // A kept state is durable before the caller saves its resumable
+  // checkpoint at the same step (a run resumed there never writes it again).
+  if (KeepsState(step, trainer)) return writer_->Flush();
   return Status::Ok();
 }
 
@@ -136,7 +140,7 @@ void TraceRecorder::OnGradient(int64_t step, int64_t micro, int64_t boundary, co
 }
 
 Status TraceRecorder::EndStep(const StepReport& r, const Trainer& trainer) {
-  AFTUNE_ASSIGN_OR_RETURN(StepRecordData d, digester_.Take(r, trainer.blocks()));
+  StepRecordData d = digester_.Take(r, trainer.blocks());
   AFTUNE_RETURN_IF_ERROR(Append(StepRecord(d)));
   const int64_t next = r.step + 1;
   if (next % grid_.steps_per_block == 0 || next == trainer.total_steps())

@@ -30,7 +30,7 @@
 #include "commit/compact_range.h"
 #include "trace/contract.h"
 #include "trace/step_digester.h"
-#include "trace/tensor_store.h"
+#include "trace/store_writer.h"
 #include "trace/trace_record.h"
 #include "train/trainer.h"
 
@@ -43,7 +43,8 @@ class TraceRecorder : public StepObserver {
   // to step k as above; kCorruption naming the file and line when the file's
   // header differs from this run's or it lacks any of them;
   // kInvalidArgument when k is neither a step-block boundary nor the end.
-  // `store` may be null (keep nothing); it must outlive the recorder.
+  // `store` may be null (keep nothing); it must outlive the recorder, which
+  // writes to it in the background (trace/store_writer.h).
   // REQUIRES: every grid value >= 1.
   static Result<std::unique_ptr<TraceRecorder>> Open(const std::string& path, const Hash& contract,
                                                      const AuditGrid& grid, TensorStore* store,
@@ -54,8 +55,8 @@ class TraceRecorder : public StepObserver {
   void OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) override;
 
   // After trainer.RunStep(this) returned `r`: appends its step record and,
-  // at a step-block end, the block-state records. Also reports a failure to
-  // keep a tensor of the step.
+  // at a step-block end, the block-state records — after every tensor kept
+  // so far is durable (and reporting a failure to keep one).
   Status EndStep(const StepReport& r, const Trainer& trainer);
 
   Hash root() const { return tree_.Root(); }
@@ -71,7 +72,7 @@ class TraceRecorder : public StepObserver {
   std::string path_;
   int fd_ = -1;
   AuditGrid grid_;
-  TensorStore* store_ = nullptr;
+  std::unique_ptr<StoreWriter> writer_;  // null: keep nothing
   MerkleBuilder tree_;
   StepDigester digester_;
 };

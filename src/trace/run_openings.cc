@@ -162,25 +162,25 @@ Status RunOpenings::CheckAndKeepStates(int64_t step) {
     if (found != expected)
       return Status::Mismatch("replay does not reproduce the state of block " + std::to_string(b) + " at step " +
                               std::to_string(step) + ": trace " + HashToHex(expected) + ", replay " + HashToHex(found));
-    AFTUNE_RETURN_IF_ERROR(store_.PutState(found, BlockStateTensors(*trainer_, static_cast<size_t>(b))));
+    writer_.PutState(found, BlockStateTensors(*trainer_, static_cast<size_t>(b)));
   }
   return Status::Ok();
 }
 
 Status RunOpenings::ReplayTo(int64_t step, int64_t latest_start) {
   AFTUNE_RETURN_IF_ERROR(StartReplay(latest_start));
-  StepDigester digester(&store_, 1);
+  StepDigester digester(&writer_, 1);
   while (trainer_->next_step() < step) {
     const int64_t s = trainer_->next_step();
     AFTUNE_ASSIGN_OR_RETURN(StepReport r, trainer_->RunStep(&digester));
     ++replayed_steps_;
-    AFTUNE_ASSIGN_OR_RETURN(StepRecordData d, digester.Take(r, trainer_->blocks()));
+    StepRecordData d = digester.Take(r, trainer_->blocks());
     if (StepRecord(d) != lines_[layout_.StepLine(s)])
       return Status::Mismatch(run_.trace() + ":" + std::to_string(layout_.StepLine(s) + 1) +
                               ": replay does not reproduce the step record of step " + std::to_string(s));
     if (layout_.is_state_step(s + 1)) AFTUNE_RETURN_IF_ERROR(CheckAndKeepStates(s + 1));
   }
-  return Status::Ok();
+  return writer_.Flush();
 }
 
 }  // namespace aftune

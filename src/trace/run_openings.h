@@ -27,6 +27,7 @@
 #include "trace/contract.h"
 #include "trace/opening.h"
 #include "trace/run_dir.h"
+#include "trace/store_writer.h"
 #include "trace/tensor_store.h"
 #include "train/dataset.h"
 #include "train/trainer.h"
@@ -61,6 +62,7 @@ class RunOpenings : public OpeningSource {
 
   RunDir run_;
   TensorStore store_;
+  StoreWriter writer_{&store_};
   Contract contract_;
   TraceLayout layout_;
   std::vector<std::string> lines_;

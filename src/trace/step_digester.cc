@@ -3,8 +3,7 @@
 namespace aftune {
 
 void StepDigester::Keep(int64_t step, const Hash& digest, const std::string& name, const Tensor& t) {
-  if (!store_ || step % keep_interval_ != 0 || !keep_status_.ok()) return;
-  keep_status_ = store_->PutTensor(digest, name, t);
+  if (writer_ && step % keep_interval_ == 0) writer_->PutTensor(digest, name, t);
 }
 
 void StepDigester::OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) {
@@ -26,12 +25,9 @@ void StepDigester::OnGradient(int64_t step, int64_t micro, int64_t boundary, con
   Keep(step, digest, name, dx);
 }
 
-Result<StepRecordData> StepDigester::Take(const StepReport& r, const std::vector<LayerSpan>& blocks) {
-  Status kept = keep_status_;
-  keep_status_ = Status::Ok();
+StepRecordData StepDigester::Take(const StepReport& r, const std::vector<LayerSpan>& blocks) {
   StepRecordData d = std::move(pending_);
   pending_ = {};
-  AFTUNE_RETURN_IF_ERROR(kept);
   d.report = r;
   d.grad_sumsq.assign(blocks.size(), {});
   for (const auto& [name, v] : r.grad_sumsq) d.grad_sumsq[BlockOfTensor(name, blocks)].emplace_back(name, v);

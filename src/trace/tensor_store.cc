@@ -55,14 +55,6 @@ Status TensorStore::Put(const Hash& digest, const TensorMap& tensors) {
   return Status::Ok();
 }
 
-Status TensorStore::PutState(const Hash& digest, const TensorMap& state) { return Put(digest, state); }
-
-Status TensorStore::PutTensor(const Hash& digest, const std::string& name, const Tensor& t) {
-  TensorMap one;
-  one.emplace(name, t);
-  return Put(digest, one);
-}
-
 Result<TensorMap> TensorStore::Get(const Hash& digest) const {
   const std::string path = ObjectPath(digest);
   if (!FileExists(path)) return Status::NotFound(path + ": no such object in the store");

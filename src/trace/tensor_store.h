@@ -34,11 +34,11 @@ class TensorStore {
   // A store rooted at `dir` (created on the first Put).
   explicit TensorStore(std::string dir) : dir_(std::move(dir)) {}
 
-  // REQUIRES: `digest` is the state digest of `state` (F32 tensors) — the
-  // caller has just computed it from these tensors.
-  Status PutState(const Hash& digest, const TensorMap& state);
-  // REQUIRES: digest == F32TensorDigest(name, t).
-  Status PutTensor(const Hash& digest, const std::string& name, const Tensor& t);
+  // Writes the object `digest` holding `tensors` (nothing when it exists).
+  // REQUIRES: `digest` is the tensors' own — the state digest of a block
+  // state, or F32TensorDigest(name, t) of a single tensor — computed by the
+  // caller from these tensors. (trace/store_writer.h puts in the background.)
+  Status Put(const Hash& digest, const TensorMap& tensors);
 
   bool Has(const Hash& digest) const;
   // kNotFound when absent; kCorruption naming the object when it does not
@@ -54,7 +54,6 @@ class TensorStore {
   uint64_t bytes_written() const { return bytes_written_; }
 
  private:
-  Status Put(const Hash& digest, const TensorMap& tensors);
   Result<TensorMap> Get(const Hash& digest) const;
 
   std::string dir_;

@@ -1,0 +1,59 @@
+// Puts objects into a TensorStore on a background thread, so that training
+// never waits for compression or for the fsyncs of atomic writes (on this
+// project's machines an atomic write costs two fsyncs of several ms each;
+// kept synchronously, the boundary tensors of one step would cost a large
+// fraction of a step).
+//
+// The caller hands over copies; Flush() waits until every object handed over
+// so far is durable and returns the first failure (later Puts after a
+// failure are dropped). The recorder flushes before every block-state
+// record, so when the trace shows the state at step k, every object kept for
+// the steps before k is on disk.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "trace/tensor_store.h"
+
+namespace aftune {
+
+class StoreWriter {
+ public:
+  // `store` must outlive the writer.
+  explicit StoreWriter(TensorStore* store);
+  // Waits for the queue to drain (errors are for Flush to report).
+  ~StoreWriter();
+  StoreWriter(const StoreWriter&) = delete;
+  StoreWriter& operator=(const StoreWriter&) = delete;
+
+  // REQUIRES: the contracts of TensorStore::PutState / PutTensor (the digest
+  // is the tensors' own).
+  void PutState(const Hash& digest, TensorMap state);
+  void PutTensor(const Hash& digest, const std::string& name, Tensor t);
+
+  Status Flush();
+
+ private:
+  struct Item {
+    Hash digest;
+    TensorMap tensors;
+  };
+  void Enqueue(Item item);
+  void Run();
+
+  TensorStore* store_;
+  std::mutex mu_;
+  std::condition_variable work_, idle_;
+  std::deque<Item> queue_;
+  bool busy_ = false;
+  bool stop_ = false;
+  Status status_;
+  std::thread thread_;
+};
+
+}  // namespace aftune
