@@ -111,10 +111,10 @@ Status TraceRecorder::Append(const std::string& line) {
 
 bool TraceRecorder::KeepsState(int64_t step, const Trainer& trainer) const {
   // Step 0 is the contract's base model and seed-determined initialisation,
-  // rebuilt from the inputs; the state after the last step is never a
-  // cell's start.
-  return writer_ && step > 0 && step < trainer.total_steps() &&
-         step % (grid_.steps_per_block * grid_.checkpoint_interval) == 0;
+  // rebuilt from the inputs. The final state is kept: every audit checks it
+  // against the delivered weights.
+  return writer_ && step > 0 &&
+         (step == trainer.total_steps() || step % (grid_.steps_per_block * grid_.checkpoint_interval) == 0);
 }
 
 Status TraceRecorder::AppendBlockStates(int64_t step, const Trainer& trainer) {

@@ -14,10 +14,11 @@
 // with the same file and root as an uninterrupted one.
 //
 // Keeping (DESIGN.md, "The audit grid"): with a store, the recorder also
-// puts into it every layer-block's state at the steps k, 0 < k < total, that
-// are multiples of B_S·I_C, and every boundary tensor of the steps that are
-// multiples of I_A (trace/tensor_store.h). Step 0 needs no copy: it is the
-// contract's base model plus the seed-determined initialisation.
+// puts into it every layer-block's state at the steps k > 0 that are
+// multiples of B_S·I_C and after the last step, and every boundary tensor of
+// the steps that are multiples of I_A (trace/tensor_store.h). Step 0 needs
+// no copy: it is the contract's base model plus the seed-determined
+// initialisation.
 //
 // Recording only reads the tensors it is shown; it never changes training.
 // Not thread-safe (the trainer calls it from its own thread).
