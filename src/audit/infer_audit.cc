@@ -34,6 +34,14 @@ Result<Checkpoint> UnverifiedCheckpoint(const std::string& note) {
   return ParseCheckpoint(text);
 }
 
+// The receipt a note carries, without verifying its signature.
+std::optional<Receipt> UnverifiedReceipt(const std::string& note) {
+  Result<std::string> text = UnverifiedNoteText(note);
+  if (!text.ok()) return std::nullopt;
+  Result<Receipt> r = ParseReceiptText(*text);
+  return r.ok() ? std::optional(*r) : std::nullopt;
+}
+
 // The provider log's failure to answer is a finding; an unreachable log is
 // not (the audit could not be carried out).
 bool Unreachable(const Status& s) { return s.code() == Status::Code::kIOError; }
@@ -78,9 +86,8 @@ void CheckReceipts(const InferAuditInputs& in, InferAuditReport& r) {
 Status CheckCommitment(const InferAuditInputs& in, InferAuditReport& r) {
   std::optional<Hash> named;
   for (size_t i = 0; i < in.receipts.size() && !named; ++i) {
-    Result<std::string> text = UnverifiedNoteText(in.receipts[i].receipt);
-    Result<Receipt> rc = text.ok() ? ParseReceiptText(*text) : Result<Receipt>(text.status());
-    if (rc.ok() && rc->commitment) named = rc->commitment;
+    const std::optional<Receipt> rc = UnverifiedReceipt(in.receipts[i].receipt);
+    if (rc && rc->commitment) named = rc->commitment;
   }
   if (!in.commitment_note) {
     if (named)
@@ -102,9 +109,8 @@ Status CheckCommitment(const InferAuditInputs& in, InferAuditReport& r) {
   }
   CheckTally tally("receipt.commitment");
   for (size_t i = 0; i < in.receipts.size(); ++i) {
-    Result<std::string> text = UnverifiedNoteText(in.receipts[i].receipt);
-    Result<Receipt> rc = text.ok() ? ParseReceiptText(*text) : Result<Receipt>(text.status());
-    const std::optional<Hash> found = rc.ok() ? rc->commitment : std::nullopt;
+    const std::optional<Receipt> rc = UnverifiedReceipt(in.receipts[i].receipt);
+    const std::optional<Hash> found = rc ? rc->commitment : std::nullopt;
     tally.Expect(found == digest, Line(i) + ": the receipt names commitment " + HexOrNull(found).dump(),
                  {{"line", i + 1}, {"expected", HashToHex(digest)}, {"found", HexOrNull(found)}});
   }
@@ -128,8 +134,8 @@ Status CheckLog(const InferAuditInputs& in, InferAuditReport& r, Ledger& ledger)
   std::map<std::string, std::optional<Checkpoint>> distinct;  // note -> verified checkpoint
   for (size_t i = 0; i < in.receipts.size(); ++i) {
     const std::string& note = in.receipts[i].checkpoint;
-    ledger.checkpoints.push_back(UnverifiedCheckpoint(note).ok() ? std::optional(*UnverifiedCheckpoint(note))
-                                                                : std::nullopt);
+    Result<Checkpoint> received = UnverifiedCheckpoint(note);
+    ledger.checkpoints.push_back(received.ok() ? std::optional(*received) : std::nullopt);
     if (distinct.count(note)) continue;
     Result<Note> opened = OpenNote(note, known);
     Result<Checkpoint> cp = opened.ok() ? ParseCheckpoint(opened->text) : Result<Checkpoint>(opened.status());
@@ -203,21 +209,12 @@ std::string FinishProblem(const GenerationRequest& req, const std::vector<int32_
   return "";
 }
 
-void Reexecute(const InferAuditInputs& in, size_t i, InferAuditReport& r, CheckTally& request, CheckTally& tokens,
-               CheckTally& finish) {
+// Compares receipt i's tokens with the sampler's `choices` and its end with
+// the generator's rule.
+void CompareReplay(const InferAuditInputs& in, size_t i, const std::vector<int32_t>& choices, CheckTally& tokens,
+                   CheckTally& finish) {
   const ReceiptBundle& b = in.receipts[i];
-  const GenerationRequest& req = b.request.generation;
-  const Tokenizer& tok = *in.model->tokenizer;
-  const Generator generator(*in.model->decoder, tok.eos_id(),
-                            [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
-  r.sampled.push_back({static_cast<int64_t>(i) + 1, b.log_index, static_cast<int64_t>(b.completion_tokens.size())});
-  const int64_t V = in.model->config.vocab_size;
-  bool runnable = generator.Validate(req).ok();
-  for (int32_t t : b.completion_tokens) runnable = runnable && t >= 0 && t < V;
   const Json at = {{"line", i + 1}, {"log_index", b.log_index}};
-  if (!request.Expect(runnable, Line(i) + ": the request or its tokens cannot run on the committed model", at))
-    return;
-  const std::vector<int32_t> choices = ReplayChoices(*in.model->decoder, req, b.completion_tokens, nullptr);
   for (size_t t = 0; t < choices.size(); ++t) {
     Json e = at;
     e["position"] = t;
@@ -228,8 +225,36 @@ void Reexecute(const InferAuditInputs& in, size_t i, InferAuditReport& r, CheckT
                       std::to_string(b.completion_tokens[t]) + ", the sampler picks " + std::to_string(choices[t]),
                   std::move(e));
   }
-  const std::string problem = FinishProblem(req, b.completion_tokens, tok);
+  const std::string problem = FinishProblem(b.request.generation, b.completion_tokens, *in.model->tokenizer);
   finish.Expect(problem.empty(), Line(i) + ": " + problem, at);
+}
+
+// reexec.request, reexec.tokens, reexec.finish over the sampled receipts.
+void ReexecuteSample(const InferAuditInputs& in, const std::vector<int64_t>& sample, InferAuditReport& r) {
+  const Tokenizer& tok = *in.model->tokenizer;
+  const Generator generator(*in.model->decoder, tok.eos_id(),
+                            [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
+  const int64_t V = in.model->config.vocab_size;
+  CheckTally request("reexec.request"), tokens("reexec.tokens"), finish("reexec.finish");
+  std::vector<size_t> runnable;
+  for (int64_t drawn : sample) {
+    const size_t i = static_cast<size_t>(drawn);
+    const ReceiptBundle& b = in.receipts[i];
+    r.sampled.push_back({drawn + 1, b.log_index, static_cast<int64_t>(b.completion_tokens.size())});
+    bool ok = generator.Validate(b.request.generation).ok();
+    for (int32_t t : b.completion_tokens) ok = ok && t >= 0 && t < V;
+    if (request.Expect(ok, Line(i) + ": the request or its tokens cannot run on the committed model",
+                       {{"line", i + 1}, {"log_index", b.log_index}}))
+      runnable.push_back(i);
+  }
+  for (size_t i : runnable) {
+    const ReceiptBundle& b = in.receipts[i];
+    CompareReplay(in, i, ReplayChoices(*in.model->decoder, b.request.generation, b.completion_tokens, nullptr),
+                  tokens, finish);
+  }
+  r.Add(request.Done("sampled requests runnable on the committed model"));
+  r.Add(tokens.Done("generated tokens against the sampler's choices"));
+  r.Add(finish.Done("sampled generations ending where the generator stops"));
 }
 
 }  // namespace
@@ -275,16 +300,11 @@ Result<InferAuditReport> AuditInference(const InferAuditInputs& in, const InferC
   r.seed_checkpoint = CheckpointJson(seed_cp);
   const Hash seed = ChallengeSeed(seed_cp.root, challenge.nonce);
   r.seed_hex = HashToHex(seed);
-  CheckTally request("reexec.request"), tokens("reexec.tokens"), finish("reexec.finish");
   const double cpu0 = ProcessCpuSeconds();
   const auto wall0 = std::chrono::steady_clock::now();
-  for (int64_t i : DrawIndices(seed, r.receipts, challenge.samples))
-    Reexecute(in, static_cast<size_t>(i), r, request, tokens, finish);
+  ReexecuteSample(in, DrawIndices(seed, r.receipts, challenge.samples), r);
   r.reexec_cpu_s = ProcessCpuSeconds() - cpu0;
   r.reexec_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  r.Add(request.Done("sampled requests runnable on the committed model"));
-  r.Add(tokens.Done("generated tokens against the sampler's choices"));
-  r.Add(finish.Done("sampled generations ending where the generator stops"));
   return r;
 }
 
