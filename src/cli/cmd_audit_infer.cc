@@ -16,9 +16,7 @@
 #include "audit/infer_audit.h"
 #include "base/file.h"
 #include "cli/commands.h"
-#include "model/safetensors.h"
 #include "serve/client.h"
-#include "trace/input_digest.h"
 
 namespace aftune::cli {
 
@@ -29,11 +27,6 @@ struct InferAuditArgs {
   int64_t samples = -1;
 };
 
-Result<Hash> WeightsDigest(const std::string& path) {
-  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Read(path));
-  return SafetensorsStateDigest(f);
-}
-
 Result<InferAuditReport> RunAudit(const InferAuditArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(std::vector<uint8_t> nonce, AuditNonce(a.nonce));
   AFTUNE_ASSIGN_OR_RETURN(PublicKey provider, ReadPublicKeyFile(a.pub));
@@ -41,11 +34,9 @@ Result<InferAuditReport> RunAudit(const InferAuditArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> model, LoadServedModel(a.model, a.adapter));
   InferAuditInputs in;
   in.model = model.get();
-  AFTUNE_ASSIGN_OR_RETURN(in.model_digest, WeightsDigest(a.model + "/model.safetensors"));
-  if (!a.adapter.empty()) {
-    AFTUNE_ASSIGN_OR_RETURN(Hash adapter, WeightsDigest(a.adapter + "/adapter_model.safetensors"));
-    in.adapter_digest = adapter;
-  }
+  AFTUNE_ASSIGN_OR_RETURN(ServedWeightsDigests digests, ServedWeightsDigest(a.model, a.adapter));
+  in.model_digest = digests.model;
+  in.adapter_digest = digests.adapter;
   if (!a.commitment.empty()) {
     AFTUNE_ASSIGN_OR_RETURN(std::string note, ReadFile(a.commitment));
     in.commitment_note = std::move(note);

@@ -35,22 +35,15 @@ struct ServeArgs {
   int http_threads = 64;
 };
 
-Result<Hash> WeightsDigest(const std::string& path) {
-  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Read(path));
-  return SafetensorsStateDigest(f);
-}
-
 // The identity every receipt names; checks the commitment against the
 // served weights.
 Result<ServedIdentity> Identify(const ServeArgs& a, const PrivateKey& key) {
   ServedIdentity id;
   id.name = a.name.empty() ? std::filesystem::path(a.model).lexically_normal().filename().string() : a.name;
   if (id.name.empty()) id.name = "model";
-  AFTUNE_ASSIGN_OR_RETURN(id.model, WeightsDigest(a.model + "/model.safetensors"));
-  if (!a.adapter.empty()) {
-    AFTUNE_ASSIGN_OR_RETURN(Hash adapter, WeightsDigest(a.adapter + "/adapter_model.safetensors"));
-    id.adapter = adapter;
-  }
+  AFTUNE_ASSIGN_OR_RETURN(ServedWeightsDigests digests, ServedWeightsDigest(a.model, a.adapter));
+  id.model = digests.model;
+  id.adapter = digests.adapter;
   if (!a.commitment.empty()) {
     AFTUNE_ASSIGN_OR_RETURN(std::string note, ReadFile(a.commitment));
     Result<TrainingCommitment> c = VerifyCommitment(note, key.public_key());
@@ -98,6 +91,20 @@ Status RunServe(const ServeArgs& a) {
 }
 
 }  // namespace
+
+Result<ServedWeightsDigests> ServedWeightsDigest(const std::string& model_dir, const std::string& adapter_dir) {
+  auto digest = [](const std::string& path) -> Result<Hash> {
+    AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Read(path));
+    return SafetensorsStateDigest(f);
+  };
+  ServedWeightsDigests out;
+  AFTUNE_ASSIGN_OR_RETURN(out.model, digest(model_dir + "/model.safetensors"));
+  if (!adapter_dir.empty()) {
+    AFTUNE_ASSIGN_OR_RETURN(Hash adapter, digest(adapter_dir + "/adapter_model.safetensors"));
+    out.adapter = adapter;
+  }
+  return out;
+}
 
 void RegisterServeCommands(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();

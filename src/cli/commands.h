@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "base/status.h"
+#include "commit/sha256.h"
 
 namespace aftune::cli {
 
@@ -42,6 +44,15 @@ int ExitCode();
 // kExitAuditFailed when the audit found a violation.
 inline constexpr int kExitAuditFailed = 3;
 void SetExitCode(int code);
+
+// The state digests a receipt names (serve/receipt.h): of MODEL_DIR's
+// model.safetensors and, when adapter_dir is non-empty, of its
+// adapter_model.safetensors. Errors name the file.
+struct ServedWeightsDigests {
+  Hash model{};
+  std::optional<Hash> adapter;
+};
+Result<ServedWeightsDigests> ServedWeightsDigest(const std::string& model_dir, const std::string& adapter_dir);
 
 // An audit's --nonce: lowercase hex, 1 to 64 bytes; empty: 16 bytes from the
 // OS. kInvalidArgument naming the value.
