@@ -104,7 +104,6 @@ Status TraceRecorder::Append(const std::string& line) {
     if (n <= 0) return IoError("cannot append", path_);
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd_) != 0) return IoError("cannot fsync", path_);
   tree_.AppendData(line);
   return Status::Ok();
 }
@@ -125,6 +124,10 @@ Status TraceRecorder::AppendBlockStates(int64_t step, const Trainer& trainer) {
     if (KeepsState(step, trainer)) writer_->PutState(h, BlockStateTensors(trainer, b));
     AFTUNE_RETURN_IF_ERROR(Append(BlockStateRecord(step, b, trainer.blocks()[b], h, count)));
   }
+  // Durable once per step-block: a resume starts from a checkpoint at a
+  // step-block start and keeps only the lines up to its block-states, so
+  // those are the lines that must survive a crash.
+  if (::fsync(fd_) != 0) return IoError("cannot fsync", path_);
   // A kept state is durable before the caller saves its resumable
   // checkpoint at the same step (a run resumed there never writes it again).
   if (KeepsState(step, trainer)) return writer_->Flush();

@@ -1,5 +1,6 @@
 // Records a run's training trace (trace/trace_record.h) while it trains:
-// RUN/trace.jsonl, appended one record at a time, each append fsync'd, with
+// RUN/trace.jsonl, appended one record at a time (fsync'd after the
+// block-state records of every step-block: what a resume keeps), with
 // the trace root kept as a streaming Merkle root (commit/compact_range.h).
 //
 // Order of records: the header; the block-state records of step 0; then per
