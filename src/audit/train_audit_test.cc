@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <unistd.h>
 #include <regex>
 #include <set>
 
@@ -38,7 +39,9 @@ testing::RunSpec Spec() {
 class TrainAuditTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string dir = (std::filesystem::temp_directory_path() / "aftune-audit-test").string();
+    // One directory per process: ctest runs each test in its own process, in parallel.
+    const std::string dir =
+        (std::filesystem::temp_directory_path() / ("aftune-audit-test-" + std::to_string(::getpid()))).string();
     std::filesystem::remove_all(dir);
     g_run = new RecordedRun(testing::RecordRun(dir, Spec()));
   }

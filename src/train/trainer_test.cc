@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <unistd.h>
 
 #include "model/model_init.h"
 #include "model/tokenizer.h"
@@ -78,7 +79,9 @@ TEST_F(TrainerTest, LossFallsAndWeightsMove) {
 TEST_F(TrainerTest, ResumeFromCheckpointIsBitIdentical) {
   auto whole = Make(cfg_);
   RunAll(whole.get());
-  std::string path = (std::filesystem::temp_directory_path() / "aftune-trainer-ckpt.safetensors").string();
+  std::string path = (std::filesystem::temp_directory_path() /
+                      ("aftune-trainer-ckpt-" + std::to_string(::getpid()) + ".safetensors"))
+                         .string();
   for (int64_t kill_at : {1, 3, 5}) {
     auto first = Make(cfg_);
     for (int64_t s = 0; s < kill_at; ++s) ASSERT_TRUE(first->RunStep().ok());
