@@ -459,10 +459,6 @@ Result<Contract> BuildContract(const std::string& base_dir, const std::string& d
   AFTUNE_ASSIGN_OR_RETURN(ModelDirDigests model, DigestModelDir(base_dir));
   AFTUNE_RETURN_IF_ERROR(CheckBaseTensors(model, base_dir + "/model.safetensors"));
   const ModelConfig& mc = model.model_config;
-  if (c.grid.layers_per_block > mc.num_hidden_layers)
-    return Invalid("audit_grid.layers_per_block", std::to_string(c.grid.layers_per_block) + " exceeds the " +
-                                                      std::to_string(mc.num_hidden_layers) + " layers of " +
-                                                      base_dir + "/config.json");
   if (c.training.max_seq_length > mc.max_position_embeddings)
     return Invalid("training.max_seq_length", std::to_string(c.training.max_seq_length) +
                                                   " exceeds max_position_embeddings " +

@@ -28,6 +28,11 @@ void StepDigester::OnGradient(int64_t step, int64_t micro, int64_t boundary, con
 StepRecordData StepDigester::Take(const StepReport& r, const std::vector<LayerSpan>& blocks) {
   StepRecordData d = std::move(pending_);
   pending_ = {};
+  // One entry per micro-batch, each listing the B - 1 boundaries: with a
+  // single layer-block no boundary was seen, and the entries are empty.
+  AFTUNE_CHECK(d.boundaries.size() <= static_cast<size_t>(r.micro_batches));
+  d.boundaries.resize(static_cast<size_t>(r.micro_batches));
+  for (const auto& micro : d.boundaries) AFTUNE_CHECK(micro.size() + 1 == blocks.size());
   d.report = r;
   d.grad_sumsq.assign(blocks.size(), {});
   for (const auto& [name, v] : r.grad_sumsq) d.grad_sumsq[BlockOfTensor(name, blocks)].emplace_back(name, v);

@@ -62,11 +62,7 @@ Result<BlockStepReport> BlockReplayer::RunStep(const BlockEdges& edges,
   const float loss_sum = passes_->ForwardBackward(batch, edges, &grads_, observer);
   if (observer) observer->OnGradients(step, grads_);
   BlockStepReport r;
-  r.step.step = step;
-  r.step.epoch = batch.epoch;
-  r.step.indices = batch.indices;
-  r.step.tokens = batch.tokens;
-  r.step.scored_tokens = batch.scored_tokens;
+  r.step = BatchReport(batch);
   if (passes_->holds_last()) r.step.loss = loss_sum * batch.loss_scale;
   std::map<std::string, double> all = other_sumsq;
   for (const auto& [name, g] : grads_) {

@@ -29,9 +29,6 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& cfg, const M
     return Status::InvalidArgument("max_seq_length " + std::to_string(cfg.max_seq_length) +
                                    " exceeds the model's max_position_embeddings " +
                                    std::to_string(model.max_position_embeddings));
-  if (cfg.layers_per_block > model.num_hidden_layers)
-    return Status::InvalidArgument("layers_per_block " + std::to_string(cfg.layers_per_block) +
-                                   " exceeds the model's " + std::to_string(model.num_hidden_layers) + " layers");
   std::unique_ptr<Trainer> t(new Trainer());
   t->cfg_ = cfg;
   t->model_ = model;
@@ -89,6 +86,17 @@ Status Trainer::Restore(TensorMap trainable, TensorMap optimizer_state, int64_t 
   return BuildDecoders();
 }
 
+StepReport BatchReport(const StepBatch& batch) {
+  StepReport r;
+  r.step = batch.step;
+  r.epoch = batch.epoch;
+  r.indices = batch.indices;
+  r.tokens = batch.tokens;
+  r.scored_tokens = batch.scored_tokens;
+  r.micro_batches = static_cast<int64_t>(batch.micro.size());
+  return r;
+}
+
 Result<StepReport> Trainer::RunStep(StepObserver* observer) {
   const int64_t step = optimizer_->step();
   AFTUNE_CHECK(step < total_steps_);
@@ -96,12 +104,7 @@ Result<StepReport> Trainer::RunStep(StepObserver* observer) {
   for (auto& [name, g] : grads_) g.Fill(0.0f);
   const float loss_sum = passes_->ForwardBackward(batch, {}, &grads_, observer);
   if (observer) observer->OnGradients(step, grads_);
-  StepReport r;
-  r.step = step;
-  r.epoch = batch.epoch;
-  r.indices = batch.indices;
-  r.tokens = batch.tokens;
-  r.scored_tokens = batch.scored_tokens;
+  StepReport r = BatchReport(batch);
   r.loss = loss_sum * batch.loss_scale;
   const std::vector<double> sums = SumsOfSquares(grads_);
   r.grad_norm = NormFromSumsOfSquares(sums);

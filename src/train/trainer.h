@@ -30,6 +30,7 @@
 #include "train/adamw.h"
 #include "train/dataset.h"
 #include "train/schedule.h"
+#include "train/step_batch.h"
 #include "train/train_config.h"
 
 namespace aftune {
@@ -48,7 +49,12 @@ struct StepReport {
   float learning_rate = 0.0f;
   int64_t tokens = 0;                // input tokens processed
   int64_t scored_tokens = 0;
+  int64_t micro_batches = 0;         // the step's micro-batches (StepBatch::micro)
 };
+
+// The report fields that describe `batch` itself (step, epoch, indices,
+// token counts, micro-batches); the caller adds what the step computed.
+StepReport BatchReport(const StepBatch& batch);
 
 // Sees the tensors crossing layer-block boundaries during a step. Boundary b
 // (1 <= b < num_blocks) is the input of block b. Called on the training
@@ -113,7 +119,8 @@ class Trainer {
 // StepsPerEpoch.
 int64_t TotalSteps(const TrainConfig& cfg, int64_t num_examples);
 
-// The layer-blocks of layers_per_block layers (0: one block of all layers).
+// The layer-blocks of layers_per_block layers (0, or at least the layer
+// count: one block of all layers).
 std::vector<LayerSpan> LayerBlocks(const ModelConfig& model, int64_t layers_per_block);
 
 }  // namespace aftune

@@ -141,9 +141,16 @@ TEST_F(TrainerTest, RejectsImpossibleSettings) {
   TrainConfig bad = cfg_;
   bad.max_seq_length = model_.max_position_embeddings + 1;
   EXPECT_FALSE(Trainer::Create(bad, model_, base_, &data_).ok());
-  bad = cfg_;
-  bad.layers_per_block = model_.num_hidden_layers + 1;
-  EXPECT_FALSE(Trainer::Create(bad, model_, base_, &data_).ok());
+}
+
+TEST_F(TrainerTest, LayerBlocksBeyondTheModelAreOneBlock) {
+  TrainConfig beyond = cfg_;
+  beyond.layers_per_block = model_.num_hidden_layers + 1;
+  auto t = Trainer::Create(beyond, model_, base_, &data_);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ((*t)->blocks().size(), 1u);
+  EXPECT_EQ((*t)->blocks()[0].begin, 0);
+  EXPECT_EQ((*t)->blocks()[0].end, model_.num_hidden_layers);
 }
 
 }  // namespace
