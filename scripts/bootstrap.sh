@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of aftune from Debian packages.
-# A no-op (no apt call at all) when everything is already installed.
+# Installs aftune's dependencies from Debian packages: what the build and the
+# main job need, and with --tests also what only the tests need (a browser,
+# Node.js and the npm packages of tests/browser/). A no-op (no apt or npm
+# call at all) when everything is already installed.
+#   scripts/bootstrap.sh [--tests]
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake pkg-config git
@@ -15,6 +19,18 @@ packages=(
   python3-sentencepiece       # independent oracle for the SentencePiece tokenizer tests
 )
 
+# Only the tests: headless Chromium opens the HTML reports (tests/browser/).
+test_packages=(chromium)
+# The npm folders whose packages the tests run (installed from their lockfiles).
+npm_dirs=(tests/browser)
+
+with_tests=0
+if [[ ${1:-} == --tests ]]; then
+  with_tests=1
+  packages+=("${test_packages[@]}")
+  command -v npm >/dev/null || packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -22,13 +38,22 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-echo "bootstrap: installing ${missing[*]}" >&2
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if ((with_tests)); then
+  for d in "${npm_dirs[@]}"; do
+    # npm ci only when node_modules was not installed from this lockfile.
+    if ! cmp -s "$d/package-lock.json" "$d/node_modules/.installed-from-lock.json" 2>/dev/null; then
+      echo "bootstrap: npm ci in $d" >&2
+      (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+      cp "$d/package-lock.json" "$d/node_modules/.installed-from-lock.json"
+    fi
+  done
+fi
