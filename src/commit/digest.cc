@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "base/dataset_lines.h"
 #include "commit/encoding.h"
 #include "commit/merkle.h"
 
@@ -102,14 +103,7 @@ Result<Hash> StateDigest(std::vector<NamedDigest> tensors) {
 
 std::vector<std::string_view> DatasetLines(std::string_view file) {
   std::vector<std::string_view> lines;
-  while (!file.empty()) {
-    size_t nl = file.find('\n');
-    std::string_view line = file.substr(0, nl);
-    if (nl != std::string_view::npos && !line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!line.empty()) lines.push_back(line);
-    if (nl == std::string_view::npos) break;
-    file.remove_prefix(nl + 1);
-  }
+  for (const DatasetLine& l : SplitDatasetLines(file)) lines.push_back(l.text);
   return lines;
 }
 
@@ -117,36 +111,6 @@ Hash DatasetDigest(std::string_view file) {
   MerkleBuilder tree;
   for (std::string_view line : DatasetLines(file)) tree.AppendData(line);
   return tree.Root();
-}
-
-void DatasetHasher::AddLine(std::string_view line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (!line.empty()) tree_.AppendData(line);
-}
-
-void DatasetHasher::Update(std::string_view piece) {
-  for (;;) {
-    size_t nl = piece.find('\n');
-    if (nl == std::string_view::npos) break;
-    if (partial_.empty()) {
-      AddLine(piece.substr(0, nl));
-    } else {
-      partial_.append(piece.substr(0, nl));
-      AddLine(partial_);
-      partial_.clear();
-    }
-    piece.remove_prefix(nl + 1);
-  }
-  partial_.append(piece);
-}
-
-Hash DatasetHasher::Finish() {
-  // The last line has no LF, so a trailing CR is content, not an ending.
-  if (!partial_.empty()) tree_.AppendData(partial_);
-  Hash root = tree_.Root();
-  partial_.clear();
-  tree_ = MerkleBuilder();
-  return root;
 }
 
 }  // namespace aftune

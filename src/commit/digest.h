@@ -20,12 +20,9 @@
 // ascending. Names must be distinct. An empty state is SHA-256("").
 //
 // Dataset digest. MerkleRoot over the file's non-empty lines as leaf data,
-// in file order. Lines are separated by LF (0x0A); a CR (0x0D) immediately
-// before an LF is part of the line ending "\r\n" and dropped; every other
-// byte, a lone CR and spaces included, belongs to the line. The last line
-// need not end in LF. A line is empty when it has zero bytes once its ending
-// is dropped ("", from "\n" or "\r\n"); empty lines are skipped. A
-// whitespace-only line is NOT empty.
+// in file order, the lines cut by the one dataset line rule
+// (base/dataset_lines.h): LF separates, a CR right before an LF is part of
+// the ending, empty lines are skipped, a whitespace-only line is not empty.
 #pragma once
 
 #include <cstdint>
@@ -59,28 +56,11 @@ struct NamedDigest {
 // kInvalidArgument when two tensors share a name.
 Result<Hash> StateDigest(std::vector<NamedDigest> tensors);
 
-// The non-empty lines of a dataset file, without their endings, in order.
-// The views point into `file`.
+// The non-empty lines of a dataset file, without their endings, in order
+// (SplitDatasetLines without the line numbers). The views point into `file`.
 std::vector<std::string_view> DatasetLines(std::string_view file);
 
 // MerkleRoot over DatasetLines(file) as leaf data.
 Hash DatasetDigest(std::string_view file);
-
-// DatasetDigest over a file fed in pieces of any size (lines may straddle
-// pieces): Update(a); Update(b); Finish() == DatasetDigest(a ‖ b).
-// Holds only the current partial line and O(log n) hashes.
-class DatasetHasher {
- public:
-  void Update(std::string_view piece);
-  // The digest; also resets the hasher.
-  Hash Finish();
-  // Non-empty lines seen so far (complete ones only until Finish).
-  uint64_t lines() const { return tree_.size(); }
-
- private:
-  void AddLine(std::string_view line);
-  std::string partial_;
-  MerkleBuilder tree_;
-};
 
 }  // namespace aftune

@@ -1,14 +1,13 @@
 // JSONL fine-tuning datasets (format v1; also docs/formats.md, "Datasets and
 // the chat template").
 //
-// LINES. The file is split into lines exactly as the dataset digest does
-// (commit/digest.h): at every LF; a CR right before an LF belongs to the
-// ending; the text after the last LF is the last line. Empty lines (no bytes
-// once the ending is dropped) are skipped; every other line is one example,
-// so example i is the i-th non-empty line and the i-th digest leaf. A line
-// of only spaces is not empty: it is an error (not a JSON object). Line
-// numbers in errors and in Example::line count every line, empty ones too,
-// from 1, as an editor shows them.
+// LINES. The file is split into lines by the dataset line rule that the
+// dataset digest uses too (base/dataset_lines.h): at every LF; a CR right
+// before an LF belongs to the ending; empty lines are skipped; every other
+// line is one example, so example i is the i-th non-empty line and the i-th
+// digest leaf. A line of only spaces is not empty: it is an error (not a
+// JSON object). Line numbers in errors and in Example::line count every
+// line, empty ones too, from 1, as an editor shows them.
 //
 // A LINE is one JSON object (RFC 8259), valid UTF-8 throughout, with no byte
 // order mark, no raw NUL, no key repeated within one object, nested at most
@@ -62,6 +61,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/dataset_lines.h"
 #include "base/file.h"
 #include "model/chat_template.h"
 #include "tensor/cross_entropy.h"
@@ -330,15 +330,7 @@ Result<Dataset> ParseJsonlDataset(std::string_view text, const std::string& sour
   Dataset ds;
   ds.source = source;
   int64_t shape_line = 0;
-  int64_t line_no = 0;
-  while (!text.empty()) {
-    ++line_no;
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    // As DatasetLines: a CR is part of the ending only right before an LF.
-    if (nl != std::string_view::npos && !line.empty() && line.back() == '\r') line.remove_suffix(1);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (line.empty()) continue;
+  for (const auto& [line_no, line] : SplitDatasetLines(text)) {
     Result<Example> ex = ParseExample(line, line_no, &ds.shape, &shape_line, tok, opts);
     if (!ex.ok()) return Status::InvalidArgument(source + ":" + std::to_string(line_no) + ": " + ex.status().message());
     ds.num_truncated += ex->truncated ? 1 : 0;
