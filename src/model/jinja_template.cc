@@ -17,6 +17,7 @@ Result<JinjaTemplate> JinjaTemplate::Parse(std::string_view source) {
 }
 
 Result<JinjaRendered> JinjaTemplate::Render(const jinja::Dict& variables, const JinjaRenderOptions& options) const {
+  AFTUNE_CHECK(body_ != nullptr);  // a template comes from Parse
   return jinja::Evaluate(*body_, variables, options);
 }
 

@@ -3,6 +3,9 @@
 with Debian's python3-jinja2: the oracle for src/model/jinja_template_test.cc.
 
 usage: chat_template_ref.py CASES.json OUT.json
+       chat_template_ref.py render TOKENIZER_CONFIG.json MESSAGES.json AGP OUT.txt
+         (one conversation, as `aftune chat render` renders it: the template
+         and special tokens of TOKENIZER_CONFIG.json, AGP "1" or "0")
 
 CASES.json: {"now_unix": T, "templates": {name: {"file": path relative to
 CASES.json's folder, "variables": {...}}}, "conversations": [{"name", "messages",
@@ -64,7 +67,32 @@ def make_env(now_unix):
     return env
 
 
+SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+
+
+def token_text(v):
+    return v["content"] if isinstance(v, dict) else v
+
+
+def render_one(config_path, messages_path, agp, out_path):
+    with open(config_path, encoding="utf-8") as f:
+        config = json.load(f)
+    with open(messages_path, encoding="utf-8") as f:
+        messages = json.load(f)
+    template = config["chat_template"]
+    if isinstance(template, list):
+        template = next(t["template"] for t in template if t["name"] == "default")
+    kwargs = {k: token_text(config[k]) for k in SPECIAL_TOKENS if config.get(k) is not None}
+    text = make_env(0).from_string(template).render(messages=messages, tools=None, documents=None,
+                                                     add_generation_prompt=agp == "1", **kwargs)
+    with open(out_path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+
+
 def main():
+    if sys.argv[1] == "render":
+        render_one(*sys.argv[2:6])
+        return
     cases_path, out_path = sys.argv[1], sys.argv[2]
     with open(cases_path, encoding="utf-8") as f:
         cases = json.load(f)
