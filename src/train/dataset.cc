@@ -30,7 +30,11 @@
 // the loss targets, i.e. scored tokens):
 //
 //   text               BOS  Encode(T)*  EOS*
-//   prompt-completion  BOS  Encode(P)   Encode(C)*  EOS*
+//   prompt-completion  BOS  Encode(P + C)  EOS*, the first |Encode(P)| ids of
+//                      Encode(P + C) not scored and the rest scored: the
+//                      text is encoded once, as transformers/TRL do, so a
+//                      SentencePiece model puts no second word-boundary
+//                      piece before the completion ("▁Paris", not "▁" "▁Paris")
 //   messages           the chat template "llama2", model/chat_template.h:
 //                      per exchange k (user_k, assistant_k):
 //                        BOS  Encode("[INST] " + SYS + user_k + " [/INST]")
@@ -38,8 +42,8 @@
 //                      SYS = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" in
 //                      exchange 0 when there is a system message, else "".
 //
-// The pieces are encoded separately and concatenated (for the byte tokenizer
-// that equals encoding the concatenated text). Worked examples with the byte
+// The chat template's pieces are encoded separately and concatenated (for
+// the byte tokenizer that equals encoding the concatenated text). Worked examples with the byte
 // tokenizer (ids 0-255 bytes, BOS 256, EOS 257):
 //
 //   {"text":"hi"}                     tokens 256 104 105 257   scored 0 1 1 1
@@ -57,6 +61,7 @@
 // long. A file with no non-empty line is an error too.
 #include "train/dataset.h"
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -229,9 +234,13 @@ Result<ScoredTokens> EncodeLine(const Json& obj, DatasetShape shape, const Token
       std::string prompt, completion;
       AFTUNE_RETURN_IF_ERROR(GetString(obj, "prompt", "prompt", false, &prompt));
       AFTUNE_RETURN_IF_ERROR(GetString(obj, "completion", "completion", true, &completion));
+      // TRL's completion mask: the joined text's ids, the prompt's share
+      // (as many ids as the prompt alone encodes to) not scored.
+      const std::vector<int32_t> joined = tok.Encode(prompt + completion);
+      const size_t prompt_ids = std::min(tok.Encode(prompt).size(), joined.size());
       Append(&s, {tok.bos_id()}, false);
-      Append(&s, tok.Encode(prompt), false);
-      Append(&s, tok.Encode(completion), true);
+      Append(&s, std::vector<int32_t>(joined.begin(), joined.begin() + prompt_ids), false);
+      Append(&s, std::vector<int32_t>(joined.begin() + prompt_ids, joined.end()), true);
       Append(&s, {tok.eos_id()}, true);
       return s;
     }

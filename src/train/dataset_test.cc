@@ -172,12 +172,14 @@ class MarkerTokenizer final : public Tokenizer {
   std::string none_;
 };
 
-TEST(Dataset, UsesTheTokenizersSpecialIdsAndEncodesEachPieceSeparately) {
+TEST(Dataset, UsesTheTokenizersSpecialIdsAndEncodesPromptAndCompletionJoined) {
   MarkerTokenizer t;
+  // One Encode of "ab" (one leading marker, as transformers encodes prompt +
+  // completion), the prompt's |Encode("a")| = 2 ids not scored.
   auto r = ParseJsonlDataset("{\"prompt\":\"a\",\"completion\":\"b\"}", "m.jsonl", t, Opts());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->examples[0].tokens, (std::vector<int32_t>{1, 3, 'a' + 10, 3, 'b' + 10, 2}));
-  EXPECT_EQ(r->examples[0].scored, (std::vector<uint8_t>{0, 0, 0, 1, 1, 1}));
+  EXPECT_EQ(r->examples[0].tokens, (std::vector<int32_t>{1, 3, 'a' + 10, 'b' + 10, 2}));
+  EXPECT_EQ(r->examples[0].scored, (std::vector<uint8_t>{0, 0, 0, 1, 1}));
   r = ParseJsonlDataset("{\"text\":\"a\"}", "m.jsonl", t, Opts());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->examples[0].tokens, (std::vector<int32_t>{1, 3, 'a' + 10, 2}));
