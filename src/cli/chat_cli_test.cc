@@ -104,5 +104,54 @@ TEST(ChatRenderCli, ErrorsNameTheTemplateLineOrTheFile) {
   EXPECT_EQ(RunAftune("chat render --model " + dir).exit_code, 2);  // --messages is required
 }
 
+// A base model with its own chat template, a messages dataset: the contract
+// binds the template, training renders it, and the audit (which re-tokenizes
+// the dataset with the same template) passes; an edited template afterwards
+// is a named contract mismatch.
+TEST(ChatTemplateTraining, ContractTrainAndAuditUseTheModelsTemplate) {
+  std::string d = TestDir("chat-train");
+  ASSERT_EQ(RunAftune("model init --preset tiny --seed 3 --out " + d + "/base").exit_code, 0);
+  nlohmann::ordered_json tc = {{"bos_token", "<s>"},
+                               {"eos_token", "</s>"},
+                               {"chat_template", Template("HuggingFaceH4-zephyr-7b-beta.jinja")}};
+  WriteText(d + "/base/tokenizer_config.json", tc.dump());
+  std::string data;
+  for (int a = 0; a < 8; ++a) {
+    data += R"({"messages": [{"role": "user", "content": ")" + std::to_string(a) + R"(+1?"}, {"role": "assistant", "content": ")" +
+            std::to_string(a + 1) + R"("}]})" + "\n";
+  }
+  WriteText(d + "/data.jsonl", data);
+  // The dataset really goes through the template: one that refuses fails the contract.
+  WriteText(d + "/base/tokenizer_config.json", R"({"chat_template": "{{ raise_exception('no training here') }}"})");
+  auto refused = RunAftune("contract create --base " + d + "/base --data " + d + "/data.jsonl --out " + d + "/x.json");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("data.jsonl:1: " + d + "/base/tokenizer_config.json: chat_template: template line 1: "
+                                "raise_exception: no training here"),
+            std::string::npos)
+      << refused.output;
+  WriteText(d + "/base/tokenizer_config.json", tc.dump());
+  auto c = RunAftune("contract create --base " + d + "/base --data " + d + "/data.jsonl --out " + d +
+                     "/contract.json --max_steps 4 --per_device_train_batch_size 2 --max_seq_length 40"
+                     " --steps_per_block 2 --checkpoint_interval 1 --layers_per_block 1");
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_NE(ReadBytes(d + "/contract.json").find("\"chat_digest\""), std::string::npos);
+  ASSERT_EQ(RunAftune("keygen --name example.com/provider --out " + d + "/provider").exit_code, 0);
+  auto t = RunAftune("train --contract " + d + "/contract.json --key " + d + "/provider.key --data " + d +
+                     "/data.jsonl --model " + d + "/base --out " + d + "/run");
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  const std::string audit = "audit train --contract " + d + "/contract.json --commitment " + d +
+                            "/run/commitment.note --pub " + d + "/provider.pub --data " + d + "/data.jsonl --model " +
+                            d + "/base --run " + d + "/run --samples 2 --nonce 01";
+  auto a = RunAftune(audit);
+  EXPECT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_NE(a.output.find("training audit: PASS"), std::string::npos) << a.output;
+  // The template changes (one space): the audit no longer accepts the inputs.
+  tc["chat_template"] = Template("HuggingFaceH4-zephyr-7b-beta.jinja") + " ";
+  WriteText(d + "/base/tokenizer_config.json", tc.dump());
+  a = RunAftune(audit);
+  EXPECT_NE(a.exit_code, 0) << a.output;
+  EXPECT_NE(a.output.find("chat template"), std::string::npos) << a.output;
+}
+
 }  // namespace
 }  // namespace aftune

@@ -88,8 +88,9 @@ std::string BitsHex(float f) {
 
 Status RunEval(const EvalArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> m, LoadServedModel(a.model, a.adapter));
+  AFTUNE_ASSIGN_OR_RETURN(std::shared_ptr<const ChatRenderer> chat, LoadChatRenderer(a.model));
   AFTUNE_ASSIGN_OR_RETURN(Dataset ds, LoadJsonlDataset(a.data, *m->tokenizer,
-                                                       {m->config.max_position_embeddings, OverflowPolicy::kReject}));
+                                                       {m->config.max_position_embeddings, OverflowPolicy::kReject, chat}));
   EvalResult r;
   r.examples = ds.size();
   float total = SumLosses(*m, ds, a.batch, &r.scored);

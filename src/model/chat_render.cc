@@ -25,4 +25,11 @@ Result<JinjaRendered> ChatRenderer::Render(const jinja::Value& messages, bool ad
   return r;
 }
 
+Result<std::shared_ptr<const ChatRenderer>> LoadChatRenderer(const std::string& dir) {
+  AFTUNE_ASSIGN_OR_RETURN(ChatTemplateConfig cfg, LoadChatTemplateConfig(dir));
+  if (!cfg.chat_template) return std::shared_ptr<const ChatRenderer>();
+  AFTUNE_ASSIGN_OR_RETURN(ChatRenderer r, ChatRenderer::Create(std::move(cfg)));
+  return std::make_shared<const ChatRenderer>(std::move(r));
+}
+
 }  // namespace aftune

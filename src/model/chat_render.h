@@ -6,6 +6,7 @@
 // add_generation_prompt and the model's special tokens.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "base/status.h"
@@ -32,5 +33,9 @@ class ChatRenderer {
   ChatTemplateConfig cfg_;
   JinjaTemplate template_;
 };
+
+// The renderer of model directory `dir`'s chat template
+// (LoadChatTemplateConfig), or null when it has none.
+Result<std::shared_ptr<const ChatRenderer>> LoadChatRenderer(const std::string& dir);
 
 }  // namespace aftune

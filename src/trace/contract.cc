@@ -481,8 +481,9 @@ Result<Contract> BuildContract(const std::string& base_dir, const std::string& d
   AFTUNE_ASSIGN_OR_RETURN(std::string data_bytes, ReadFile(data_path));
   const DatasetDigests dd = DigestDatasetBytes(data_bytes);
   // The job must be able to run: every line an example under these limits.
+  AFTUNE_ASSIGN_OR_RETURN(std::shared_ptr<const ChatRenderer> chat, LoadChatRenderer(base_dir));
   AFTUNE_ASSIGN_OR_RETURN(Dataset ds, ParseJsonlDataset(data_bytes, data_path, *model.loaded_tokenizer,
-                                                        {c.training.max_seq_length, c.training.overflow}));
+                                                        {c.training.max_seq_length, c.training.overflow, chat}));
   AFTUNE_CHECK(static_cast<uint64_t>(ds.size()) == dd.examples);
   Status sampler = CheckSamplerArgs(ds.size(), c.training.examples_per_step());
   if (!sampler.ok()) return sampler.WithContext(data_path);

@@ -61,6 +61,8 @@
 // long. A file with no non-empty line is an error too.
 #include "train/dataset.h"
 
+#include "model/chat_encode.h"
+
 #include <algorithm>
 #include <set>
 #include <stdexcept>
@@ -218,8 +220,28 @@ void Append(ScoredTokens* s, const std::vector<int32_t>& ids, bool scored) {
   s->scored.insert(s->scored.end(), ids.size(), scored ? 1 : 0);
 }
 
+// A messages line with the model's chat template. The line is parsed again
+// keeping its key order, which the template sees (tojson of a tool call).
+Result<ScoredTokens> EncodeWithTemplate(std::string_view line, const Tokenizer& tok, const ChatRenderer& chat) {
+  const nlohmann::ordered_json obj = nlohmann::ordered_json::parse(line);
+  const nlohmann::ordered_json& arr = obj.at("messages");
+  if (!arr.is_array() || arr.empty()) return Status::InvalidArgument("field 'messages' must be a non-empty array");
+  for (size_t i = 0; i < arr.size(); ++i) {
+    if (!arr[i].is_object() || !arr[i].contains("role") || !arr[i]["role"].is_string()) {
+      return Status::InvalidArgument(Field("messages[" + std::to_string(i) + "]") +
+                                     " must be an object with a string 'role'");
+    }
+  }
+  AFTUNE_ASSIGN_OR_RETURN(ScoredTokens s, EncodeChatWithTemplate(tok, chat, jinja::Value::FromJson(arr)));
+  if (s.tokens.size() < 2 || s.scored[0] != 0) {
+    return Status::InvalidArgument("the rendered conversation starts with an assistant turn: no token before it");
+  }
+  return s;
+}
+
 // Tokens and mask of a parsed line of shape `shape`.
-Result<ScoredTokens> EncodeLine(const Json& obj, DatasetShape shape, const Tokenizer& tok) {
+Result<ScoredTokens> EncodeLine(const Json& obj, std::string_view line, DatasetShape shape, const Tokenizer& tok,
+                                const DatasetOptions& opts) {
   ScoredTokens s;
   switch (shape) {
     case DatasetShape::kText: {
@@ -245,6 +267,7 @@ Result<ScoredTokens> EncodeLine(const Json& obj, DatasetShape shape, const Token
       return s;
     }
     case DatasetShape::kMessages: {
+      if (opts.chat) return EncodeWithTemplate(line, tok, *opts.chat);
       AFTUNE_ASSIGN_OR_RETURN(std::vector<ChatMessage> msgs, GetMessages(obj));
       return EncodeChat(tok, msgs);
     }
@@ -280,7 +303,7 @@ Result<Example> ParseExample(std::string_view line, int64_t line_no, DatasetShap
                                    std::string(DatasetShapeName(*file_shape)) + "' (line " +
                                    std::to_string(*shape_line) + "); a file uses one shape throughout");
   }
-  AFTUNE_ASSIGN_OR_RETURN(ScoredTokens s, EncodeLine(obj, shape, tok));
+  AFTUNE_ASSIGN_OR_RETURN(ScoredTokens s, EncodeLine(obj, line, shape, tok, opts));
   Example ex;
   ex.line = line_no;
   const auto n = static_cast<int64_t>(s.tokens.size());

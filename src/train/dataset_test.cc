@@ -432,3 +432,42 @@ TEST(TrainingBatchDeathTest, IndexOutOfRangeAborts) {
 
 }  // namespace
 }  // namespace aftune
+
+namespace aftune {
+namespace {
+
+// A model's own chat template for messages lines: the rendered text, the
+// loss on the assistant turns (model/chat_encode.h); other keys of a message
+// (here a tool call) reach the template.
+TEST(Dataset, MessagesWithTheModelsChatTemplate) {
+  ChatTemplateConfig cfg;
+  cfg.chat_template =
+      "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% if m.tool_calls %}{{ m.tool_calls | tojson }}{% endif %}"
+      "{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
+  cfg.template_source = "test";
+  cfg.special_tokens = {{"eos_token", "|"}};
+  Result<ChatRenderer> chat = ChatRenderer::Create(cfg);
+  ASSERT_TRUE(chat.ok()) << chat.status().ToString();
+  DatasetOptions opts{64, OverflowPolicy::kReject, std::make_shared<const ChatRenderer>(*chat)};
+  ByteTokenizer byte;
+  Result<Dataset> r = ParseJsonlDataset(
+      R"({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo", "tool_calls": [{"z": 1, "a": 2}]}]})",
+      "chat.jsonl", byte, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string all, scored;
+  for (size_t i = 0; i < r->examples[0].tokens.size(); ++i) {
+    all += static_cast<char>(r->examples[0].tokens[i]);
+    if (r->examples[0].scored[i]) scored += static_cast<char>(r->examples[0].tokens[i]);
+  }
+  EXPECT_EQ(all, "<user>hi|<assistant>yo[{\"z\": 1, \"a\": 2}]|");  // key order as written
+  EXPECT_EQ(scored, "yo[{\"z\": 1, \"a\": 2}]|");
+  r = ParseJsonlDataset(R"({"messages": [{"role": "user", "content": "hi"}]})", "chat.jsonl", byte, opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "chat.jsonl:1: field 'messages' has no assistant turn to train on");
+  r = ParseJsonlDataset(R"({"messages": [{"content": "hi"}]})", "chat.jsonl", byte, opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "chat.jsonl:1: field 'messages[0]' must be an object with a string 'role'");
+}
+
+}  // namespace
+}  // namespace aftune
