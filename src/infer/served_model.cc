@@ -18,6 +18,7 @@ Result<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& model_di
     m->adapter = std::move(a.tensors);
   }
   AFTUNE_ASSIGN_OR_RETURN(m->tokenizer, LoadTokenizer(model_dir, m->config));
+  AFTUNE_ASSIGN_OR_RETURN(m->chat, LoadChatRenderer(model_dir));
   AFTUNE_ASSIGN_OR_RETURN(m->decoder, Decoder::Create(m->config, m->lora, WholeModel(m->config), &m->base,
                                                       m->lora.enabled() ? &m->adapter : nullptr));
   m->decoder->CacheTransposedWeights();

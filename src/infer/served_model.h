@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "model/chat_render.h"
 #include "model/decoder.h"
 #include "model/tokenizer.h"
 
@@ -17,6 +18,9 @@ struct ServedModel {
   LoraConfig lora;
   TensorMap base, adapter;
   std::unique_ptr<Tokenizer> tokenizer;
+  // The model's own chat template (model/chat_render.h); null: the default
+  // "llama2" layout (model/chat_template.h).
+  std::shared_ptr<const ChatRenderer> chat;
   std::unique_ptr<Decoder> decoder;  // points into base and adapter: not copyable
 
   ServedModel() = default;
@@ -24,7 +28,7 @@ struct ServedModel {
   ServedModel& operator=(const ServedModel&) = delete;
 };
 
-// Loads MODEL_DIR (config.json, model.safetensors, tokenizer) and, when
+// Loads MODEL_DIR (config.json, model.safetensors, tokenizer, chat template) and, when
 // adapter_dir is non-empty, the PEFT adapter there. Errors name the file.
 Result<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& model_dir, const std::string& adapter_dir);
 
