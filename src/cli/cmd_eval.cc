@@ -55,7 +55,7 @@ float SumLosses(const ServedModel& m, const Dataset& ds, int64_t batch_size, int
 // scored one) must reproduce the scored tokens exactly (completion + EOS).
 void ExactMatch(const ServedModel& m, const Dataset& ds, EvalResult* r) {
   const Tokenizer& tok = *m.tokenizer;
-  Generator gen(*m.decoder, tok.eos_id(), [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
+  Generator gen(*m.decoder, m.eos_ids, [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
   std::vector<GenerationRequest> reqs;
   std::vector<std::vector<int32_t>> want;
   for (const Example& e : ds.examples) {

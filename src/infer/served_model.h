@@ -8,6 +8,7 @@
 #include "base/status.h"
 #include "model/chat_render.h"
 #include "model/decoder.h"
+#include "model/generation_config.h"
 #include "model/tokenizer.h"
 
 namespace aftune {
@@ -21,6 +22,10 @@ struct ServedModel {
   // The model's own chat template (model/chat_render.h); null: the default
   // "llama2" layout (model/chat_template.h).
   std::shared_ptr<const ChatRenderer> chat;
+  // The ids generation stops on: the tokenizer's EOS, config.json's
+  // eos_token_id (one or a list) and generation_config.json's, each once.
+  std::vector<int32_t> eos_ids;
+  GenerationConfig generation;  // DIR/generation_config.json (empty when absent)
   std::unique_ptr<Decoder> decoder;  // points into base and adapter: not copyable
 
   ServedModel() = default;

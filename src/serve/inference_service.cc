@@ -30,7 +30,7 @@ InferenceService::InferenceService(const ServedModel& model, ServedIdentity iden
       key_(key),
       log_(log),
       options_(options),
-      generator_(*model.decoder, model.tokenizer->eos_id(),
+      generator_(*model.decoder, model.eos_ids,
                  [&tok = *model.tokenizer](const std::vector<int32_t>& ids) { return tok.Decode(ids); }),
       queue_(generator_, options.max_batch) {
   AFTUNE_CHECK(!log || log->origin() == key.name());
