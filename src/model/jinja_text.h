@@ -3,9 +3,11 @@
 // split() treat every Unicode whitespace character (str.isspace) as space.
 //
 // Case mapping (upper, lower, title, capitalize) follows Python for ASCII
-// and for the one-to-one mappings of Latin-1, Latin Extended-A, Greek and
-// Cyrillic; other characters are left as they are (Python would map a few
-// more, e.g. 'ß'.upper() == 'SS').
+// and for the one-to-one mappings of Latin-1, Latin Extended-A, modern Greek
+// (with tonos and dialytika) and basic Cyrillic (U+0400-U+045F), checked
+// against Python code point by code point; other characters are left as
+// they are, where Python maps some (µ ı ſ, Latin Extended-B, archaic Greek,
+// 'ß'.upper() == 'SS', ...).
 #pragma once
 
 #include <string>
