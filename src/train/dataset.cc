@@ -35,7 +35,10 @@
 //                      text is encoded once, as transformers/TRL do, so a
 //                      SentencePiece model puts no second word-boundary
 //                      piece before the completion ("▁Paris", not "▁" "▁Paris")
-//   messages           the chat template "llama2", model/chat_template.h:
+//   messages           with the model's own chat template (DatasetOptions::chat):
+//                      the rendered text, assistant turns scored
+//                      (model/chat_encode.h); otherwise
+//                      the chat template "llama2", model/chat_template.h:
 //                      per exchange k (user_k, assistant_k):
 //                        BOS  Encode("[INST] " + SYS + user_k + " [/INST]")
 //                        Encode(assistant_k)*  EOS*
