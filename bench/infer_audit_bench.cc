@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   if (!SaveModelDir(dir, cfg, InitModel(cfg, 1)).ok()) return 1;
   auto model = LoadServedModel(dir, "").value();
   // An EOS id no sampler can pick: every request runs exactly `tokens` steps.
-  const Generator generator(*model->decoder, static_cast<int32_t>(cfg.vocab_size),
+  const Generator generator(*model->decoder, {static_cast<int32_t>(cfg.vocab_size)},
                             [&](const std::vector<int32_t>& ids) { return model->tokenizer->Decode(ids); });
   std::vector<GenerationRequest> requests;
   for (int i = 0; i < n; ++i) {

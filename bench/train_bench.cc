@@ -151,7 +151,7 @@ class AftuneWorkloads {
     decoder_ = Decoder::Create(model.config, LoraConfig{}, WholeModel(model.config), &model.params).value();
     decoder_->CacheTransposedWeights();  // as aftune generate and serve do
     // No EOS (-1): every sequence runs to max_tokens, as in torch_llama.py.
-    gen_ = std::make_unique<Generator>(*decoder_, -1, [](const std::vector<int32_t>&) { return std::string(); });
+    gen_ = std::make_unique<Generator>(*decoder_, std::vector<int32_t>{}, [](const std::vector<int32_t>&) { return std::string(); });
   }
 
   Sample Run(Workload w, int threads) {

@@ -122,7 +122,7 @@ InferenceRequest ClientRequest(const ServedModel& m, int i) {
 }
 
 std::vector<int32_t> Run(const ServedModel& m, const GenerationRequest& r) {
-  Generator g(*m.decoder, m.tokenizer->eos_id(),
+  Generator g(*m.decoder, m.eos_ids,
               [&m](const std::vector<int32_t>& ids) { return m.tokenizer->Decode(ids); });
   return g.Generate({r})[0].tokens;
 }

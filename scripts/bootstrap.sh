@@ -17,6 +17,7 @@ packages=(
   libopenblas-dev             # benchmark competitor only
   python3 python3-torch python3-numpy   # PyTorch oracle for tests
   python3-sentencepiece       # independent oracle for the SentencePiece tokenizer tests
+  python3-jinja2              # independent oracle for the chat template (Jinja) tests
 )
 
 # Only the tests: headless Chromium opens the HTML reports (tests/browser/).

@@ -193,12 +193,13 @@ Status CheckInclusion(const InferAuditInputs& in, const Ledger& ledger, InferAud
 }
 
 // Whether generation stops exactly after `tokens` (Generator::Generate's rule).
-std::string FinishProblem(const GenerationRequest& req, const std::vector<int32_t>& tokens, const Tokenizer& tok) {
+std::string FinishProblem(const GenerationRequest& req, const std::vector<int32_t>& tokens, const Tokenizer& tok,
+                          const std::vector<int32_t>& eos_ids) {
   const size_t n = tokens.size();
   if (n == 0) return "no generated token";
   if (static_cast<int64_t>(n) > req.max_tokens) return std::to_string(n) + " tokens, beyond max_tokens";
   for (size_t k = 0; k < n; ++k) {
-    const bool eos = tokens[k] == tok.eos_id();
+    const bool eos = std::find(eos_ids.begin(), eos_ids.end(), tokens[k]) != eos_ids.end();
     const bool stop = !req.stop.empty() &&
                       FindStop(tok.Decode(std::span(tokens.data(), k + 1)), req.stop) != std::string::npos;
     if ((eos || stop) && k + 1 < n)
@@ -225,14 +226,14 @@ void CompareReplay(const InferAuditInputs& in, size_t i, const std::vector<int32
                       std::to_string(b.completion_tokens[t]) + ", the sampler picks " + std::to_string(choices[t]),
                   std::move(e));
   }
-  const std::string problem = FinishProblem(b.request.generation, b.completion_tokens, *in.model->tokenizer);
+  const std::string problem = FinishProblem(b.request.generation, b.completion_tokens, *in.model->tokenizer, in.model->eos_ids);
   finish.Expect(problem.empty(), Line(i) + ": " + problem, at);
 }
 
 // reexec.request, reexec.tokens, reexec.finish over the sampled receipts.
 void ReexecuteSample(const InferAuditInputs& in, const std::vector<int64_t>& sample, InferAuditReport& r) {
   const Tokenizer& tok = *in.model->tokenizer;
-  const Generator generator(*in.model->decoder, tok.eos_id(),
+  const Generator generator(*in.model->decoder, in.model->eos_ids,
                             [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
   const int64_t V = in.model->config.vocab_size;
   CheckTally request("reexec.request"), tokens("reexec.tokens"), finish("reexec.finish");

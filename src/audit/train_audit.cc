@@ -115,8 +115,9 @@ Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeReq
   ctx.base_dir = in.base_dir;
   ctx.cfg = ContractTrainConfig(ctx.contract, in.base_dir);
   ctx.model = model.model_config;
+  AFTUNE_ASSIGN_OR_RETURN(std::shared_ptr<const ChatRenderer> chat, LoadChatRenderer(in.base_dir));
   AFTUNE_ASSIGN_OR_RETURN(Dataset data, ParseJsonlDataset(data_bytes, in.data_path, *model.loaded_tokenizer,
-                                                          {ctx.cfg.max_seq_length, ctx.cfg.overflow}));
+                                                          {ctx.cfg.max_seq_length, ctx.cfg.overflow, chat}));
   ctx.data = std::make_unique<Dataset>(std::move(data));
   ctx.blocks = LayerBlocks(ctx.model, ctx.cfg.layers_per_block);
   ctx.layout = {static_cast<int64_t>(ctx.blocks.size()), ctx.contract.grid.steps_per_block,

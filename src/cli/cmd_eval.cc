@@ -55,7 +55,7 @@ float SumLosses(const ServedModel& m, const Dataset& ds, int64_t batch_size, int
 // scored one) must reproduce the scored tokens exactly (completion + EOS).
 void ExactMatch(const ServedModel& m, const Dataset& ds, EvalResult* r) {
   const Tokenizer& tok = *m.tokenizer;
-  Generator gen(*m.decoder, tok.eos_id(), [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
+  Generator gen(*m.decoder, m.eos_ids, [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
   std::vector<GenerationRequest> reqs;
   std::vector<std::vector<int32_t>> want;
   for (const Example& e : ds.examples) {
@@ -88,8 +88,9 @@ std::string BitsHex(float f) {
 
 Status RunEval(const EvalArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> m, LoadServedModel(a.model, a.adapter));
+  AFTUNE_ASSIGN_OR_RETURN(std::shared_ptr<const ChatRenderer> chat, LoadChatRenderer(a.model));
   AFTUNE_ASSIGN_OR_RETURN(Dataset ds, LoadJsonlDataset(a.data, *m->tokenizer,
-                                                       {m->config.max_position_embeddings, OverflowPolicy::kReject}));
+                                                       {m->config.max_position_embeddings, OverflowPolicy::kReject, chat}));
   EvalResult r;
   r.examples = ds.size();
   float total = SumLosses(*m, ds, a.batch, &r.scored);

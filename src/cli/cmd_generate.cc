@@ -29,7 +29,7 @@ Status RunGenerate(const GenerateArgs& a) {
   r.max_tokens = a.max_tokens;
   r.sampling = {a.temperature, a.top_p, a.top_k, a.seed};
   r.stop = a.stop;
-  Generator gen(*m->decoder, tok.eos_id(), [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
+  Generator gen(*m->decoder, m->eos_ids, [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
   AFTUNE_RETURN_IF_ERROR(gen.Validate(r));
   auto t0 = std::chrono::steady_clock::now();
   GenerationResult out = gen.Generate({r})[0];

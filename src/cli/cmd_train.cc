@@ -88,8 +88,9 @@ Status RunTrain(const TrainArgs& a) {
   }
   AFTUNE_ASSIGN_OR_RETURN(LoadedModel base, LoadModelDir(cfg.base_model));
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tok, LoadTokenizer(cfg.base_model, base.config));
+  AFTUNE_ASSIGN_OR_RETURN(std::shared_ptr<const ChatRenderer> chat, LoadChatRenderer(cfg.base_model));
   AFTUNE_ASSIGN_OR_RETURN(Dataset data,
-                          ParseJsonlDataset(data_bytes, a.data, *tok, {cfg.max_seq_length, cfg.overflow}));
+                          ParseJsonlDataset(data_bytes, a.data, *tok, {cfg.max_seq_length, cfg.overflow, chat}));
   if (data.num_truncated > 0)
     std::printf("%s: %lld of %lld examples truncated to %lld tokens (overflow: truncate)\n", a.data.c_str(),
                 (long long)data.num_truncated, (long long)data.size(), (long long)cfg.max_seq_length);

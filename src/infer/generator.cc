@@ -8,9 +8,9 @@ namespace aftune {
 
 const char* FinishReasonName(FinishReason r) { return r == FinishReason::kLength ? "length" : "stop"; }
 
-Generator::Generator(const Decoder& decoder, int32_t eos_id,
+Generator::Generator(const Decoder& decoder, std::vector<int32_t> eos_ids,
                      std::function<std::string(const std::vector<int32_t>&)> decode)
-    : decoder_(decoder), eos_id_(eos_id), decode_(std::move(decode)) {}
+    : decoder_(decoder), eos_ids_(std::move(eos_ids)), decode_(std::move(decode)) {}
 
 Status Generator::Validate(const GenerationRequest& r) const {
   const ModelConfig& cfg = decoder_.config();
@@ -80,7 +80,7 @@ std::vector<GenerationResult> Generator::Generate(const std::vector<GenerationRe
       out.tokens.push_back(token);
       if (keep_logits) logit_rows[a.request].insert(logit_rows[a.request].end(), row, row + V);
       bool done = false;
-      if (token == eos_id_) {
+      if (std::find(eos_ids_.begin(), eos_ids_.end(), token) != eos_ids_.end()) {
         out.finish = FinishReason::kEos;
         done = true;
       } else if (!r.stop.empty() && FindStop(decode_(out.tokens), r.stop) != std::string::npos) {

@@ -39,9 +39,10 @@ struct GenerationResult {
 
 class Generator {
  public:
-  // decoder: a whole-model Decoder that outlives the Generator. decode turns
-  // token ids into text (for stop strings and GenerationResult::text).
-  Generator(const Decoder& decoder, int32_t eos_id,
+  // decoder: a whole-model Decoder that outlives the Generator. Generation
+  // ends after any of eos_ids (ServedModel::eos_ids). decode turns token ids
+  // into text (for stop strings and GenerationResult::text).
+  Generator(const Decoder& decoder, std::vector<int32_t> eos_ids,
             std::function<std::string(const std::vector<int32_t>&)> decode);
 
   // InvalidArgument naming the request and the problem (empty prompt, bad
@@ -55,7 +56,7 @@ class Generator {
 
  private:
   const Decoder& decoder_;
-  int32_t eos_id_;
+  std::vector<int32_t> eos_ids_;
   std::function<std::string(const std::vector<int32_t>&)> decode_;
 };
 

@@ -24,7 +24,7 @@ class GeneratorTest : public ::testing::Test {
   void TearDown() override { SetDefaultThreads(DefaultThreadCount()); }
 
   Generator MakeGenerator() const {
-    return Generator(*decoder_, ByteTokenizer::kEos,
+    return Generator(*decoder_, {ByteTokenizer::kEos},
                      [](const std::vector<int32_t>& ids) { return ByteTokenizer().Decode(ids); });
   }
   static GenerationRequest Request(const std::string& prompt, float temperature, uint64_t seed, int64_t max_tokens) {
@@ -57,6 +57,22 @@ TEST_F(GeneratorTest, DecodeEqualsTeacherForcedPass) {
   }
 }
 
+// Generation ends on any of its end-of-sequence ids (Llama 3.1 has three).
+TEST_F(GeneratorTest, StopsOnEveryEndOfSequenceId) {
+  GenerationRequest r = Request("The audit grid", 0.0f, 5, 12);
+  GenerationResult plain = MakeGenerator().Generate({r})[0];
+  ASSERT_GE(plain.tokens.size(), 3u);
+  ASSERT_NE(plain.tokens[2], ByteTokenizer::kEos);
+  Generator more(*decoder_, {ByteTokenizer::kEos, plain.tokens[2]},
+                 [](const std::vector<int32_t>& ids) { return ByteTokenizer().Decode(ids); });
+  GenerationResult out = more.Generate({r})[0];
+  // The same greedy tokens up to the first of them that is an end id.
+  size_t first = 0;
+  while (plain.tokens[first] != plain.tokens[2]) ++first;
+  EXPECT_EQ(out.tokens, std::vector<int32_t>(plain.tokens.begin(), plain.tokens.begin() + first + 1));
+  EXPECT_EQ(out.finish, FinishReason::kEos);
+}
+
 TEST_F(GeneratorTest, BatchedEqualsAloneAtAnyThreadCount) {
   std::vector<GenerationRequest> reqs = {Request("a", 0.9f, 1, 30), Request("a longer prompt here", 0.0f, 2, 12),
                                          Request("mid-size prompt", 1.1f, 3, 25), Request("xyz", 0.8f, 4, 5)};
@@ -79,7 +95,7 @@ TEST_F(GeneratorTest, TransposedWeightCopiesChangeNothing) {
   auto fast = Decoder::Create(cfg_, LoraConfig{}, WholeModel(cfg_), &params_).value();
   fast->CacheTransposedWeights();
   Generator plain = MakeGenerator();
-  Generator cached(*fast, ByteTokenizer::kEos, [](const std::vector<int32_t>& ids) { return ByteTokenizer().Decode(ids); });
+  Generator cached(*fast, {ByteTokenizer::kEos}, [](const std::vector<int32_t>& ids) { return ByteTokenizer().Decode(ids); });
   std::vector<GenerationRequest> reqs = {Request("one", 0.8f, 1, 20), Request("two two", 0.0f, 2, 20)};
   auto a = plain.Generate(reqs, true), b = cached.Generate(reqs, true);
   for (size_t i = 0; i < reqs.size(); ++i) {

@@ -15,7 +15,7 @@ TEST(BatchQueue, BatchingNeverChangesAnAnswer) {
   auto model = testing::TinyServedModel(testing::ServeTestDir("batch"));
   ASSERT_TRUE(model);
   const Tokenizer& tok = *model->tokenizer;
-  Generator gen(*model->decoder, tok.eos_id(), [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
+  Generator gen(*model->decoder, {tok.eos_id()}, [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
   std::vector<GenerationRequest> requests;
   for (int i = 0; i < 12; ++i) {
     GenerationRequest r;

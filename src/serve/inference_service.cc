@@ -30,7 +30,7 @@ InferenceService::InferenceService(const ServedModel& model, ServedIdentity iden
       key_(key),
       log_(log),
       options_(options),
-      generator_(*model.decoder, model.tokenizer->eos_id(),
+      generator_(*model.decoder, model.eos_ids,
                  [&tok = *model.tokenizer](const std::vector<int32_t>& ids) { return tok.Decode(ids); }),
       queue_(generator_, options.max_batch) {
   AFTUNE_CHECK(!log || log->origin() == key.name());
@@ -42,6 +42,21 @@ std::string InferenceService::ModelsJson() const {
                  {"adapter", identity_.adapter ? Json(HashToHex(*identity_.adapter)) : Json(nullptr)},
                  {"commitment", identity_.commitment ? Json(HashToHex(*identity_.commitment)) : Json(nullptr)}};
   return Dump(Json{{"object", "list"}, {"data", Json::array({m})}});
+}
+
+Result<std::vector<int32_t>> InferenceService::ChatPrompt(const std::vector<ChatMessage>& messages) const {
+  if (!model_.chat) return EncodeChatPrompt(*model_.tokenizer, messages);
+  // The model's template with the generation prompt, as
+  // apply_chat_template(add_generation_prompt=True, tokenize=True): the
+  // rendered text encoded, nothing added (the template writes BOS itself).
+  jinja::List list;
+  for (const ChatMessage& m : messages) {
+    list.push_back(jinja::Value::MakeDict(
+        {{"role", jinja::Value::String(m.role)}, {"content", jinja::Value::String(m.content)}}));
+  }
+  AFTUNE_ASSIGN_OR_RETURN(JinjaRendered r, model_.chat->Render(jinja::Value::MakeList(std::move(list)), true));
+  if (r.text.empty()) return Status::InvalidArgument("the chat template renders the conversation as empty text");
+  return model_.tokenizer->Encode(r.text);
 }
 
 std::variant<InferenceRequest, ApiError> InferenceService::Prepare(const ApiRequest& api) const {
@@ -57,7 +72,7 @@ std::variant<InferenceRequest, ApiError> InferenceService::Prepare(const ApiRequ
   r.model = api.model;
   GenerationRequest& g = r.generation;
   if (api.endpoint == ApiEndpoint::kChatCompletions) {
-    Result<std::vector<int32_t>> ids = EncodeChatPrompt(tok, api.messages);
+    Result<std::vector<int32_t>> ids = ChatPrompt(api.messages);
     if (!ids.ok()) return InvalidRequest("messages", ids.status().message());
     g.prompt = std::move(*ids);
   } else {

@@ -3,8 +3,9 @@
 // OpenAI-shaped JSON reply (docs/formats.md, "Inference HTTP API").
 //
 // Order of work for one request: parse and validate (errors: 4xx, no
-// receipt) → tokenize (completions: BOS + Encode(prompt); chat:
-// EncodeChatPrompt) → decode in a shared batch (BatchQueue) → receipt signed
+// receipt) → tokenize (completions: BOS + Encode(prompt); chat: the model's
+// chat template with the generation prompt, encoded, else the default
+// layout's EncodeChatPrompt) → decode in a shared batch (BatchQueue) → receipt signed
 // over (log index, served identity, request digest, response digest) and
 // appended to the log; only after that append is durable is the reply built.
 // A failed append is a 500 with no completion in it.
@@ -62,6 +63,8 @@ class InferenceService {
  private:
   // The request the model runs, or the error to reply with.
   std::variant<InferenceRequest, ApiError> Prepare(const ApiRequest& api) const;
+  // The prompt ids of a chat request (see the order of work above).
+  Result<std::vector<int32_t>> ChatPrompt(const std::vector<ChatMessage>& messages) const;
 
   const ServedModel& model_;
   const ServedIdentity identity_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/file.h"
+
 #include <nlohmann/json.hpp>
 
 #include "commit/checkpoint.h"
@@ -71,6 +73,27 @@ TEST(InferenceService, ChatUsesTheChatTemplate) {
   std::vector<int32_t> want = {256};
   for (char c : std::string("[INST] Hi [/INST]")) want.push_back(static_cast<uint8_t>(c));
   EXPECT_EQ(bundle->request.generation.prompt, want);
+}
+
+TEST(InferenceService, ChatUsesTheModelsOwnTemplateWhenItHasOne) {
+  testing::ServedFixture f("chat-own");
+  ChatTemplateConfig cfg;
+  cfg.chat_template =
+      *ReadFile(std::string(AFTUNE_SOURCE_DIR) + "/tests/data/templates/HuggingFaceH4-zephyr-7b-beta.jinja");
+  cfg.template_source = "zephyr";
+  cfg.special_tokens = {{"eos_token", "</s>"}};
+  Result<ChatRenderer> chat = ChatRenderer::Create(cfg);
+  ASSERT_TRUE(chat.ok()) << chat.status().ToString();
+  f.model->chat = std::make_shared<const ChatRenderer>(*chat);
+  HttpReply reply = f.service->Handle(ApiEndpoint::kChatCompletions,
+                                      R"({"model": "tiny", "messages": [{"role": "system", "content": "Be brief."},)"
+                                      R"( {"role": "user", "content": "Hi"}], "max_tokens": 2, "temperature": 0})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  Result<ReceiptBundle> bundle = ReceiptBundleFromJson(Json::parse(reply.body)["aftune_receipt"]);
+  ASSERT_TRUE(bundle.ok());
+  // python3-jinja2 renders Zephyr's template so (add_generation_prompt=True).
+  const std::string text = "<|system|>\nBe brief.</s>\n<|user|>\nHi</s>\n<|assistant|>\n";
+  EXPECT_EQ(bundle->request.generation.prompt, std::vector<int32_t>(text.begin(), text.end()));
 }
 
 struct BadInput {

@@ -314,6 +314,9 @@ Result<Contract> ParseContractJson(std::string_view text) {
     Members t(*tok, "tokenizer.");
     AFTUNE_ASSIGN_OR_RETURN(c.tokenizer_digest, TakeHash(t, "digest"));
     AFTUNE_ASSIGN_OR_RETURN(c.tokenizer_kind, TakeString(t, "kind"));
+    if (t.Has("chat_digest")) {
+      AFTUNE_ASSIGN_OR_RETURN(c.chat_digest, TakeHash(t, "chat_digest"));
+    }
     AFTUNE_RETURN_IF_ERROR(t.Done());
   }
   AFTUNE_ASSIGN_OR_RETURN(const Json* training, TakeObject(m, "training"));
@@ -391,6 +394,7 @@ std::string CanonicalContract(const Contract& c) {
   CanonicalJsonObject tok;
   tok.Add("kind", CanonicalJsonString(c.tokenizer_kind));
   tok.Add("digest", CanonicalJsonString(Hex(c.tokenizer_digest)));
+  if (c.chat_digest) tok.Add("chat_digest", CanonicalJsonString(Hex(*c.chat_digest)));
 
   CanonicalJsonObject tr;
   tr.Add("method", CanonicalJsonString(t.full_finetune ? "full" : "lora"));
@@ -468,12 +472,14 @@ Result<Contract> BuildContract(const std::string& base_dir, const std::string& d
   c.base_config_digest = model.config;
   c.tokenizer_kind = model.tokenizer_kind;
   c.tokenizer_digest = model.tokenizer;
+  c.chat_digest = model.chat;
 
   AFTUNE_ASSIGN_OR_RETURN(std::string data_bytes, ReadFile(data_path));
   const DatasetDigests dd = DigestDatasetBytes(data_bytes);
   // The job must be able to run: every line an example under these limits.
+  AFTUNE_ASSIGN_OR_RETURN(std::shared_ptr<const ChatRenderer> chat, LoadChatRenderer(base_dir));
   AFTUNE_ASSIGN_OR_RETURN(Dataset ds, ParseJsonlDataset(data_bytes, data_path, *model.loaded_tokenizer,
-                                                        {c.training.max_seq_length, c.training.overflow}));
+                                                        {c.training.max_seq_length, c.training.overflow, chat}));
   AFTUNE_CHECK(static_cast<uint64_t>(ds.size()) == dd.examples);
   Status sampler = CheckSamplerArgs(ds.size(), c.training.examples_per_step());
   if (!sampler.ok()) return sampler.WithContext(data_path);
@@ -498,10 +504,16 @@ std::vector<ContractMismatch> CompareContractInputs(const Contract& c, const std
     out.push_back({"base model config", base_dir + "/config.json", "SHA-256 " + Hex(c.base_config_digest),
                    "SHA-256 " + Hex(model.config)});
   if (model.tokenizer != c.tokenizer_digest || model.tokenizer_kind != c.tokenizer_kind) {
-    const std::string path =
-        model.tokenizer_kind == "byte" ? base_dir + " (no tokenizer.model: the byte tokenizer)" : base_dir + "/tokenizer.model";
+    const std::string path = model.tokenizer_kind == "byte" ? base_dir + " (no tokenizer.model: the byte tokenizer)"
+                                                            : base_dir + "/tokenizer.model";
     out.push_back({"tokenizer", path, c.tokenizer_kind + " " + Hex(c.tokenizer_digest),
                    model.tokenizer_kind + " " + Hex(model.tokenizer)});
+  }
+  if (model.chat != c.chat_digest) {
+    auto shown = [](const std::optional<Hash>& h) {
+      return h ? "chat digest " + Hex(*h) : std::string("no chat template");
+    };
+    out.push_back({"chat template", base_dir + "/tokenizer_config.json", shown(c.chat_digest), shown(model.chat)});
   }
   if (data.digest != c.dataset_digest || data.examples != static_cast<uint64_t>(c.dataset_examples))
     out.push_back({"dataset", data_path,

@@ -15,7 +15,8 @@
 //    "dataset":{"digest":"<hex>","examples":40},
 //    "format":"aftune training contract v1",
 //    "precision":"f32",
-//    "tokenizer":{"digest":"<hex>","kind":"byte"},
+//    "tokenizer":{"digest":"<hex>","kind":"byte"},   (+ "chat_digest":"<hex>" when
+//                                                     the model has a chat template or special tokens)
 //    "training":{"adam_beta1":0.9,"adam_beta2":0.999,"adam_epsilon":1e-08,
 //                "gradient_accumulation_steps":1,"learning_rate":0.001,
 //                "lora_alpha":16.0,"lr_scheduler_type":"linear",
@@ -40,6 +41,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +72,10 @@ struct Contract {
   Hash base_config_digest{};  // SHA-256 of its config.json
   std::string tokenizer_kind = "byte";  // "byte" | "sentencepiece"
   Hash tokenizer_digest{};
+  // tokenizer.chat_digest: SHA-256 of the base model's chat configuration
+  // (model/tokenizer_config.h, CanonicalBytes): present exactly when the model
+  // directory has a chat template or special tokens.
+  std::optional<Hash> chat_digest;
   Hash dataset_digest{};
   int64_t dataset_examples = 0;
   // The hyper-parameters. Only the fields the contract binds are meaningful
@@ -121,7 +127,7 @@ Status WriteContract(const std::string& path, const Contract& c);
 
 // One input that differs from what the contract binds.
 struct ContractMismatch {
-  std::string input;     // "base model", "base model config", "tokenizer" or "dataset"
+  std::string input;     // "base model", "base model config", "tokenizer", "chat template" or "dataset"
   std::string path;      // what was digested
   std::string expected;  // what the contract binds: a hex digest (with the tokenizer kind, the examples)
   std::string found;

@@ -590,6 +590,35 @@ TEST_F(ContractInputs, ChangedConfigIsAConfigMismatch) {
   EXPECT_NE(st.message().find("base model config " + base_ + "/config.json"), std::string::npos) << st.ToString();
 }
 
+TEST_F(ContractInputs, ChangedChatTemplateIsAChatTemplateMismatch) {
+  // Without tokenizer_config.json the contract has no chat digest (and keeps its v1 encoding).
+  Contract plain = Build();
+  EXPECT_FALSE(plain.chat_digest.has_value());
+  EXPECT_EQ(CanonicalContract(plain).find("chat_digest"), std::string::npos);
+  const std::string tc = base_ + "/tokenizer_config.json";
+  const std::string config = R"({"eos_token": "</s>", "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"})";
+  ASSERT_TRUE(WriteFileAtomic(tc, config).ok());
+  ExpectMismatch(Verify(plain), 1, {"chat template " + tc, "the contract binds no chat template"});
+  Contract c = Build();
+  ASSERT_TRUE(c.chat_digest.has_value());
+  EXPECT_TRUE(Verify(c).ok());
+  Result<Contract> back = ParseContract(CanonicalContract(c), "contract.json");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->chat_digest, c.chat_digest);
+  // One character of the template, or another special token: a mismatch.
+  std::string edited = config;
+  edited.replace(edited.find("m.content"), 9, "m.role");
+  ASSERT_TRUE(WriteFileAtomic(tc, edited).ok());
+  ExpectMismatch(Verify(c), 1, {"chat template " + tc, "chat digest " + HashToHex(*c.chat_digest)});
+  ASSERT_TRUE(WriteFileAtomic(tc, R"({"eos_token": "<|im_end|>", "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"})").ok());
+  ExpectMismatch(Verify(c), 1, {"chat template "});
+  // A chat_template.jinja beside it replaces the template.
+  ASSERT_TRUE(WriteFileAtomic(tc, config).ok());
+  EXPECT_TRUE(Verify(c).ok());
+  ASSERT_TRUE(WriteFileAtomic(base_ + "/chat_template.jinja", "{{ messages[0].content }}").ok());
+  ExpectMismatch(Verify(c), 1, {"chat template "});
+}
+
 TEST_F(ContractInputs, SeveralMismatchesAreAllNamed) {
   Contract c = Build();
   ModelConfig other = cfg_;

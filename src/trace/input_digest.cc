@@ -14,6 +14,11 @@ Hash TokenizerDigest(const Tokenizer& tokenizer) {
   return Sha256Of(tokenizer.file_bytes());
 }
 
+std::optional<Hash> ChatDigest(const ChatTemplateConfig& chat) {
+  if (!chat.chat_template && chat.special_tokens.empty() && chat.additional_special_tokens.empty()) return std::nullopt;
+  return Sha256Of(chat.CanonicalBytes());
+}
+
 Hash SafetensorsStateDigest(const SafetensorsFile& file) {
   std::vector<NamedDigest> digests;
   digests.reserve(file.entries().size());
@@ -40,6 +45,8 @@ Result<ModelDirDigests> DigestModelDir(const std::string& dir) {
   d.tokenizer_kind = std::string(tok->kind());
   d.tokenizer = TokenizerDigest(*tok);
   d.loaded_tokenizer = std::move(tok);
+  AFTUNE_ASSIGN_OR_RETURN(ChatTemplateConfig chat, LoadChatTemplateConfig(dir));
+  d.chat = ChatDigest(chat);
   return d;
 }
 

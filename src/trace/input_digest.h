@@ -10,6 +10,10 @@
 //                      DIR/tokenizer.model; the built-in byte tokenizer:
 //                      SHA-256 of the 24 ASCII bytes "aftune byte tokenizer v1"
 //                      = 66847138… (ByteTokenizerDigest)
+//   chat template      when DIR has a chat template or special tokens
+//                      (tokenizer_config.json, chat_template.jinja): SHA-256
+//                      of ChatTemplateConfig::CanonicalBytes
+//                      (model/tokenizer_config.h); else none
 //   dataset            the dataset digest (commit/digest.h) of the JSONL
 //                      file's bytes, and its number of non-empty lines
 //                      (= examples, = leaves of the digest's tree)
@@ -18,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +32,7 @@
 #include "model/config.h"
 #include "model/safetensors.h"
 #include "model/tokenizer.h"
+#include "model/tokenizer_config.h"
 
 namespace aftune {
 
@@ -36,6 +42,10 @@ Hash ByteTokenizerDigest();
 
 // ByteTokenizerDigest() for the byte tokenizer, else SHA-256 of file_bytes().
 Hash TokenizerDigest(const Tokenizer& tokenizer);
+
+// SHA-256 of chat.CanonicalBytes(), or none when the model has neither a
+// chat template nor special tokens.
+std::optional<Hash> ChatDigest(const ChatTemplateConfig& chat);
 
 // The state digest of every tensor of `file`, as stored.
 Hash SafetensorsStateDigest(const SafetensorsFile& file);
@@ -50,6 +60,7 @@ struct ModelDirDigests {
   Hash config{};               // config.json
   std::string tokenizer_kind;  // "byte" or "sentencepiece"
   Hash tokenizer{};
+  std::optional<Hash> chat;  // the chat template digest, when DIR has one
   // What the digests were computed from, for callers that check more.
   ModelConfig model_config;
   std::map<std::string, StoredTensorInfo> tensors;

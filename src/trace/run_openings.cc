@@ -122,7 +122,9 @@ Status RunOpenings::CreateTrainer() {
   if (!data_) {
     AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadFile(in.data));
     AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tok, LoadTokenizer(in.model, base.config));
-    AFTUNE_ASSIGN_OR_RETURN(Dataset data, ParseJsonlDataset(text, in.data, *tok, {cfg.max_seq_length, cfg.overflow}));
+    AFTUNE_ASSIGN_OR_RETURN(std::shared_ptr<const ChatRenderer> chat, LoadChatRenderer(in.model));
+    AFTUNE_ASSIGN_OR_RETURN(Dataset data,
+                            ParseJsonlDataset(text, in.data, *tok, {cfg.max_seq_length, cfg.overflow, chat}));
     data_ = std::make_unique<Dataset>(std::move(data));
   }
   AFTUNE_ASSIGN_OR_RETURN(trainer_, Trainer::Create(cfg, base.config, std::move(base.params), data_.get()));

@@ -29,16 +29,23 @@
 // the loss targets, i.e. scored tokens):
 //
 //   text               BOS  Encode(T)*  EOS*
-//   prompt-completion  BOS  Encode(P)   Encode(C)*  EOS*
-//   messages           the chat template "llama2", model/chat_template.h:
+//   prompt-completion  BOS  Encode(P + C)  EOS*, the first |Encode(P)| ids of
+//                      Encode(P + C) not scored and the rest scored: the
+//                      text is encoded once, as transformers/TRL do, so a
+//                      SentencePiece model puts no second word-boundary
+//                      piece before the completion ("▁Paris", not "▁" "▁Paris")
+//   messages           with the model's own chat template (DatasetOptions::chat):
+//                      the rendered text, assistant turns scored
+//                      (model/chat_encode.h); otherwise
+//                      the chat template "llama2", model/chat_template.h:
 //                      per exchange k (user_k, assistant_k):
 //                        BOS  Encode("[INST] " + SYS + user_k + " [/INST]")
 //                        Encode(assistant_k)*  EOS*
 //                      SYS = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" in
 //                      exchange 0 when there is a system message, else "".
 //
-// The pieces are encoded separately and concatenated (for the byte tokenizer
-// that equals encoding the concatenated text). Worked examples with the byte
+// The chat template's pieces are encoded separately and concatenated (for
+// the byte tokenizer that equals encoding the concatenated text). Worked examples with the byte
 // tokenizer (ids 0-255 bytes, BOS 256, EOS 257):
 //
 //   {"text":"hi"}                     tokens 256 104 105 257   scored 0 1 1 1
@@ -56,6 +63,9 @@
 // long. A file with no non-empty line is an error too.
 #include "train/dataset.h"
 
+#include "model/chat_encode.h"
+
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -213,8 +223,28 @@ void Append(ScoredTokens* s, const std::vector<int32_t>& ids, bool scored) {
   s->scored.insert(s->scored.end(), ids.size(), scored ? 1 : 0);
 }
 
+// A messages line with the model's chat template. The line is parsed again
+// keeping its key order, which the template sees (tojson of a tool call).
+Result<ScoredTokens> EncodeWithTemplate(std::string_view line, const Tokenizer& tok, const ChatRenderer& chat) {
+  const nlohmann::ordered_json obj = nlohmann::ordered_json::parse(line);
+  const nlohmann::ordered_json& arr = obj.at("messages");
+  if (!arr.is_array() || arr.empty()) return Status::InvalidArgument("field 'messages' must be a non-empty array");
+  for (size_t i = 0; i < arr.size(); ++i) {
+    if (!arr[i].is_object() || !arr[i].contains("role") || !arr[i]["role"].is_string()) {
+      return Status::InvalidArgument(Field("messages[" + std::to_string(i) + "]") +
+                                     " must be an object with a string 'role'");
+    }
+  }
+  AFTUNE_ASSIGN_OR_RETURN(ScoredTokens s, EncodeChatWithTemplate(tok, chat, jinja::Value::FromJson(arr)));
+  if (s.tokens.size() < 2 || s.scored[0] != 0) {
+    return Status::InvalidArgument("the rendered conversation starts with an assistant turn: no token before it");
+  }
+  return s;
+}
+
 // Tokens and mask of a parsed line of shape `shape`.
-Result<ScoredTokens> EncodeLine(const Json& obj, DatasetShape shape, const Tokenizer& tok) {
+Result<ScoredTokens> EncodeLine(const Json& obj, std::string_view line, DatasetShape shape, const Tokenizer& tok,
+                                const DatasetOptions& opts) {
   ScoredTokens s;
   switch (shape) {
     case DatasetShape::kText: {
@@ -229,13 +259,18 @@ Result<ScoredTokens> EncodeLine(const Json& obj, DatasetShape shape, const Token
       std::string prompt, completion;
       AFTUNE_RETURN_IF_ERROR(GetString(obj, "prompt", "prompt", false, &prompt));
       AFTUNE_RETURN_IF_ERROR(GetString(obj, "completion", "completion", true, &completion));
+      // TRL's completion mask: the joined text's ids, the prompt's share
+      // (as many ids as the prompt alone encodes to) not scored.
+      const std::vector<int32_t> joined = tok.Encode(prompt + completion);
+      const size_t prompt_ids = std::min(tok.Encode(prompt).size(), joined.size());
       Append(&s, {tok.bos_id()}, false);
-      Append(&s, tok.Encode(prompt), false);
-      Append(&s, tok.Encode(completion), true);
+      Append(&s, std::vector<int32_t>(joined.begin(), joined.begin() + prompt_ids), false);
+      Append(&s, std::vector<int32_t>(joined.begin() + prompt_ids, joined.end()), true);
       Append(&s, {tok.eos_id()}, true);
       return s;
     }
     case DatasetShape::kMessages: {
+      if (opts.chat) return EncodeWithTemplate(line, tok, *opts.chat);
       AFTUNE_ASSIGN_OR_RETURN(std::vector<ChatMessage> msgs, GetMessages(obj));
       return EncodeChat(tok, msgs);
     }
@@ -271,7 +306,7 @@ Result<Example> ParseExample(std::string_view line, int64_t line_no, DatasetShap
                                    std::string(DatasetShapeName(*file_shape)) + "' (line " +
                                    std::to_string(*shape_line) + "); a file uses one shape throughout");
   }
-  AFTUNE_ASSIGN_OR_RETURN(ScoredTokens s, EncodeLine(obj, shape, tok));
+  AFTUNE_ASSIGN_OR_RETURN(ScoredTokens s, EncodeLine(obj, line, shape, tok, opts));
   Example ex;
   ex.line = line_no;
   const auto n = static_cast<int64_t>(s.tokens.size());

@@ -11,12 +11,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
 #include "model/batch.h"
+#include "model/chat_render.h"
 #include "model/tokenizer.h"
 
 namespace aftune {
@@ -31,11 +33,18 @@ std::string_view OverflowPolicyName(OverflowPolicy p);
 Result<OverflowPolicy> ParseOverflowPolicy(std::string_view name);
 
 struct DatasetOptions {
+  DatasetOptions() = default;
+  DatasetOptions(int64_t max_len, OverflowPolicy policy, std::shared_ptr<const ChatRenderer> chat_renderer = nullptr)
+      : max_seq_len(max_len), overflow(policy), chat(std::move(chat_renderer)) {}
+
   // Most tokens per example, BOS and EOS included. REQUIRES: >= 2.
   int64_t max_seq_len = 0;
   OverflowPolicy overflow = OverflowPolicy::kReject;
-  // The chat template of `messages` lines is fixed: model/chat_template.h
-  // (kChatTemplateName, "llama2").
+  // The model's chat template for `messages` lines (model/chat_render.h,
+  // LoadChatRenderer): rendered and trained on the assistant turns only
+  // (model/chat_encode.h). Null: aftune's default "llama2" layout
+  // (model/chat_template.h).
+  std::shared_ptr<const ChatRenderer> chat;
 };
 
 // The shape of a file's lines; one file uses one shape throughout.

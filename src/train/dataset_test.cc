@@ -172,12 +172,14 @@ class MarkerTokenizer final : public Tokenizer {
   std::string none_;
 };
 
-TEST(Dataset, UsesTheTokenizersSpecialIdsAndEncodesEachPieceSeparately) {
+TEST(Dataset, UsesTheTokenizersSpecialIdsAndEncodesPromptAndCompletionJoined) {
   MarkerTokenizer t;
+  // One Encode of "ab" (one leading marker, as transformers encodes prompt +
+  // completion), the prompt's |Encode("a")| = 2 ids not scored.
   auto r = ParseJsonlDataset("{\"prompt\":\"a\",\"completion\":\"b\"}", "m.jsonl", t, Opts());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->examples[0].tokens, (std::vector<int32_t>{1, 3, 'a' + 10, 3, 'b' + 10, 2}));
-  EXPECT_EQ(r->examples[0].scored, (std::vector<uint8_t>{0, 0, 0, 1, 1, 1}));
+  EXPECT_EQ(r->examples[0].tokens, (std::vector<int32_t>{1, 3, 'a' + 10, 'b' + 10, 2}));
+  EXPECT_EQ(r->examples[0].scored, (std::vector<uint8_t>{0, 0, 0, 1, 1}));
   r = ParseJsonlDataset("{\"text\":\"a\"}", "m.jsonl", t, Opts());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->examples[0].tokens, (std::vector<int32_t>{1, 3, 'a' + 10, 2}));
@@ -426,6 +428,45 @@ TEST(TrainingBatchDeathTest, IndexOutOfRangeAborts) {
   Dataset ds = MustParse("{\"text\":\"a\"}");
   EXPECT_DEATH(MakeTrainingBatch(ds, {1}), "internal check failed");
   EXPECT_DEATH(MakeTrainingBatch(ds, {-1}), "internal check failed");
+}
+
+}  // namespace
+}  // namespace aftune
+
+namespace aftune {
+namespace {
+
+// A model's own chat template for messages lines: the rendered text, the
+// loss on the assistant turns (model/chat_encode.h); other keys of a message
+// (here a tool call) reach the template.
+TEST(Dataset, MessagesWithTheModelsChatTemplate) {
+  ChatTemplateConfig cfg;
+  cfg.chat_template =
+      "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% if m.tool_calls %}{{ m.tool_calls | tojson }}{% endif %}"
+      "{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
+  cfg.template_source = "test";
+  cfg.special_tokens = {{"eos_token", "|"}};
+  Result<ChatRenderer> chat = ChatRenderer::Create(cfg);
+  ASSERT_TRUE(chat.ok()) << chat.status().ToString();
+  DatasetOptions opts{64, OverflowPolicy::kReject, std::make_shared<const ChatRenderer>(*chat)};
+  ByteTokenizer byte;
+  Result<Dataset> r = ParseJsonlDataset(
+      R"({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo", "tool_calls": [{"z": 1, "a": 2}]}]})",
+      "chat.jsonl", byte, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string all, scored;
+  for (size_t i = 0; i < r->examples[0].tokens.size(); ++i) {
+    all += static_cast<char>(r->examples[0].tokens[i]);
+    if (r->examples[0].scored[i]) scored += static_cast<char>(r->examples[0].tokens[i]);
+  }
+  EXPECT_EQ(all, "<user>hi|<assistant>yo[{\"z\": 1, \"a\": 2}]|");  // key order as written
+  EXPECT_EQ(scored, "yo[{\"z\": 1, \"a\": 2}]|");
+  r = ParseJsonlDataset(R"({"messages": [{"role": "user", "content": "hi"}]})", "chat.jsonl", byte, opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "chat.jsonl:1: field 'messages' has no assistant turn to train on");
+  r = ParseJsonlDataset(R"({"messages": [{"content": "hi"}]})", "chat.jsonl", byte, opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "chat.jsonl:1: field 'messages[0]' must be an object with a string 'role'");
 }
 
 }  // namespace
