@@ -31,10 +31,10 @@
 #include "infer/served_model.h"
 #include "model/model_dir.h"
 #include "model/model_init.h"
-#include "serve/client.h"
+#include "client/serve_client.h"
 #include "serve/http_server.h"
 #include "serve/inference_service.h"
-#include "serve/receipt.h"
+#include "protocol/receipt.h"
 #include "serve/receipt_log.h"
 
 namespace aftune {

@@ -30,11 +30,11 @@
 #include <vector>
 
 #include "audit/infer_audit.h"
-#include "audit/log_view.h"
+#include "serve/local_log_view.h"
 #include "model/model_dir.h"
 #include "model/model_init.h"
 #include "serve/receipt_log.h"
-#include "serve/request.h"
+#include "protocol/request.h"
 
 namespace aftune {
 namespace {

@@ -29,7 +29,7 @@
 
 #include "audit/audit_test_util.h"
 #include "tensor/dtype.h"
-#include "trace/trace_record.h"
+#include "protocol/trace_record.h"
 
 namespace aftune {
 namespace {

@@ -1,4 +1,4 @@
-// libFuzzer target: ParseCellOpening (trace/opening.h) on arbitrary bytes —
+// libFuzzer target: ParseCellOpening (protocol/opening.h) on arbitrary bytes —
 // what an auditor receives from a provider it does not trust.
 //
 // Beyond "no crash, no sanitizer report": a rejected input is one
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "trace/opening.h"
+#include "protocol/opening.h"
 
 namespace {
 

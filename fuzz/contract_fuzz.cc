@@ -6,7 +6,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "trace/contract.h"
+#include "protocol/contract.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -16,8 +16,8 @@
 
 #include "base/status.h"
 #include "serve/api_request.h"
-#include "serve/receipt.h"
-#include "serve/receipt_bundle.h"
+#include "protocol/receipt.h"
+#include "protocol/receipt_bundle.h"
 
 namespace {
 

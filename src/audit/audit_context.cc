@@ -1,7 +1,7 @@
 #include "audit/audit_context.h"
 
 #include "model/lora.h"
-#include "trace/trace_record.h"
+#include "protocol/trace_record.h"
 
 namespace aftune {
 

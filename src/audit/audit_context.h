@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "audit/record_parse.h"
+#include "protocol/record_parse.h"
 #include "model/config.h"
-#include "trace/contract.h"
-#include "trace/trace_layout.h"
+#include "protocol/contract.h"
+#include "protocol/trace_layout.h"
 #include "train/dataset.h"
 #include "train/schedule.h"
 #include "train/train_config.h"

@@ -23,9 +23,9 @@
 #include "model/adapter_dir.h"
 #include "model/model_dir.h"
 #include "model/model_init.h"
-#include "trace/commitment.h"
-#include "trace/contract.h"
-#include "trace/input_digest.h"
+#include "protocol/commitment.h"
+#include "protocol/contract.h"
+#include "protocol/input_digest.h"
 #include "trace/recorder.h"
 #include "train/trainer.h"
 

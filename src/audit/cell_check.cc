@@ -7,7 +7,7 @@
 #include "audit/check_tally.h"
 #include "commit/encoding.h"
 #include "model/model_dir.h"
-#include "trace/trace_record.h"
+#include "protocol/trace_record.h"
 #include "train/block_replayer.h"
 #include "train/step_batch.h"
 

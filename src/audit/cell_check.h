@@ -30,7 +30,7 @@
 
 #include "audit/audit_context.h"
 #include "audit/audit_report.h"
-#include "trace/opening.h"
+#include "protocol/opening.h"
 
 namespace aftune {
 

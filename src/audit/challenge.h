@@ -10,7 +10,7 @@
 // j = k mod 8. A bounded draw in [0, r) is batch_sampler.h's BoundedDraw
 // (Lemire's multiply-shift with rejection) over these words.
 //
-// Cells. Cell (L, S) is layer-block L over step-block S (trace/trace_layout.h);
+// Cells. Cell (L, S) is layer-block L over step-block S (protocol/trace_layout.h);
 // its id is S · B + L. Strategies, each drawing min(samples, population)
 // distinct cells:
 //   uniform   population: every cell. Partial Fisher–Yates over the ids
@@ -38,7 +38,7 @@
 
 #include "base/status.h"
 #include "commit/sha256.h"
-#include "trace/trace_layout.h"
+#include "protocol/trace_layout.h"
 
 namespace aftune {
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "audit/audit_test_util.h"
-#include "trace/trace_layout.h"
+#include "protocol/trace_layout.h"
 
 namespace aftune {
 namespace {

@@ -13,8 +13,8 @@
 #include "commit/checkpoint.h"
 #include "commit/encoding.h"
 #include "commit/note.h"
-#include "serve/request.h"
-#include "trace/commitment.h"
+#include "protocol/request.h"
+#include "protocol/commitment.h"
 
 namespace aftune {
 

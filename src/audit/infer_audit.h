@@ -37,10 +37,10 @@
 #include <vector>
 
 #include "audit/infer_report.h"
-#include "audit/log_view.h"
+#include "protocol/log_view.h"
 #include "commit/key.h"
 #include "infer/served_model.h"
-#include "serve/receipt_bundle.h"
+#include "protocol/receipt_bundle.h"
 
 namespace aftune {
 

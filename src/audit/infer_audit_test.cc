@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "audit/log_view.h"
+#include "serve/local_log_view.h"
 #include "serve/serve_test_util.h"
 
 namespace aftune {

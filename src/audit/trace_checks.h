@@ -9,8 +9,8 @@
 
 #include "audit/audit_context.h"
 #include "audit/audit_report.h"
-#include "trace/commitment.h"
-#include "trace/opening.h"
+#include "protocol/commitment.h"
+#include "protocol/opening.h"
 
 namespace aftune {
 

@@ -9,9 +9,9 @@
 #include "base/file.h"
 #include "commit/encoding.h"
 #include "model/tokenizer.h"
-#include "trace/commitment.h"
-#include "trace/contract.h"
-#include "trace/input_digest.h"
+#include "protocol/commitment.h"
+#include "protocol/contract.h"
+#include "protocol/input_digest.h"
 #include "train/trainer.h"
 
 namespace aftune {

@@ -23,7 +23,7 @@
 #include "audit/audit_report.h"
 #include "audit/challenge.h"
 #include "commit/key.h"
-#include "trace/opening.h"
+#include "protocol/opening.h"
 
 namespace aftune {
 

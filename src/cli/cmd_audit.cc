@@ -20,7 +20,7 @@
 #include "base/file.h"
 #include "cli/commands.h"
 #include "commit/encoding.h"
-#include "trace/contract.h"
+#include "protocol/contract.h"
 #include "trace/run_openings.h"
 
 namespace aftune::cli {

@@ -16,7 +16,8 @@
 #include "audit/infer_audit.h"
 #include "base/file.h"
 #include "cli/commands.h"
-#include "serve/client.h"
+#include "client/serve_client.h"
+#include "client/server_log_view.h"
 
 namespace aftune::cli {
 

@@ -15,8 +15,8 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "serve/client.h"
-#include "serve/receipt_bundle.h"
+#include "client/serve_client.h"
+#include "protocol/receipt_bundle.h"
 
 namespace aftune::cli {
 

@@ -14,8 +14,8 @@
 #include "base/file.h"
 #include "cli/commands.h"
 #include "model/config.h"
-#include "trace/canonical_json.h"
-#include "trace/contract.h"
+#include "protocol/canonical_json.h"
+#include "protocol/contract.h"
 #include "train/trainer.h"
 
 namespace aftune::cli {

@@ -3,7 +3,7 @@
 //   a model directory (config.json + model.safetensors)
 //       model <state digest>        (model.safetensors, tensors as stored)
 //       config <SHA-256 of config.json>
-//       tokenizer <digest> <kind>   (trace/input_digest.h)
+//       tokenizer <digest> <kind>   (protocol/input_digest.h)
 //   an adapter directory (adapter_model.safetensors)
 //       adapter <state digest>
 //   a file NAME.safetensors         safetensors <state digest>
@@ -22,8 +22,8 @@
 #include "cli/commands.h"
 #include "commit/compact_range.h"
 #include "model/safetensors.h"
-#include "trace/contract.h"
-#include "trace/input_digest.h"
+#include "protocol/contract.h"
+#include "protocol/input_digest.h"
 
 namespace aftune::cli {
 

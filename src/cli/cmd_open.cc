@@ -1,6 +1,6 @@
 // aftune open --run RUN --cell L,S [--out FILE]
 //   writes the opening of cell (layer-block L, step-block S) of a recorded
-//   run (trace/opening.h): its trace lines with inclusion proofs, its start
+//   run (protocol/opening.h): its trace lines with inclusion proofs, its start
 //   state and boundary tensors, regenerating by replay what the run did not
 //   keep (trace/run_openings.h).
 #include <cstdio>

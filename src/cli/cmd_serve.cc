@@ -20,8 +20,8 @@
 #include "serve/http_server.h"
 #include "serve/inference_service.h"
 #include "serve/receipt_log.h"
-#include "trace/commitment.h"
-#include "trace/input_digest.h"
+#include "protocol/commitment.h"
+#include "protocol/input_digest.h"
 
 namespace aftune::cli {
 

@@ -46,7 +46,7 @@ int ExitCode();
 inline constexpr int kExitAuditFailed = 3;
 void SetExitCode(int code);
 
-// The state digests a receipt names (serve/receipt.h): of MODEL_DIR's
+// The state digests a receipt names (protocol/receipt.h): of MODEL_DIR's
 // model.safetensors and, when adapter_dir is non-empty, of its
 // adapter_model.safetensors. Errors name the file.
 struct ServedWeightsDigests {

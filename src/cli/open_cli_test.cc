@@ -10,9 +10,9 @@
 #include "cli/cli_test_util.h"
 #include "commit/merkle.h"
 #include "commit/key.h"
-#include "trace/commitment.h"
-#include "trace/opening.h"
-#include "trace/trace_record.h"
+#include "protocol/commitment.h"
+#include "protocol/opening.h"
+#include "protocol/trace_record.h"
 
 namespace aftune {
 namespace {

@@ -1,6 +1,6 @@
 // aftune serve and aftune client as processes: the whole flow, kill -9 of
 // the server under load, and a load test. Clients in this file are threads
-// using serve/client.h, as an auditor would.
+// using client/serve_client.h, as an auditor would.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -20,9 +20,9 @@
 #include "commit/checkpoint.h"
 #include "commit/encoding.h"
 #include "commit/note.h"
-#include "serve/client.h"
-#include "serve/receipt_bundle.h"
-#include "trace/commitment.h"
+#include "client/serve_client.h"
+#include "protocol/receipt_bundle.h"
+#include "protocol/commitment.h"
 
 namespace aftune {
 namespace {

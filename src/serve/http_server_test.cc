@@ -9,8 +9,8 @@
 #include "commit/checkpoint.h"
 #include "commit/encoding.h"
 #include "commit/note.h"
-#include "serve/client.h"
-#include "serve/receipt_bundle.h"
+#include "client/serve_client.h"
+#include "protocol/receipt_bundle.h"
 #include "serve/serve_test_util.h"
 
 namespace aftune {

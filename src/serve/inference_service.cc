@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "serve/receipt_bundle.h"
+#include "protocol/receipt_bundle.h"
 
 namespace aftune {
 

@@ -25,7 +25,7 @@
 #include "serve/api_request.h"
 #include "serve/batch_queue.h"
 #include "serve/receipt_log.h"
-#include "serve/request.h"
+#include "protocol/request.h"
 
 namespace aftune {
 

@@ -9,7 +9,7 @@
 #include "commit/checkpoint.h"
 #include "commit/encoding.h"
 #include "commit/note.h"
-#include "serve/receipt_bundle.h"
+#include "protocol/receipt_bundle.h"
 #include "serve/serve_test_util.h"
 
 namespace aftune {

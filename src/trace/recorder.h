@@ -1,4 +1,4 @@
-// Records a run's training trace (trace/trace_record.h) while it trains:
+// Records a run's training trace (protocol/trace_record.h) while it trains:
 // RUN/trace.jsonl, appended one record at a time (fsync'd after the
 // block-state records of every step-block: what a resume keeps), with
 // the trace root kept as a streaming Merkle root (commit/compact_range.h).
@@ -30,10 +30,10 @@
 #include <string>
 
 #include "commit/compact_range.h"
-#include "trace/contract.h"
+#include "protocol/contract.h"
 #include "trace/step_digester.h"
 #include "trace/store_writer.h"
-#include "trace/trace_record.h"
+#include "protocol/trace_record.h"
 #include "train/trainer.h"
 
 namespace aftune {

@@ -15,7 +15,7 @@
 #include "model/model_init.h"
 #include "model/tokenizer.h"
 #include "tensor/thread_pool.h"
-#include "trace/trace_layout.h"
+#include "protocol/trace_layout.h"
 #include "train/checkpoint.h"
 #include "train/grad_clip.h"
 

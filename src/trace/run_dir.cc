@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
-#include "trace/canonical_json.h"
+#include "protocol/canonical_json.h"
 
 namespace aftune {
 

@@ -1,6 +1,6 @@
 // The local OpeningSource: answers an auditor's challenges from a recorded
 // run directory (trace/run_dir.h), the first implementation of the door in
-// trace/opening.h and what `aftune open` uses.
+// protocol/opening.h and what `aftune open` uses.
 //
 // Trace lines come from RUN/trace.jsonl with RFC 6962 inclusion proofs over
 // all its lines. A tensor is looked up in RUN/store by the digest its trace
@@ -24,8 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "trace/contract.h"
-#include "trace/opening.h"
+#include "protocol/contract.h"
+#include "protocol/opening.h"
 #include "trace/run_dir.h"
 #include "trace/store_writer.h"
 #include "trace/tensor_store.h"

@@ -1,5 +1,5 @@
 // Turns what a StepObserver sees of one optimizer step into the digests of
-// its step record (trace/trace_record.h), optionally keeping the boundary
+// its step record (protocol/trace_record.h), optionally keeping the boundary
 // tensors in a store. The recorder uses it while training; the provider's
 // replay (trace/run_openings.h) uses it to regenerate and check a step.
 #pragma once
@@ -8,7 +8,7 @@
 
 #include "base/status.h"
 #include "trace/store_writer.h"
-#include "trace/trace_record.h"
+#include "protocol/trace_record.h"
 
 namespace aftune {
 

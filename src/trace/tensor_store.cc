@@ -4,7 +4,7 @@
 
 #include "base/file.h"
 #include "model/safetensors.h"
-#include "trace/trace_record.h"
+#include "protocol/trace_record.h"
 
 namespace aftune {
 

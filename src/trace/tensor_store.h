@@ -10,7 +10,7 @@
 //
 // where hex is the digest the trace commits to for it:
 //   a block state       its state digest: StateDigest over F32TensorDigest of
-//                       each tensor (trace/trace_record.h BlockStateDigest)
+//                       each tensor (protocol/trace_record.h BlockStateDigest)
 //   a boundary tensor   its F32TensorDigest, the tensor named as in the trace
 //                       ("activation.b<b>", "gradient.b<b>")
 // So the store needs no index: the trace line names the object, and reading

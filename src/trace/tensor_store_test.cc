@@ -12,7 +12,7 @@
 #include "commit/digest.h"
 #include "tensor/philox.h"
 #include "trace/store_writer.h"
-#include "trace/trace_record.h"
+#include "protocol/trace_record.h"
 
 namespace aftune {
 namespace {

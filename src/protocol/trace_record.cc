@@ -1,4 +1,4 @@
-#include "trace/trace_record.h"
+#include "protocol/trace_record.h"
 
 #include <bit>
 #include <cstdio>
@@ -6,7 +6,7 @@
 
 #include "base/status.h"
 #include "model/llama_names.h"
-#include "trace/canonical_json.h"
+#include "protocol/canonical_json.h"
 #include "train/adamw.h"
 
 namespace aftune {

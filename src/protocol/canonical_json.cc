@@ -1,4 +1,4 @@
-#include "trace/canonical_json.h"
+#include "protocol/canonical_json.h"
 
 #include <algorithm>
 #include <charconv>

@@ -24,8 +24,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
-#include "serve/receipt.h"
-#include "serve/request.h"
+#include "protocol/receipt.h"
+#include "protocol/request.h"
 
 namespace aftune {
 

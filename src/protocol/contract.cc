@@ -1,7 +1,7 @@
 // Training contracts: validation, canonical text, strict parsing, building
 // from inputs and checking inputs against a contract. The format is at the
 // top of contract.h and in docs/formats.md, "Training contract".
-#include "trace/contract.h"
+#include "protocol/contract.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@
 
 #include "base/file.h"
 #include "model/llama_names.h"
-#include "trace/canonical_json.h"
+#include "protocol/canonical_json.h"
 #include "train/batch_sampler.h"
 #include "train/dataset.h"
 

@@ -1,4 +1,4 @@
-#include "trace/opening.h"
+#include "protocol/opening.h"
 
 #include <cstdio>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 // The training commitment: text round-trips, the signed note verifies with
 // the provider's key, and any flipped byte is rejected.
-#include "trace/commitment.h"
+#include "protocol/commitment.h"
 
 #include <gtest/gtest.h>
 

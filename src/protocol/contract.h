@@ -1,12 +1,12 @@
 // The training contract: what the client and the provider agree before a
 // fine-tuning job (DESIGN.md, "Protocols / Training"). It binds the base
 // model, its configuration and tokenizer, and the dataset by digest
-// (trace/input_digest.h), the method and every hyper-parameter, the seed,
+// (protocol/input_digest.h), the method and every hyper-parameter, the seed,
 // the audit grid and the precision. Its digest is what the signed training
 // commitment names.
 //
 // Format (docs/formats.md, "Training contract"): one JSON object, written in
-// canonical form (trace/canonical_json.h: sorted keys, no whitespace, numbers
+// canonical form (protocol/canonical_json.h: sorted keys, no whitespace, numbers
 // as Python's repr):
 //
 //   {"audit_grid":{"activation_interval":8,"checkpoint_interval":8,
@@ -48,7 +48,7 @@
 
 #include "base/status.h"
 #include "commit/sha256.h"
-#include "trace/input_digest.h"
+#include "protocol/input_digest.h"
 #include "train/train_config.h"
 
 namespace aftune {

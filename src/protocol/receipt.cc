@@ -1,4 +1,4 @@
-#include "serve/receipt.h"
+#include "protocol/receipt.h"
 
 #include <vector>
 

@@ -1,4 +1,4 @@
-#include "serve/request.h"
+#include "protocol/request.h"
 
 #include <bit>
 #include <string_view>

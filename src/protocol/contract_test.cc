@@ -3,7 +3,7 @@
 // canonical numbers, strict parsing naming every bad key, and input
 // verification catching a changed byte of the data, a tensor, the config and
 // the tokenizer.
-#include "trace/contract.h"
+#include "protocol/contract.h"
 
 #include <gtest/gtest.h>
 #include <sentencepiece_trainer.h>
@@ -23,8 +23,8 @@
 #include "commit/digest.h"
 #include "model/model_dir.h"
 #include "model/model_init.h"
-#include "trace/canonical_json.h"
-#include "trace/input_digest.h"
+#include "protocol/canonical_json.h"
+#include "protocol/input_digest.h"
 #include "train/trainer.h"
 
 namespace aftune {

@@ -14,7 +14,7 @@
 
 #include "base/status.h"
 #include "commit/sha256.h"
-#include "trace/trace_record.h"
+#include "protocol/trace_record.h"
 
 namespace aftune {
 

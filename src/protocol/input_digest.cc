@@ -1,4 +1,4 @@
-#include "trace/input_digest.h"
+#include "protocol/input_digest.h"
 
 #include <memory>
 

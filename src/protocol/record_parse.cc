@@ -1,4 +1,4 @@
-#include "audit/record_parse.h"
+#include "protocol/record_parse.h"
 
 #include <bit>
 #include <nlohmann/json.hpp>

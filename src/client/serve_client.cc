@@ -1,4 +1,4 @@
-#include "serve/client.h"
+#include "client/serve_client.h"
 
 #include <httplib.h>
 

@@ -11,7 +11,7 @@
 //                         AdamW moments after the last step (F32 tensors)
 //   weights <hex>         state digest of the delivered weights file
 //                         (adapter_model.safetensors or model.safetensors)
-//                         as stored (trace/input_digest.h
+//                         as stored (protocol/input_digest.h
 //                         SafetensorsStateDigest)
 //
 // (without the comments; each line ends in LF; hex is 64 lowercase digits;

@@ -1,4 +1,4 @@
-#include "serve/receipt_bundle.h"
+#include "protocol/receipt_bundle.h"
 
 #include <algorithm>
 

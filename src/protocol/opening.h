@@ -9,7 +9,7 @@
 // auditor therefore trusts nothing it receives; a source may be the local run
 // directory (trace/run_openings.h) or a remote provider.
 //
-// Naming (as trace/trace_record.h digests them):
+// Naming (as protocol/trace_record.h digests them):
 //   block state   the trainable tensors of the layer-block and their AdamW
 //                 moments: "<name>", "<name>.exp_avg", "<name>.exp_avg_sq",
 //                 each F32; its state digest is the block-state record's.
@@ -28,8 +28,8 @@
 #include "commit/merkle.h"
 #include "model/llama_names.h"
 #include "tensor/tensor.h"
-#include "trace/trace_layout.h"
-#include "trace/trace_record.h"
+#include "protocol/trace_layout.h"
+#include "protocol/trace_record.h"
 
 namespace aftune {
 

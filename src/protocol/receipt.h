@@ -10,8 +10,8 @@
 //   adapter <hex|none>        state digest of the served adapter, or none
 //   commitment <hex|none>     SHA-256 of the training commitment note's bytes
 //                             the served weights come from, or none
-//   request <hex>             request digest (serve/request.h)
-//   response <hex>            response digest (serve/request.h)
+//   request <hex>             request digest (protocol/request.h)
+//   response <hex>            response digest (protocol/request.h)
 //
 // Hex is 64 lowercase digits; the index is canonical decimal. The signed
 // note's bytes are the log leaf (leaf hash SHA-256(0x00 ‖ note)).

@@ -1,6 +1,6 @@
 // Records of the training trace (DESIGN.md, "Training trace"; specified with a
 // worked example in docs/formats.md, "Training trace"). The trace is a JSONL
-// file: each record is one canonical JSON object (trace/canonical_json.h) on
+// file: each record is one canonical JSON object (protocol/canonical_json.h) on
 // one line ending in LF; the trace root is the RFC 6962 Merkle root over the
 // lines without their LF, in file order.
 //

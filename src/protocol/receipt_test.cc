@@ -1,12 +1,12 @@
 // The inference formats against tests/vectors/receipt.json, written by an
 // independent Python implementation (tests/vectors/make_receipt_vector.py).
-#include "serve/receipt.h"
+#include "protocol/receipt.h"
 
 #include <gtest/gtest.h>
 
 #include "commit/key.h"
 #include "commit/test_vectors.h"
-#include "serve/request.h"
+#include "protocol/request.h"
 
 namespace aftune {
 namespace {

@@ -1,4 +1,4 @@
-#include "trace/commitment.h"
+#include "protocol/commitment.h"
 
 #include <vector>
 
