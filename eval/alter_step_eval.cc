@@ -15,14 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "audit/record_parse.h"
 #include "base/file.h"
 #include "commit/encoding.h"
 #include "commit/merkle.h"
-#include "trace/canonical_json.h"
-#include "trace/commitment.h"
+#include "protocol/canonical_json.h"
+#include "protocol/commitment.h"
+#include "protocol/record_parse.h"
+#include "protocol/trace_record.h"
 #include "trace/run_dir.h"
-#include "trace/trace_record.h"
 
 namespace aftune {
 namespace {
