@@ -1,6 +1,7 @@
 #include "model/weight_files.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "base/file.h"
@@ -72,6 +73,16 @@ Result<WeightFiles> WeightFiles::Open(const std::string& dir) {
       return Status::Corruption(dir + "/" + file + ": has no tensor " + QuoteName(name) + ", which " +
                                 kSafetensorsIndexName + " places in it");
   }
+  return w;
+}
+
+Result<WeightFiles> WeightFiles::OpenFileOrDir(const std::string& path) {
+  if (std::filesystem::is_directory(path)) return Open(path);
+  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Read(path));
+  WeightFiles w;
+  w.files_.push_back(std::move(f));
+  w.listing_path_ = path;
+  w.IndexTensors();
   return w;
 }
 

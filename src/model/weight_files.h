@@ -31,6 +31,9 @@ class WeightFiles {
   // missing; InvalidArgument when it holds both; Corruption naming the tensor
   // and the file when the files disagree or one does not parse.
   static Result<WeightFiles> Open(const std::string& dir);
+  // Open(path) for a directory; for a file, that one safetensors file alone
+  // (an adapter, a delivered model named by its file).
+  static Result<WeightFiles> OpenFileOrDir(const std::string& path);
 
   WeightFiles(WeightFiles&&) = default;
   WeightFiles& operator=(WeightFiles&&) = default;
