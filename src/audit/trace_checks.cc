@@ -8,6 +8,7 @@
 #include "model/lora.h"
 #include "model/model_dir.h"
 #include "model/safetensors.h"
+#include "model/weight_files.h"
 #include "protocol/input_digest.h"
 #include "protocol/trace_record.h"
 #include "train/adamw.h"
@@ -159,10 +160,10 @@ Status CheckInitialStates(const AuditContext& ctx, AuditReport* report) {
 
 Status CheckFinalState(const AuditContext& ctx, const TrainingCommitment& commitment, OpeningSource& source,
                        const std::string& delivered_weights, AuditReport* report) {
-  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile delivered, SafetensorsFile::Read(delivered_weights));
+  AFTUNE_ASSIGN_OR_RETURN(WeightFiles delivered, WeightFiles::OpenFileOrDir(delivered_weights));
+  const Hash delivered_digest = WeightFilesStateDigest(delivered);
   const int64_t last = ctx.layout.total_steps;
   CheckTally final_state("final.state"), weights("final.weights");
-  const Hash delivered_digest = SafetensorsStateDigest(delivered);
   weights.Expect(delivered_digest == commitment.weights,
                  delivered_weights + " has state digest " + HashToHex(delivered_digest) +
                      ", the commitment names " + HashToHex(commitment.weights),
@@ -191,7 +192,7 @@ Status CheckFinalState(const AuditContext& ctx, const TrainingCommitment& commit
       ++trainable;
       // The delivered tensor must be the final one, stored in the file's
       // dtype (a model saved as bfloat16 holds it rounded to nearest even).
-      const SafetensorsEntry* e = delivered.Find(name);
+      const SafetensorsEntry* e = delivered.Find(name).entry;
       const bool storable = e && IsFloatStorage(e->dtype) && e->shape == t.shape();
       const std::vector<uint64_t> dims(t.shape().begin(), t.shape().end());
       const Hash expected = storable ? TensorDigest(name, DTypeName(e->dtype), dims,
@@ -205,10 +206,10 @@ Status CheckFinalState(const AuditContext& ctx, const TrainingCommitment& commit
                      {{"tensor", name}, {"expected", HashToHex(expected)}, {"found", e ? HashToHex(stored) : "(absent)"}});
     }
   }
-  weights.Expect(delivered.entries().size() == trainable,
-                 "the delivered weights hold " + std::to_string(delivered.entries().size()) +
+  weights.Expect(delivered.tensors().size() == trainable,
+                 "the delivered weights hold " + std::to_string(delivered.tensors().size()) +
                      " tensors, the final state " + std::to_string(trainable) + " trainable ones",
-                 {{"expected", trainable}, {"found", delivered.entries().size()}});
+                 {{"expected", trainable}, {"found", delivered.tensors().size()}});
   Result<Hash> union_digest = StateDigest(all);
   const Hash found = union_digest.ok() ? *union_digest : Hash{};
   final_state.Expect(union_digest.ok() && found == commitment.final_state,

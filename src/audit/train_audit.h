@@ -33,7 +33,7 @@ struct TrainAuditInputs {
   PublicKey provider;
   std::string data_path;
   std::string base_dir;
-  std::string delivered_weights;  // adapter_model.safetensors or model.safetensors
+  std::string delivered_weights;  // adapter_model.safetensors, or the model's directory (any layout) or file
   OpeningSource* source = nullptr;
 };
 

@@ -1,5 +1,7 @@
 #include "base/file.h"
 
+#include "base/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,29 +14,6 @@ namespace aftune {
 
 namespace {
 std::string ErrnoText() { return std::strerror(errno); }
-
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError(path + ": write failed: " + ErrnoText());
-    }
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-void SyncDirectoryOf(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
 }  // namespace
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -63,22 +42,9 @@ Result<std::string> ReadFile(const std::string& path) {
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
-  if (fd < 0) return Status::IOError(tmp + ": cannot create: " + ErrnoText());
-  ::fchmod(fd, mode);  // the umask must not widen or narrow what was asked
-  Status st = WriteAll(fd, data, tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = Status::IOError(tmp + ": fsync failed: " + ErrnoText());
-  ::close(fd);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = Status::IOError(path + ": rename failed: " + ErrnoText());
-  }
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  SyncDirectoryOf(path);
-  return Status::Ok();
+  AFTUNE_ASSIGN_OR_RETURN(AtomicFileWriter out, AtomicFileWriter::Create(path, mode));
+  AFTUNE_RETURN_IF_ERROR(out.Append(data));
+  return out.Commit();
 }
 
 Status MakeDirs(const std::string& path) {

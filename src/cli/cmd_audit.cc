@@ -5,7 +5,7 @@
 //   audits a recorded training run by exact re-execution of sampled cells
 //   (audit/train_audit.h; docs/audit.md). The run is read through its
 //   openings (trace/run_openings.h) and its delivered weights
-//   (RUN/adapter/adapter_model.safetensors or RUN/model/model.safetensors).
+//   (RUN/adapter/adapter_model.safetensors or RUN/model/, either layout).
 //   Exit status: 0 pass, 3 fail (a violation was found), 1 could not audit
 //   (the message names the input), 2 usage.
 #include <sys/random.h>
@@ -56,7 +56,7 @@ Result<AuditReport> RunAudit(const AuditArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(std::string note, ReadFile(a.commitment));
   AFTUNE_ASSIGN_OR_RETURN(PublicKey provider, ReadPublicKeyFile(a.pub));
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<RunOpenings> source, RunOpenings::Open(a.run));
-  const std::string weights = contract.training.full_finetune ? a.run + "/model/model.safetensors"
+  const std::string weights = contract.training.full_finetune ? a.run + "/model"  // either layout
                                                                : a.run + "/adapter/adapter_model.safetensors";
   TrainAuditInputs in{a.contract, note, provider, a.data, a.model, weights, source.get()};
   ChallengeRequest challenge{a.samples, nonce, strategy, std::nullopt};

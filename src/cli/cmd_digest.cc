@@ -63,7 +63,7 @@ Status DigestTrace(const std::string& path) {
 
 Status DigestModel(const std::string& dir) {
   AFTUNE_ASSIGN_OR_RETURN(ModelDirDigests d, DigestModelDir(dir));
-  PrintDigest("model", d.state, "state of " + std::to_string(d.tensors.size()) + " tensors, " + dir + "/model.safetensors");
+  PrintDigest("model", d.state, "state of " + std::to_string(d.tensors.size()) + " tensors, " + d.weights);
   PrintDigest("config", d.config, "SHA-256 of " + dir + "/config.json");
   PrintDigest("tokenizer", d.tokenizer,
               d.tokenizer_kind == "byte" ? "byte (built in)" : "sentencepiece, SHA-256 of " + dir + "/tokenizer.model");
@@ -95,11 +95,13 @@ Status RunDigest(const std::string& path) {
   const std::string name = fs::path(path).filename().string();
   if (fs::is_directory(st)) {
     if (FileExists(path + "/trace.jsonl")) return DigestTrace(path + "/trace.jsonl");
-    if (FileExists(path + "/config.json") && FileExists(path + "/model.safetensors")) return DigestModel(path);
+    if (FileExists(path + "/config.json") &&
+        (FileExists(path + "/model.safetensors") || FileExists(path + "/model.safetensors.index.json")))
+      return DigestModel(path);
     if (FileExists(path + "/adapter_model.safetensors"))
       return DigestSafetensors("adapter", path + "/adapter_model.safetensors");
     return Status::InvalidArgument(path +
-                                   ": not a model directory (config.json + model.safetensors), an adapter "
+                                   ": not a model directory (config.json + model.safetensors or its shards), an adapter "
                                    "directory (adapter_model.safetensors) or a run directory (trace.jsonl)");
   }
   if (name == "trace.jsonl") return DigestTrace(path);

@@ -11,6 +11,7 @@
 #include "model/model_dir.h"
 #include "model/model_init.h"
 #include "model/tokenizer.h"
+#include "model/weight_files.h"
 #include "tensor/thread_pool.h"
 
 namespace aftune::cli {
@@ -18,23 +19,27 @@ namespace aftune::cli {
 namespace {
 
 struct InitArgs {
-  std::string preset = "small", out, dtype = "float32";
-  uint64_t seed = 0;
+  std::string preset = "small", out, dtype;  // dtype empty: the preset's own
+  uint64_t seed = 0, max_shard_bytes = kDefaultMaxShardBytes;
+  int64_t layers = 0;                          // 0: the preset's own
 };
 
 Status RunInit(const InitArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(ModelConfig cfg, PresetConfig(a.preset));
-  cfg.torch_dtype = a.dtype;
-  TensorMap params = InitModel(cfg, a.seed);
-  AFTUNE_RETURN_IF_ERROR(SaveModelDir(a.out, cfg, params));
-  std::printf("wrote %s: preset %s, seed %llu, %lld parameters\n", a.out.c_str(), a.preset.c_str(),
+  if (!a.dtype.empty()) cfg.torch_dtype = a.dtype;
+  if (a.layers > 0) cfg.num_hidden_layers = a.layers;
+  AFTUNE_RETURN_IF_ERROR(WriteInitModel(a.out, cfg, a.seed, a.max_shard_bytes));
+  std::printf("wrote %s: preset %s, %lld layers, %s, seed %llu, %lld parameters\n", a.out.c_str(), a.preset.c_str(),
+              static_cast<long long>(cfg.num_hidden_layers), cfg.torch_dtype.c_str(),
               static_cast<unsigned long long>(a.seed), static_cast<long long>(cfg.NumParameters()));
   return Status::Ok();
 }
 
+// Reads config.json and the weight files' headers only (the files are mapped
+// and no tensor's bytes are touched).
 Status RunInfo(const std::string& dir) {
   AFTUNE_ASSIGN_OR_RETURN(ModelConfig cfg, ReadModelConfig(dir + "/config.json"));
-  AFTUNE_ASSIGN_OR_RETURN(std::string weights, ReadFile(dir + "/model.safetensors"));
+  AFTUNE_ASSIGN_OR_RETURN(WeightFiles files, WeightFiles::Open(dir));
   std::printf("model %s\n", dir.c_str());
   std::printf("  hidden_size %lld, intermediate_size %lld, layers %lld\n", (long long)cfg.hidden_size,
               (long long)cfg.intermediate_size, (long long)cfg.num_hidden_layers);
@@ -45,7 +50,16 @@ Status RunInfo(const std::string& dir) {
   std::printf("  rms_norm_eps %g, rope_theta %g, storage %s\n", cfg.rms_norm_eps, cfg.rope_theta,
               cfg.torch_dtype.c_str());
   std::printf("  parameters %lld (%.2f M)\n", (long long)cfg.NumParameters(), cfg.NumParameters() / 1e6);
-  std::printf("  model.safetensors %zu bytes (%.1f MiB)\n", weights.size(), weights.size() / 1048576.0);
+  uint64_t total = 0;
+  for (const SafetensorsFile& f : files.files()) {
+    const uint64_t bytes = f.file_bytes().size();
+    total += bytes;
+    std::printf("  %s: %zu tensors, %llu bytes (%.1f MiB)\n", f.source().c_str(), f.entries().size(),
+                (unsigned long long)bytes, bytes / 1048576.0);
+  }
+  if (files.sharded())
+    std::printf("  %zu shards, %llu bytes (%.1f MiB)\n", files.files().size(), (unsigned long long)total,
+                total / 1048576.0);
   return Status::Ok();
 }
 
@@ -129,14 +143,20 @@ void RegisterModelCommands(CLI::App& app) {
 
   auto init = std::make_shared<InitArgs>();
   auto* c = model->add_subcommand("init", "write a deterministic random model (Hugging Face layout)");
-  c->add_option("--preset", init->preset, "tiny (tests) or small (demos, benchmarks)")->capture_default_str();
+  std::string presets;
+  for (const std::string& n : PresetNames()) presets += (presets.empty() ? "" : ", ") + n;
+  c->add_option("--preset", init->preset, "model shape: " + presets)->capture_default_str();
+  c->add_option("--layers", init->layers, "decoder layers (default: the preset's)")->check(CLI::Range(1, 65536));
   c->add_option("--seed", init->seed, "initialisation seed")->capture_default_str();
   c->add_option("--out", init->out, "output directory")->required();
-  c->add_option("--dtype", init->dtype, "storage: float32, bfloat16 or float16")->capture_default_str();
+  c->add_option("--dtype", init->dtype, "storage: float32, bfloat16 or float16 (default: the preset's)");
+  c->add_option("--max-shard-bytes", init->max_shard_bytes, "tensor bytes per shard (transformers' 5GB default)")
+      ->capture_default_str()->check(CLI::Range(uint64_t{1}, uint64_t{1} << 50));
+  AddThreadsOption(c);
   c->callback([init] { Finish(RunInit(*init)); });
 
   auto dir = std::make_shared<std::string>();
-  c = model->add_subcommand("info", "print a model's configuration, parameter count and size");
+  c = model->add_subcommand("info", "print a model's configuration, parameter count and files (reads headers only)");
   c->add_option("DIR", *dir, "model directory")->required();
   c->callback([dir] { Finish(RunInfo(*dir)); });
 

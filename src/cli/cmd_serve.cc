@@ -93,14 +93,10 @@ Status RunServe(const ServeArgs& a) {
 }  // namespace
 
 Result<ServedWeightsDigests> ServedWeightsDigest(const std::string& model_dir, const std::string& adapter_dir) {
-  auto digest = [](const std::string& path) -> Result<Hash> {
-    AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile f, SafetensorsFile::Read(path));
-    return SafetensorsStateDigest(f);
-  };
   ServedWeightsDigests out;
-  AFTUNE_ASSIGN_OR_RETURN(out.model, digest(model_dir + "/model.safetensors"));
+  AFTUNE_ASSIGN_OR_RETURN(out.model, WeightsStateDigest(model_dir));
   if (!adapter_dir.empty()) {
-    AFTUNE_ASSIGN_OR_RETURN(Hash adapter, digest(adapter_dir + "/adapter_model.safetensors"));
+    AFTUNE_ASSIGN_OR_RETURN(Hash adapter, WeightsStateDigest(adapter_dir + "/adapter_model.safetensors"));
     out.adapter = adapter;
   }
   return out;

@@ -131,12 +131,12 @@ Status RunTrain(const TrainArgs& a) {
   AFTUNE_RETURN_IF_ERROR(SaveCheckpoint(checkpoint, *trainer, identity));
   AFTUNE_RETURN_IF_ERROR(WriteResult(*trainer, a.out));
   if (!recorder) return Status::Ok();
-  const std::string weights = cfg.full_finetune ? a.out + "/model/model.safetensors"
-                                                : a.out + "/adapter/adapter_model.safetensors";
-  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile delivered, SafetensorsFile::Read(weights));
+  // The full model may be sharded: its directory's weight files, any layout.
+  const std::string weights = cfg.full_finetune ? a.out + "/model" : a.out + "/adapter/adapter_model.safetensors";
+  AFTUNE_ASSIGN_OR_RETURN(Hash delivered, WeightsStateDigest(weights));
   TrainingCommitment c{ContractDigest(contract), recorder->root(),    recorder->records(),
                        static_cast<uint64_t>(trainer->total_steps()), FinalStateDigest(*trainer),
-                       SafetensorsStateDigest(delivered)};
+                       delivered};
   AFTUNE_RETURN_IF_ERROR(WriteCommitment(run.commitment(), c, *key));
   std::printf("wrote %s\ntrace %s  %llu records; %.1f MB of tensors written to %s\n", run.commitment().c_str(),
               HashToHex(c.trace).c_str(), (unsigned long long)c.records, store.bytes_written() / 1e6,

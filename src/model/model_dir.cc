@@ -1,18 +1,21 @@
 #include "model/model_dir.h"
 
+#include <algorithm>
+#include <cstring>
+#include <tuple>
+
 #include "base/file.h"
 #include "model/safetensors.h"
+#include "model/weight_files.h"
 
 namespace aftune {
 
-namespace {
 Result<DType> StorageDType(const ModelConfig& cfg) {
   if (cfg.torch_dtype == "float32") return DType::kF32;
   if (cfg.torch_dtype == "bfloat16") return DType::kBF16;
   if (cfg.torch_dtype == "float16") return DType::kF16;
   return Status::InvalidArgument("torch_dtype '" + cfg.torch_dtype + "' is not supported");
 }
-}  // namespace
 
 Result<LoadedModel> LoadModelDir(const std::string& dir, LayerSpan span) {
   LoadedModel m;
@@ -22,28 +25,54 @@ Result<LoadedModel> LoadModelDir(const std::string& dir, LayerSpan span) {
     return Status::InvalidArgument(dir + ": layer span [" + std::to_string(span.begin) + ", " +
                                    std::to_string(span.end) + ") is outside the model's " +
                                    std::to_string(m.config.num_hidden_layers) + " layers");
-  const std::string path = dir + "/model.safetensors";
-  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::Read(path));
+  AFTUNE_ASSIGN_OR_RETURN(WeightFiles files, WeightFiles::Open(dir));
   for (const auto& [name, shape] : BaseTensorShapes(m.config, span)) {
-    const SafetensorsEntry* e = file.Find(name);
-    if (e == nullptr) return Status::NotFound(path + ": tensor " + name + " is missing");
-    if (e->shape != shape)
-      return Status::Corruption(path + ": tensor " + name + " has shape " + Tensor(e->shape).ShapeString() +
-                                " but config.json implies " + Tensor(shape).ShapeString());
-    AFTUNE_ASSIGN_OR_RETURN(Tensor t, file.ToF32(*e));
-    m.params.emplace(name, std::move(t));
+    const WeightFiles::Tensor t = files.Find(name);
+    if (t.entry == nullptr) return Status::NotFound(files.listing_path() + ": tensor " + name + " is missing");
+    if (t.entry->shape != shape)
+      return Status::Corruption(t.file->source() + ": tensor " + name + " has shape " +
+                                Tensor(t.entry->shape).ShapeString() + " but config.json implies " +
+                                Tensor(shape).ShapeString());
+    AFTUNE_ASSIGN_OR_RETURN(Tensor value, t.file->ToF32(*t.entry));
+    m.params.emplace(name, std::move(value));
   }
   return m;
 }
 
 Result<LoadedModel> LoadModelDir(const std::string& dir) { return LoadModelDir(dir, LayerSpan{0, -1}); }
 
-Status SaveModelDir(const std::string& dir, const ModelConfig& config, const TensorMap& params) {
+namespace {
+// (group, layer, name): the embedding first, then the layers in order, then
+// the rest.
+std::tuple<int, int64_t, const std::string&> LayerOrderKey(const std::string& name) {
+  if (name == EmbeddingName()) return {0, 0, name};
+  if (std::optional<int64_t> layer = LayerOfTensor(name)) return {1, *layer, name};
+  return {2, 0, name};
+}
+}  // namespace
+
+Status WriteModelDir(const std::string& dir, const ModelConfig& config, std::vector<TensorSource> tensors,
+                     uint64_t max_shard_bytes) {
   AFTUNE_RETURN_IF_ERROR(config.Validate());
-  AFTUNE_ASSIGN_OR_RETURN(DType storage, StorageDType(config));
   AFTUNE_RETURN_IF_ERROR(MakeDirs(dir));
-  AFTUNE_RETURN_IF_ERROR(WriteSafetensors(dir + "/model.safetensors", params, storage, {{"format", "pt"}}));
+  std::sort(tensors.begin(), tensors.end(), [](const TensorSource& a, const TensorSource& b) {
+    return LayerOrderKey(a.name) < LayerOrderKey(b.name);
+  });
+  AFTUNE_RETURN_IF_ERROR(WriteWeightFiles(dir, tensors, max_shard_bytes, {{"format", "pt"}}));
   return WriteFileAtomic(dir + "/config.json", ModelConfigToJson(config));
+}
+
+Status SaveModelDir(const std::string& dir, const ModelConfig& config, const TensorMap& params,
+                    uint64_t max_shard_bytes) {
+  AFTUNE_ASSIGN_OR_RETURN(DType storage, StorageDType(config));
+  std::vector<TensorSource> sources;
+  for (const auto& [name, t] : params) {
+    const Tensor* tensor = &t;
+    sources.push_back({name, storage, t.shape(), [tensor](int64_t first, int64_t count, float* out) {
+                         std::memcpy(out, tensor->data() + first, static_cast<size_t>(count) * sizeof(float));
+                       }});
+  }
+  return WriteModelDir(dir, config, std::move(sources), max_shard_bytes);
 }
 
 }  // namespace aftune

@@ -1,59 +1,120 @@
 #include "model/model_init.h"
 
 #include "model/lora.h"
+#include "model/model_dir.h"
 #include "tensor/philox.h"
+#include "tensor/thread_pool.h"
 
 namespace aftune {
 
 namespace {
-ModelConfig ByteVocabConfig() {
+
+// A preset's config.json values, as data. The real shapes are copied from the
+// published config.json of the named Hugging Face repository.
+//
+// Pending (the architecture keys implemented in parallel; added to each row
+// once the config carries them): Llama 3.x rope_scaling {rope_type llama3,
+// factor 32 (3.2-1B) / 8 (3.1-8B), low_freq_factor 1, high_freq_factor 4,
+// original_max_position_embeddings 8192}; qwen2.5 model_type qwen2 with q/k/v
+// biases (use_sliding_window false); qwen3 model_type qwen3 with q_norm /
+// k_norm; mistral-7b sliding_window 4096. Until then those presets have their
+// published shapes but the plain LLaMA computation.
+struct Preset {
+  const char* name;
+  const char* source;  // where the shape comes from
+  int64_t hidden, intermediate, layers, heads, kv_heads, head_dim, vocab, max_positions;
+  double rope_theta, rms_norm_eps;
+  bool tied;
+  int64_t bos, eos;
+  const char* torch_dtype;
+};
+
+constexpr Preset kPresets[] = {
+    {"tiny", "aftune (tests)", 64, 176, 2, 4, 2, 16, 259, 256, 10000.0, 1e-5, false, 256, 257, "float32"},
+    {"small", "aftune (demos)", 384, 1024, 8, 6, 2, 64, 259, 512, 10000.0, 1e-5, false, 256, 257, "float32"},
+    {"smollm2-135m", "HuggingFaceTB/SmolLM2-135M", 576, 1536, 30, 9, 3, 64, 49152, 8192, 100000.0, 1e-5, true, 0,
+     0, "bfloat16"},
+    {"qwen2.5-0.5b", "Qwen/Qwen2.5-0.5B", 896, 4864, 24, 14, 2, 64, 151936, 32768, 1000000.0, 1e-6, true, 151643,
+     151643, "bfloat16"},
+    {"qwen3-0.6b", "Qwen/Qwen3-0.6B", 1024, 3072, 28, 16, 8, 128, 151936, 40960, 1000000.0, 1e-6, true, 151643,
+     151645, "bfloat16"},
+    {"tinyllama-1.1b", "TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T", 2048, 5632, 22, 32, 4, 64, 32000,
+     2048, 10000.0, 1e-5, false, 1, 2, "bfloat16"},
+    {"llama-3.2-1b", "meta-llama/Llama-3.2-1B", 2048, 8192, 16, 32, 8, 64, 128256, 131072, 500000.0, 1e-5, true,
+     128000, 128001, "bfloat16"},
+    {"mistral-7b", "mistralai/Mistral-7B-v0.1", 4096, 14336, 32, 32, 8, 128, 32000, 32768, 10000.0, 1e-5, false, 1,
+     2, "bfloat16"},
+    {"llama-3.1-8b", "meta-llama/Llama-3.1-8B", 4096, 14336, 32, 32, 8, 128, 128256, 131072, 500000.0, 1e-5, false,
+     128000, 128001, "bfloat16"},
+};
+
+ModelConfig ConfigOf(const Preset& p) {
   ModelConfig c;
-  c.vocab_size = 259;  // bytes 0-255, BOS 256, EOS 257, PAD 258
-  c.bos_token_id = 256;
-  c.eos_token_id = 257;
-  c.rms_norm_eps = 1e-5;
-  c.rope_theta = 10000.0;
+  c.hidden_size = p.hidden;
+  c.intermediate_size = p.intermediate;
+  c.num_hidden_layers = p.layers;
+  c.num_attention_heads = p.heads;
+  c.num_key_value_heads = p.kv_heads;
+  c.head_dim = p.head_dim;
+  c.vocab_size = p.vocab;
+  c.max_position_embeddings = p.max_positions;
+  c.rope_theta = p.rope_theta;
+  c.rms_norm_eps = p.rms_norm_eps;
+  c.tie_word_embeddings = p.tied;
+  c.bos_token_id = p.bos;
+  c.eos_token_id = p.eos;
+  c.torch_dtype = p.torch_dtype;
   return c;
 }
+
 }  // namespace
 
 Result<ModelConfig> PresetConfig(const std::string& name) {
-  ModelConfig c = ByteVocabConfig();
-  if (name == "tiny") {
-    c.hidden_size = 64;
-    c.intermediate_size = 176;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.head_dim = 16;
-    c.max_position_embeddings = 256;
-  } else if (name == "small") {
-    c.hidden_size = 384;
-    c.intermediate_size = 1024;
-    c.num_hidden_layers = 8;
-    c.num_attention_heads = 6;
-    c.num_key_value_heads = 2;
-    c.head_dim = 64;
-    c.max_position_embeddings = 512;
-  } else {
-    return Status::InvalidArgument("unknown preset '" + name + "' (known: tiny, small)");
+  for (const Preset& p : kPresets)
+    if (name == p.name) return ConfigOf(p);
+  std::string known;
+  for (const std::string& n : PresetNames()) known += (known.empty() ? "" : ", ") + n;
+  return Status::InvalidArgument("unknown preset '" + name + "' (known: " + known + ")");
+}
+
+std::vector<std::string> PresetNames() {
+  std::vector<std::string> names;
+  for (const Preset& p : kPresets) names.push_back(p.name);
+  return names;
+}
+
+void InitTensorValues(const std::string& name, const std::vector<int64_t>& shape, uint64_t seed, int64_t first,
+                      int64_t count, float* out) {
+  if (shape.size() == 1) {
+    std::fill_n(out, count, 1.0f);
+    return;
   }
-  return c;
+  const Philox rng(seed, RandomPurpose::kWeightInit, TensorStream(name));
+  for (int64_t i = 0; i < count; ++i) out[i] = 0.02f * rng.Normal(static_cast<uint64_t>(first + i));
 }
 
 TensorMap InitModel(const ModelConfig& cfg, uint64_t seed) {
   TensorMap out;
   for (const auto& [name, shape] : BaseTensorShapes(cfg, WholeModel(cfg))) {
     Tensor t(shape);
-    if (shape.size() == 1) {
-      t.Fill(1.0f);
-    } else {
-      Philox rng(seed, RandomPurpose::kWeightInit, TensorStream(name));
-      for (int64_t i = 0; i < t.numel(); ++i) t[i] = 0.02f * rng.Normal(static_cast<uint64_t>(i));
-    }
+    InitTensorValues(name, shape, seed, 0, t.numel(), t.data());
     out.emplace(name, std::move(t));
   }
   return out;
+}
+
+Status WriteInitModel(const std::string& dir, const ModelConfig& cfg, uint64_t seed, uint64_t max_shard_bytes) {
+  AFTUNE_RETURN_IF_ERROR(cfg.Validate());
+  AFTUNE_ASSIGN_OR_RETURN(DType storage, StorageDType(cfg));
+  std::vector<TensorSource> sources;
+  for (const auto& [name, shape] : BaseTensorShapes(cfg, WholeModel(cfg))) {
+    sources.push_back({name, storage, shape, [name, shape, seed](int64_t first, int64_t count, float* out) {
+                         DefaultPool().ParallelFor(count, 1 << 14, [&](int64_t begin, int64_t end) {
+                           InitTensorValues(name, shape, seed, first + begin, end - begin, out + begin);
+                         });
+                       }});
+  }
+  return WriteModelDir(dir, cfg, std::move(sources), max_shard_bytes);
 }
 
 }  // namespace aftune

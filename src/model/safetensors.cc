@@ -62,18 +62,12 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/mapped_file.h"
 
 namespace aftune {
 
-namespace {
-
-using Json = nlohmann::json;
-
-constexpr size_t kMaxQuotedName = 120;
-
-// 'name' for messages: quoted, bytes outside printable ASCII as \xNN, long
-// names cut (a hostile name must not make a hostile message).
-std::string Quote(std::string_view s) {
+std::string QuoteName(std::string_view s) {
+  constexpr size_t kMaxQuotedName = 120;
   static const char kHex[] = "0123456789abcdef";
   std::string out = "'";
   size_t n = std::min(s.size(), kMaxQuotedName);
@@ -90,6 +84,12 @@ std::string Quote(std::string_view s) {
   if (s.size() > n) out += "...";
   return out + "'";
 }
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string Quote(std::string_view s) { return QuoteName(s); }
 
 std::string ShapeText(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -343,22 +343,31 @@ uint32_t LoadU32LE(const uint8_t* p) {
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
-// Checks a tensor's name, shape and byte count for the writer.
-Status CheckRef(const SafetensorsTensorRef& t) {
-  if (t.name == "__metadata__") {
+// Checks a tensor's name and shape for the writer; *nbytes = its byte count.
+Status CheckInfo(const std::string& name, DType dtype, const std::vector<int64_t>& shape, uint64_t* nbytes) {
+  if (name == "__metadata__") {
     return Status::InvalidArgument("safetensors: a tensor may not be called \"__metadata__\"");
   }
-  uint64_t bytes = 0;
   std::vector<uint64_t> dims;
-  for (int64_t d : t.shape) {
+  for (int64_t d : shape) {
     if (d < 0) {
-      return Status::InvalidArgument("safetensors: tensor " + Quote(t.name) +
-                                     " has a negative dim in shape " + ShapeText(t.shape));
+      return Status::InvalidArgument("safetensors: tensor " + Quote(name) + " has a negative dim in shape " +
+                                     ShapeText(shape));
     }
     dims.push_back(static_cast<uint64_t>(d));
   }
-  if (!CheckedByteSize(dims, static_cast<uint64_t>(DTypeSize(t.dtype)), &bytes) ||
-      bytes != t.bytes.size()) {
+  if (!CheckedByteSize(dims, static_cast<uint64_t>(DTypeSize(dtype)), nbytes)) {
+    return Status::InvalidArgument("safetensors: tensor " + Quote(name) + ": shape " + ShapeText(shape) + " " +
+                                   std::string(DTypeName(dtype)) + " overflows 64-bit sizes");
+  }
+  return Status::Ok();
+}
+
+// Checks a tensor's name, shape and byte count for the writer.
+Status CheckRef(const SafetensorsTensorRef& t) {
+  uint64_t bytes = 0;
+  AFTUNE_RETURN_IF_ERROR(CheckInfo(t.name, t.dtype, t.shape, &bytes));
+  if (bytes != t.bytes.size()) {
     return Status::InvalidArgument("safetensors: tensor " + Quote(t.name) + " has " +
                                    std::to_string(t.bytes.size()) + " bytes but shape " +
                                    ShapeText(t.shape) + " " + std::string(DTypeName(t.dtype)) +
@@ -428,27 +437,20 @@ Result<std::string> CanonicalHeader(const std::vector<HeaderItem>& sorted,
 }
 
 void AppendEncoded(std::string* out, const Tensor& t, DType storage) {
-  const float* x = t.data();
-  size_t n = static_cast<size_t>(t.numel());
-  size_t at = out->size();
+  const size_t n = static_cast<size_t>(t.numel());
+  const size_t at = out->size();
   out->resize(at + n * static_cast<size_t>(DTypeSize(storage)));
-  char* p = out->data() + at;
-  for (size_t i = 0; i < n; ++i) {
-    if (storage == DType::kF32) {
-      uint32_t u;
-      std::memcpy(&u, &x[i], 4);
-      for (int b = 0; b < 4; ++b) *p++ = static_cast<char>((u >> (8 * b)) & 0xff);
-    } else {
-      uint16_t h = storage == DType::kBF16 ? F32ToBF16(x[i]) : F32ToF16(x[i]);
-      *p++ = static_cast<char>(h & 0xff);
-      *p++ = static_cast<char>(h >> 8);
-    }
-  }
+  EncodeFloats(t.data(), n, storage, out->data() + at);
 }
 
 }  // namespace
 
 Result<SafetensorsFile> SafetensorsFile::Parse(std::string bytes, std::string source) {
+  return FromSource(OwnedBytes(std::move(bytes)), std::move(source));
+}
+
+Result<SafetensorsFile> SafetensorsFile::FromSource(std::unique_ptr<ByteSource> owner, std::string source) {
+  const std::string_view bytes = owner->bytes();
   const uint64_t size = bytes.size();
   if (size < 8) {
     return Corrupt(source, "file is " + std::to_string(size) +
@@ -552,8 +554,8 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string bytes, std::string so
   }
 
   // Take over the bytes, then point the views into them.
-  file.bytes_ = std::make_unique<const std::string>(std::move(bytes));
-  const uint8_t* data = reinterpret_cast<const uint8_t*>(file.bytes_->data()) + 8 + n;
+  file.bytes_ = std::move(owner);
+  const uint8_t* data = reinterpret_cast<const uint8_t*>(bytes.data()) + 8 + n;
   for (SafetensorsEntry& e : file.entries_) {
     e.bytes = std::span<const uint8_t>(data + e.data_begin, static_cast<size_t>(e.data_end - e.data_begin));
   }
@@ -566,8 +568,8 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string bytes, std::string so
 }
 
 Result<SafetensorsFile> SafetensorsFile::Read(const std::string& path) {
-  AFTUNE_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
-  return Parse(std::move(bytes), path);
+  AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> mapped, MapFile(path));
+  return FromSource(std::move(mapped), path);
 }
 
 const SafetensorsEntry* SafetensorsFile::Find(std::string_view name) const {
@@ -641,6 +643,22 @@ Result<Tensor> DecodeFloatTensor(DType dtype, const std::vector<int64_t>& shape,
   return t;
 }
 
+void EncodeFloats(const float* x, size_t n, DType storage, char* out) {
+  AFTUNE_CHECK(IsFloatStorage(storage));
+  char* p = out;
+  for (size_t i = 0; i < n; ++i) {
+    if (storage == DType::kF32) {
+      uint32_t u;
+      std::memcpy(&u, &x[i], 4);
+      for (int b = 0; b < 4; ++b) *p++ = static_cast<char>((u >> (8 * b)) & 0xff);
+    } else {
+      uint16_t h = storage == DType::kBF16 ? F32ToBF16(x[i]) : F32ToF16(x[i]);
+      *p++ = static_cast<char>(h & 0xff);
+      *p++ = static_cast<char>(h >> 8);
+    }
+  }
+}
+
 std::string EncodeFloatTensor(const Tensor& tensor, DType storage) {
   AFTUNE_CHECK(IsFloatStorage(storage));
   std::string out;
@@ -648,26 +666,42 @@ std::string EncodeFloatTensor(const Tensor& tensor, DType storage) {
   return out;
 }
 
+Result<std::string> SafetensorsPrefix(const std::vector<SafetensorsTensorInfo>& sorted,
+                                      const std::map<std::string, std::string>& metadata) {
+  std::vector<HeaderItem> items;
+  items.reserve(sorted.size());
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const SafetensorsTensorInfo& t = sorted[i];
+    uint64_t nbytes = 0;
+    AFTUNE_RETURN_IF_ERROR(CheckInfo(t.name, t.dtype, t.shape, &nbytes));
+    if (i > 0 && !(sorted[i - 1].name < t.name)) {
+      return Status::InvalidArgument("safetensors: " +
+                                     (sorted[i - 1].name == t.name ? "two tensors are called " + Quote(t.name)
+                                                                   : "tensor " + Quote(t.name) + " is out of order"));
+    }
+    items.push_back({&t.name, t.dtype, &t.shape, nbytes});
+  }
+  AFTUNE_ASSIGN_OR_RETURN(std::string header, CanonicalHeader(items, metadata));
+  std::string out;
+  out.reserve(8 + header.size());
+  AppendU64LE(&out, header.size());
+  return out + header;
+}
+
 Result<std::string> SerializeSafetensors(std::vector<SafetensorsTensorRef> tensors,
                                          const std::map<std::string, std::string>& metadata) {
   std::sort(tensors.begin(), tensors.end(),
             [](const SafetensorsTensorRef& a, const SafetensorsTensorRef& b) { return a.name < b.name; });
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    AFTUNE_RETURN_IF_ERROR(CheckRef(tensors[i]));
-    if (i > 0 && tensors[i].name == tensors[i - 1].name) {
-      return Status::InvalidArgument("safetensors: two tensors are called " + Quote(tensors[i].name));
-    }
+  std::vector<SafetensorsTensorInfo> infos;
+  infos.reserve(tensors.size());
+  for (const SafetensorsTensorRef& t : tensors) {
+    AFTUNE_RETURN_IF_ERROR(CheckRef(t));
+    infos.push_back({t.name, t.dtype, t.shape});
   }
-  std::vector<HeaderItem> items;
-  items.reserve(tensors.size());
-  for (const SafetensorsTensorRef& t : tensors) items.push_back({&t.name, t.dtype, &t.shape, t.bytes.size()});
-  AFTUNE_ASSIGN_OR_RETURN(std::string header, CanonicalHeader(items, metadata));
-  size_t total = 8 + header.size();
+  AFTUNE_ASSIGN_OR_RETURN(std::string out, SafetensorsPrefix(infos, metadata));
+  size_t total = out.size();
   for (const SafetensorsTensorRef& t : tensors) total += t.bytes.size();
-  std::string out;
   out.reserve(total);
-  AppendU64LE(&out, header.size());
-  out += header;
   for (const SafetensorsTensorRef& t : tensors) out.append(t.bytes);
   return out;
 }

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/mapped_file.h"
 #include "base/status.h"
 #include "tensor/dtype.h"
 #include "tensor/tensor.h"
@@ -27,6 +28,11 @@ namespace aftune {
 // The largest JSON header accepted, in bytes (the reference implementation's
 // limit).
 inline constexpr uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;
+
+// A name from outside for an error message: in single quotes, bytes outside
+// printable ASCII (and quotes, backslashes) as \xNN, cut after 120 bytes, so
+// a hostile name cannot make a hostile message.
+std::string QuoteName(std::string_view s);
 
 // One tensor of a parsed file.
 struct SafetensorsEntry {
@@ -44,14 +50,17 @@ struct SafetensorsEntry {
   int64_t numel() const { return NumElements(shape); }
 };
 
-// A parsed safetensors file. Owns the file's bytes; entries view into them.
+// A parsed safetensors file. Owns the file's bytes (in memory or mapped);
+// entries view into them.
 // Immutable after Parse, so safe to read from several threads.
 class SafetensorsFile {
  public:
   // Parses a whole file held in `bytes` (taken over by the object). `source`
   // (usually the path) prefixes every error message.
   static Result<SafetensorsFile> Parse(std::string bytes, std::string source);
-  // ReadFile + Parse; errors name `path`.
+  // Maps the file at `path` read-only (base/mapped_file.h) and parses it:
+  // only the header's pages are read here; a tensor's bytes are read from
+  // the file when first touched. Errors name `path`.
   static Result<SafetensorsFile> Read(const std::string& path);
 
   SafetensorsFile(SafetensorsFile&&) = default;
@@ -69,7 +78,7 @@ class SafetensorsFile {
   // N, the length of the JSON header (padding included).
   uint64_t header_size() const { return header_size_; }
   // The whole file as parsed.
-  std::string_view file_bytes() const { return *bytes_; }
+  std::string_view file_bytes() const { return bytes_->bytes(); }
 
   // The entry converted to f32. InvalidArgument naming the file and tensor
   // when its dtype is not F32, BF16 or F16.
@@ -79,8 +88,9 @@ class SafetensorsFile {
 
  private:
   SafetensorsFile() = default;
+  static Result<SafetensorsFile> FromSource(std::unique_ptr<ByteSource> owner, std::string source);
 
-  std::unique_ptr<const std::string> bytes_;  // heap-held so views survive moves
+  std::unique_ptr<ByteSource> bytes_;  // fixed address, so views survive moves
   std::string source_;
   std::vector<SafetensorsEntry> entries_;
   std::map<std::string, std::string> metadata_;
@@ -104,6 +114,10 @@ Result<Tensor> DecodeFloatTensor(DType dtype, const std::vector<int64_t>& shape,
 // REQUIRES: IsFloatStorage(storage) (aborts otherwise).
 std::string EncodeFloatTensor(const Tensor& tensor, DType storage);
 
+// Writes x[0..n) stored as `storage` to out (n * DTypeSize(storage) bytes),
+// as EncodeFloatTensor does. REQUIRES: IsFloatStorage(storage).
+void EncodeFloats(const float* x, size_t n, DType storage, char* out);
+
 // A tensor to write, already in its stored form.
 struct SafetensorsTensorRef {
   std::string name;
@@ -111,6 +125,20 @@ struct SafetensorsTensorRef {
   std::vector<int64_t> shape;
   std::string_view bytes;  // numel * DTypeSize(dtype) bytes; must outlive the call
 };
+
+// A tensor to write, described without its bytes (streaming writers).
+struct SafetensorsTensorInfo {
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+};
+
+// The start of the canonical file holding `sorted` and `metadata`: the 8-byte
+// header length and the padded header. The data buffer follows it: each
+// tensor's bytes in the order of `sorted`, contiguous. InvalidArgument when
+// the names are not strictly ascending (bytewise), or as SerializeSafetensors.
+Result<std::string> SafetensorsPrefix(const std::vector<SafetensorsTensorInfo>& sorted,
+                                      const std::map<std::string, std::string>& metadata);
 
 // The canonical file holding `tensors` (any order on input) and `metadata`.
 // InvalidArgument when a name is "__metadata__", repeated or not UTF-8, a

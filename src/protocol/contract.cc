@@ -461,7 +461,7 @@ Result<Contract> BuildContract(const std::string& base_dir, const std::string& d
   AFTUNE_RETURN_IF_ERROR(ValidateTerms(c));
 
   AFTUNE_ASSIGN_OR_RETURN(ModelDirDigests model, DigestModelDir(base_dir));
-  AFTUNE_RETURN_IF_ERROR(CheckBaseTensors(model, base_dir + "/model.safetensors"));
+  AFTUNE_RETURN_IF_ERROR(CheckBaseTensors(model, model.weights));
   const ModelConfig& mc = model.model_config;
   if (c.training.max_seq_length > mc.max_position_embeddings)
     return Invalid("training.max_seq_length", std::to_string(c.training.max_seq_length) +
@@ -498,7 +498,7 @@ std::vector<ContractMismatch> CompareContractInputs(const Contract& c, const std
                                                     const DatasetDigests& data) {
   std::vector<ContractMismatch> out;
   if (model.state != c.base_state_digest)
-    out.push_back({"base model", base_dir + "/model.safetensors", "state digest " + Hex(c.base_state_digest),
+    out.push_back({"base model", model.weights, "state digest " + Hex(c.base_state_digest),
                    "state digest " + Hex(model.state)});
   if (model.config != c.base_config_digest)
     out.push_back({"base model config", base_dir + "/config.json", "SHA-256 " + Hex(c.base_config_digest),

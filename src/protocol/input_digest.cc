@@ -14,6 +14,13 @@ Hash TokenizerDigest(const Tokenizer& tokenizer) {
   return Sha256Of(tokenizer.file_bytes());
 }
 
+namespace {
+NamedDigest EntryDigest(const SafetensorsEntry& e) {
+  std::vector<uint64_t> dims(e.shape.begin(), e.shape.end());  // the reader guarantees dims >= 0
+  return {e.name, TensorDigest(e.name, DTypeName(e.dtype), dims, e.bytes)};
+}
+}  // namespace
+
 std::optional<Hash> ChatDigest(const ChatTemplateConfig& chat) {
   if (!chat.chat_template && chat.special_tokens.empty() && chat.additional_special_tokens.empty()) return std::nullopt;
   return Sha256Of(chat.CanonicalBytes());
@@ -22,13 +29,24 @@ std::optional<Hash> ChatDigest(const ChatTemplateConfig& chat) {
 Hash SafetensorsStateDigest(const SafetensorsFile& file) {
   std::vector<NamedDigest> digests;
   digests.reserve(file.entries().size());
-  for (const SafetensorsEntry& e : file.entries()) {
-    std::vector<uint64_t> dims(e.shape.begin(), e.shape.end());  // the reader guarantees dims >= 0
-    digests.push_back({e.name, TensorDigest(e.name, DTypeName(e.dtype), dims, e.bytes)});
-  }
+  for (const SafetensorsEntry& e : file.entries()) digests.push_back(EntryDigest(e));
   Result<Hash> state = StateDigest(std::move(digests));
   AFTUNE_CHECK(state.ok());  // the reader guarantees distinct names
   return *state;
+}
+
+Hash WeightFilesStateDigest(const WeightFiles& files) {
+  std::vector<NamedDigest> digests;
+  digests.reserve(files.tensors().size());
+  for (const WeightFiles::Tensor& t : files.tensors()) digests.push_back(EntryDigest(*t.entry));
+  Result<Hash> state = StateDigest(std::move(digests));
+  AFTUNE_CHECK(state.ok());  // WeightFiles guarantees distinct names across files
+  return *state;
+}
+
+Result<Hash> WeightsStateDigest(const std::string& path) {
+  AFTUNE_ASSIGN_OR_RETURN(WeightFiles files, WeightFiles::OpenFileOrDir(path));
+  return WeightFilesStateDigest(files);
 }
 
 Result<ModelDirDigests> DigestModelDir(const std::string& dir) {
@@ -38,9 +56,10 @@ Result<ModelDirDigests> DigestModelDir(const std::string& dir) {
   d.config = Sha256Of(config_bytes);
   // Parsed from the bytes just hashed, so the digest is of what is used.
   AFTUNE_ASSIGN_OR_RETURN(d.model_config, ParseModelConfig(config_bytes, config_path));
-  AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile weights, SafetensorsFile::Read(dir + "/model.safetensors"));
-  d.state = SafetensorsStateDigest(weights);
-  for (const SafetensorsEntry& e : weights.entries()) d.tensors[e.name] = {e.dtype, e.shape};
+  AFTUNE_ASSIGN_OR_RETURN(WeightFiles weights, WeightFiles::Open(dir));
+  d.state = WeightFilesStateDigest(weights);
+  d.weights = weights.listing_path();
+  for (const WeightFiles::Tensor& t : weights.tensors()) d.tensors[t.entry->name] = {t.entry->dtype, t.entry->shape};
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tok, LoadTokenizer(dir, d.model_config));
   d.tokenizer_kind = std::string(tok->kind());
   d.tokenizer = TokenizerDigest(*tok);

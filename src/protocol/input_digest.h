@@ -2,8 +2,10 @@
 // (docs/formats.md, "Training contract"):
 //
 //   base model state   the state digest (commit/digest.h) of the tensors of
-//                      DIR/model.safetensors exactly as stored: each tensor's
-//                      name, safetensors dtype name, shape and raw bytes
+//                      DIR's weight files (model.safetensors, or the shards
+//                      of model.safetensors.index.json) exactly as stored:
+//                      each tensor's name, safetensors dtype name, shape and
+//                      raw bytes; the sharding does not change it
 //   base model config  SHA-256 of the bytes of DIR/config.json (the
 //                      architecture is part of what is agreed)
 //   tokenizer          SentencePiece: SHA-256 of the bytes of
@@ -33,6 +35,7 @@
 #include "model/safetensors.h"
 #include "model/tokenizer.h"
 #include "model/tokenizer_config.h"
+#include "model/weight_files.h"
 
 namespace aftune {
 
@@ -49,6 +52,12 @@ std::optional<Hash> ChatDigest(const ChatTemplateConfig& chat);
 
 // The state digest of every tensor of `file`, as stored.
 Hash SafetensorsStateDigest(const SafetensorsFile& file);
+// The state digest of every tensor of every weight file, as stored (the same
+// as for one file holding them all).
+Hash WeightFilesStateDigest(const WeightFiles& files);
+// The state digest of the weights at `path`: a safetensors file, or a model
+// directory (its weight files, either layout). Errors name the file.
+Result<Hash> WeightsStateDigest(const std::string& path);
 
 struct StoredTensorInfo {
   DType dtype = DType::kF32;
@@ -56,7 +65,8 @@ struct StoredTensorInfo {
 };
 
 struct ModelDirDigests {
-  Hash state{};                // model.safetensors
+  Hash state{};                // the weight files
+  std::string weights;         // the path naming them (model.safetensors or the index)
   Hash config{};               // config.json
   std::string tokenizer_kind;  // "byte" or "sentencepiece"
   Hash tokenizer{};
@@ -68,9 +78,9 @@ struct ModelDirDigests {
 };
 
 // Reads DIR/config.json (which must be a configuration aftune runs),
-// DIR/model.safetensors and the directory's tokenizer (LoadTokenizer) and
-// digests them. Errors name the file. Reads the whole weights file into
-// memory.
+// DIR's weight files (WeightFiles) and the directory's tokenizer
+// (LoadTokenizer) and digests them. Errors name the file. Reads every weight
+// byte once (mapped, so the weights never need to fit in memory).
 Result<ModelDirDigests> DigestModelDir(const std::string& dir);
 
 struct DatasetDigests {

@@ -28,6 +28,7 @@
 #include "tensor/gemm_isa.h"
 #include "tensor/gemm_kernels.h"
 #include "tensor/gemm_pack.h"
+#include "base/status.h"
 #include "tensor/tensor.h"
 #include "tensor/thread_pool.h"
 
@@ -41,6 +42,32 @@ void GemmReference(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, const fl
       for (int64_t k = 0; k < K; ++k) {
         float a = ta == Trans::kN ? A[i * lda + k] : A[k * lda + i];
         float b = tb == Trans::kN ? B[k * ldb + j] : B[j * ldb + k];
+        c = std::fma(a, b, c);
+      }
+      C[i * ldc + j] = c;
+    }
+  }
+}
+
+float StoredMatrix::At(int64_t row, int64_t col) const {
+  const int64_t i = row * ld + col;
+  switch (dtype) {
+    case DType::kF32: return static_cast<const float*>(data)[i];
+    case DType::kBF16: return BF16ToF32(static_cast<const uint16_t*>(data)[i]);
+    case DType::kF16: return F16ToF32(static_cast<const uint16_t*>(data)[i]);
+    default: AFTUNE_CHECK(false);
+  }
+  return 0.0f;
+}
+
+void GemmReference(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                   StoredMatrix B, float* C, int64_t ldc, bool accumulate) {
+  for (int64_t i = 0; i < M; ++i) {
+    for (int64_t j = 0; j < N; ++j) {
+      float c = accumulate ? C[i * ldc + j] : 0.0f;
+      for (int64_t k = 0; k < K; ++k) {
+        float a = ta == Trans::kN ? A[i * lda + k] : A[k * lda + i];
+        float b = tb == Trans::kN ? B.At(k, j) : B.At(j, k);
         c = std::fma(a, b, c);
       }
       C[i * ldc + j] = c;
@@ -146,12 +173,29 @@ struct Problem {
   int64_t K;
   const float* A;
   int64_t lda;
-  const float* B;
+  const void* B;  // Storage<b_dtype>::T elements
+  DType b_dtype;
   int64_t ldb;
   float* C;
   int64_t ldc;
   bool accumulate;
+
+  template <DType D>
+  const typename gemm_internal::Storage<D>::T* b() const {
+    return static_cast<const typename gemm_internal::Storage<D>::T*>(B);
+  }
 };
+
+// Calls fn.template operator()<D>() for the problem's B dtype.
+template <class Fn>
+void WithBDType(DType d, Fn&& fn) {
+  switch (d) {
+    case DType::kF32: fn.template operator()<DType::kF32>(); return;
+    case DType::kBF16: fn.template operator()<DType::kBF16>(); return;
+    case DType::kF16: fn.template operator()<DType::kF16>(); return;
+    default: AFTUNE_CHECK(false);
+  }
+}
 
 // Packs op(A)[i0 : i0 + rows][k0 : k0 + kc] into micro-panels of mr rows: panel
 // q (r = min(mr, rows - q*mr) rows) at dst + q*mr*kc holds op(A)[i0 + q*mr + i][k0 + k]
@@ -169,15 +213,19 @@ void PackA(const Problem& p, int64_t i0, int64_t rows, int mr, int64_t k0, int64
 
 // Packs op(B)[k0 : k0 + kc][j0 : j0 + cols] into micro-panels of nr columns, laid
 // out as PackA's (panel q at dst + q*nr*kc, row stride = its width).
+// B stored as bf16 or f16 is widened here, exactly, so the panels hold the
+// floats they would hold for the widened matrix.
 void PackB(const Problem& p, int64_t k0, int64_t kc, int64_t j0, int64_t cols, int nr, float* dst) {
-  if (p.tb == Trans::kN) {
-    gemm_internal::PackRowsToPanels(p.B + k0 * p.ldb + j0, p.ldb, cols, kc, nr, dst);
-  } else {
-    for (int64_t jr = 0; jr < cols; jr += nr) {
-      const int c = static_cast<int>(std::min<int64_t>(nr, cols - jr));
-      gemm_internal::PackTransposed(p.B + (j0 + jr) * p.ldb + k0, p.ldb, c, kc, dst + jr * kc, c);
+  WithBDType(p.b_dtype, [&]<DType D>() {
+    if (p.tb == Trans::kN) {
+      gemm_internal::PackRowsToPanels<D>(p.b<D>() + k0 * p.ldb + j0, p.ldb, cols, kc, nr, dst);
+    } else {
+      for (int64_t jr = 0; jr < cols; jr += nr) {
+        const int c = static_cast<int>(std::min<int64_t>(nr, cols - jr));
+        gemm_internal::PackTransposed<D>(p.b<D>() + (j0 + jr) * p.ldb + k0, p.ldb, c, kc, dst + jr * kc, c);
+      }
     }
-  }
+  });
 }
 
 // Per-thread packing buffers, grown on demand and reused across calls.
@@ -279,21 +327,26 @@ Split ChooseSplit(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int part
 // L1). Starting from C = +0 (unless accumulating), the chain per element is the
 // canonical one. No packing: every B element is used by at most kStreamRows rows.
 constexpr int64_t kStreamRows = 4;
-void RunStreaming(const Problem& p, int64_t M, int64_t n0, int64_t n1) {
+template <DType D>
+void RunStreamingAs(const Problem& p, int64_t M, int64_t n0, int64_t n1) {
+  using Storage = gemm_internal::Storage<D>;
   constexpr int64_t kStrip = 1024;
   for (int64_t j0 = n0; j0 < n1; j0 += kStrip) {
     const int64_t w = std::min(kStrip, n1 - j0);
     if (!p.accumulate)
       for (int64_t i = 0; i < M; ++i) std::fill_n(p.C + i * p.ldc + j0, w, 0.0f);
     for (int64_t k = 0; k < p.K; ++k) {
-      const float* __restrict b = p.B + k * p.ldb + j0;
+      const typename Storage::T* __restrict b = p.b<D>() + k * p.ldb + j0;
       for (int64_t i = 0; i < M; ++i) {
         const float a = p.ta == Trans::kN ? p.A[i * p.lda + k] : p.A[k * p.lda + i];
         float* __restrict c = p.C + i * p.ldc + j0;
-        for (int64_t j = 0; j < w; ++j) c[j] = std::fma(a, b[j], c[j]);
+        for (int64_t j = 0; j < w; ++j) c[j] = std::fma(a, Storage::Widen(b[j]), c[j]);
       }
     }
   }
+}
+void RunStreaming(const Problem& p, int64_t M, int64_t n0, int64_t n1) {
+  WithBDType(p.b_dtype, [&]<DType D>() { RunStreamingAs<D>(p, M, n0, n1); });
 }
 
 // How many threads get a share of `work` multiply-adds: one per ~2^19 of them
@@ -304,8 +357,9 @@ int PartsFor(double work, ThreadPool* pool) {
 }
 
 void GemmImpl(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
-              const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+              const float* A, int64_t lda, StoredMatrix B, float* C, int64_t ldc,
               bool accumulate, ThreadPool* pool) {
+  AFTUNE_CHECK(IsFloatStorage(B.dtype));
   assert(M >= 0 && N >= 0 && K >= 0);
   if (M == 0 || N == 0) return;
   if (K == 0) {
@@ -313,7 +367,7 @@ void GemmImpl(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
       for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
     return;
   }
-  const Problem p{ta, tb, K, A, lda, B, ldb, C, ldc, accumulate};
+  const Problem p{ta, tb, K, A, lda, B.data, B.dtype, B.ld, C, ldc, accumulate};
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
 
   if (tb == Trans::kN && M <= kStreamRows) {
@@ -397,13 +451,23 @@ GemmIsa GemmDefaultIsa() {
 void GemmWithIsa(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
                  const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
                  int64_t ldc, bool accumulate, ThreadPool* pool) {
+  GemmWithIsa(isa, ta, tb, M, N, K, A, lda, StoredMatrix{DType::kF32, B, ldb}, C, ldc, accumulate, pool);
+}
+
+void GemmWithIsa(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                 StoredMatrix B, float* C, int64_t ldc, bool accumulate, ThreadPool* pool) {
   assert(GemmIsaCompiled(isa));
-  GemmImpl(isa, ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate, pool);
+  GemmImpl(isa, ta, tb, M, N, K, A, lda, B, C, ldc, accumulate, pool);
 }
 
 void Gemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
           const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate, ThreadPool* pool) {
-  GemmImpl(GemmDefaultIsa(), ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate, pool);
+  GemmImpl(GemmDefaultIsa(), ta, tb, M, N, K, A, lda, StoredMatrix{DType::kF32, B, ldb}, C, ldc, accumulate, pool);
+}
+
+void Gemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, StoredMatrix B,
+          float* C, int64_t ldc, bool accumulate, ThreadPool* pool) {
+  GemmImpl(GemmDefaultIsa(), ta, tb, M, N, K, A, lda, B, C, ldc, accumulate, pool);
 }
 
 }  // namespace aftune

@@ -30,5 +30,7 @@ GemmIsa GemmDefaultIsa();
 void GemmWithIsa(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
                  const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
                  int64_t ldc, bool accumulate, ThreadPool* pool);
+void GemmWithIsa(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                 StoredMatrix B, float* C, int64_t ldc, bool accumulate, ThreadPool* pool);
 
 }  // namespace aftune

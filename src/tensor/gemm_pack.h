@@ -3,8 +3,14 @@
 // Internal to gemm.cc. These only copy floats (no arithmetic), so they cannot
 // change a result; they exist for speed. Both layouts are "k-major": the floats
 // one k step of the micro-kernel needs are adjacent.
+//
+// The source may be stored as f32, bf16 or f16 (Storage<D>): its elements are
+// widened to f32 as they are copied. Widening is exact (every bf16 and f16
+// value is an f32 value), so a packed panel holds the same floats as one
+// packed from the widened matrix, and every product downstream is the same.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -12,7 +18,39 @@
 #include <immintrin.h>
 #endif
 
+#include "tensor/dtype.h"
+
 namespace aftune::gemm_internal {
+
+// The element type of a storage dtype and its exact widening to f32.
+template <DType D>
+struct Storage;
+template <>
+struct Storage<DType::kF32> {
+  using T = float;
+  static float Widen(float x) { return x; }
+};
+template <>
+struct Storage<DType::kBF16> {
+  using T = uint16_t;
+  // BF16ToF32 (dtype.cc), inline: the top half of an f32.
+  static float Widen(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
+};
+template <>
+struct Storage<DType::kF16> {
+  using T = uint16_t;
+  static float Widen(uint16_t h) { return F16ToF32(h); }
+};
+
+// dst[i] = Widen(src[i]) for i < n.
+template <DType D>
+inline void CopyWidened(float* dst, const typename Storage<D>::T* src, size_t n) {
+  if constexpr (D == DType::kF32) {
+    std::memcpy(dst, src, n * sizeof(float));
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = Storage<D>::Widen(src[i]);
+  }
+}
 
 // Cuts rows of src into panels of `panel` columns, k-major:
 //   panel q (columns q*panel .. q*panel + w - 1, w = min(panel, width - q*panel))
@@ -20,55 +58,70 @@ namespace aftune::gemm_internal {
 //   [k * w + j], for j < w, k < kc.
 // Reads each source row once, left to right (one page visit per row, whatever
 // the number of panels).
-inline void PackRowsToPanels(const float* src, int64_t ld_src, int64_t width, int64_t kc,
+template <DType D = DType::kF32>
+inline void PackRowsToPanels(const typename Storage<D>::T* src, int64_t ld_src, int64_t width, int64_t kc,
                              int panel, float* dst) {
+  using T = typename Storage<D>::T;
   const int64_t full = width / panel;
   const int tail = static_cast<int>(width - full * panel);
   float* tail_dst = dst + full * panel * kc;
-  const size_t panel_bytes = static_cast<size_t>(panel) * sizeof(float);
-  const size_t tail_bytes = static_cast<size_t>(tail) * sizeof(float);
   // Rows are often a page or more apart, where hardware prefetchers stop; fetch
   // kAhead rows ahead by hand (prefetches past the end are harmless: never fault).
   constexpr int64_t kAhead = 16;
   auto prefetch_row = [&](int64_t k) {
     const char* row = reinterpret_cast<const char*>(src + (k + kAhead) * ld_src);
-    for (int64_t byte = 0; byte < width * 4; byte += 64) __builtin_prefetch(row + byte);
-    __builtin_prefetch(row + width * 4 - 1);
+    for (int64_t byte = 0; byte < width * static_cast<int64_t>(sizeof(T)); byte += 64) __builtin_prefetch(row + byte);
+    __builtin_prefetch(row + width * static_cast<int64_t>(sizeof(T)) - 1);
   };
   auto copy = [&]<int W>() {
     for (int64_t k = 0; k < kc; ++k) {
       prefetch_row(k);
-      const float* row = src + k * ld_src;
-      for (int64_t q = 0; q < full; ++q)
-        std::memcpy(dst + q * W * kc + k * W, row + q * W, W * sizeof(float));
-      if (tail) std::memcpy(tail_dst + k * tail, row + full * W, tail_bytes);
+      const T* row = src + k * ld_src;
+      for (int64_t q = 0; q < full; ++q) CopyWidened<D>(dst + q * W * kc + k * W, row + q * W, W);
+      if (tail) CopyWidened<D>(tail_dst + k * tail, row + full * W, static_cast<size_t>(tail));
     }
   };
   switch (panel) {
-    case 32: copy.operator()<32>(); return;
-    case 16: copy.operator()<16>(); return;
-    case 12: copy.operator()<12>(); return;
-    case 8: copy.operator()<8>(); return;
-    case 6: copy.operator()<6>(); return;
-    case 4: copy.operator()<4>(); return;
+    case 32: copy.template operator()<32>(); return;
+    case 16: copy.template operator()<16>(); return;
+    case 12: copy.template operator()<12>(); return;
+    case 8: copy.template operator()<8>(); return;
+    case 6: copy.template operator()<6>(); return;
+    case 4: copy.template operator()<4>(); return;
     default:
       for (int64_t k = 0; k < kc; ++k) {
         prefetch_row(k);
-        const float* row = src + k * ld_src;
+        const T* row = src + k * ld_src;
         for (int64_t q = 0; q < full; ++q)
-          std::memcpy(dst + q * panel * kc + k * panel, row + q * panel, panel_bytes);
-        if (tail) std::memcpy(tail_dst + k * tail, row + full * panel, tail_bytes);
+          CopyWidened<D>(dst + q * panel * kc + k * panel, row + q * panel, static_cast<size_t>(panel));
+        if (tail) CopyWidened<D>(tail_dst + k * tail, row + full * panel, static_cast<size_t>(tail));
       }
   }
 }
 
 #if defined(__AVX2__)
-// Transposes 8 rows x 8 floats: dst[i * ld_dst + r] = src[r * ld_src + i].
-inline void Transpose8x8(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
-  __m256 r0 = _mm256_loadu_ps(src + 0 * ld_src), r1 = _mm256_loadu_ps(src + 1 * ld_src);
-  __m256 r2 = _mm256_loadu_ps(src + 2 * ld_src), r3 = _mm256_loadu_ps(src + 3 * ld_src);
-  __m256 r4 = _mm256_loadu_ps(src + 4 * ld_src), r5 = _mm256_loadu_ps(src + 5 * ld_src);
-  __m256 r6 = _mm256_loadu_ps(src + 6 * ld_src), r7 = _mm256_loadu_ps(src + 7 * ld_src);
+// Eight elements from p, widened.
+template <DType D>
+inline __m256 Load8(const typename Storage<D>::T* p) {
+  if constexpr (D == DType::kF32) {
+    return _mm256_loadu_ps(p);
+  } else if constexpr (D == DType::kBF16) {
+    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  } else {
+    alignas(32) float v[8];
+    CopyWidened<D>(v, p, 8);
+    return _mm256_load_ps(v);
+  }
+}
+
+// Transposes 8 rows x 8 elements: dst[i * ld_dst + r] = src[r * ld_src + i].
+template <DType D>
+inline void Transpose8x8(const typename Storage<D>::T* src, int64_t ld_src, float* dst, int64_t ld_dst) {
+  __m256 r0 = Load8<D>(src + 0 * ld_src), r1 = Load8<D>(src + 1 * ld_src);
+  __m256 r2 = Load8<D>(src + 2 * ld_src), r3 = Load8<D>(src + 3 * ld_src);
+  __m256 r4 = Load8<D>(src + 4 * ld_src), r5 = Load8<D>(src + 5 * ld_src);
+  __m256 r6 = Load8<D>(src + 6 * ld_src), r7 = Load8<D>(src + 7 * ld_src);
   __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
   __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
   __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
@@ -87,10 +140,11 @@ inline void Transpose8x8(const float* src, int64_t ld_src, float* dst, int64_t l
   _mm256_storeu_ps(dst + 7 * ld_dst, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
 
-// Transposes 4 rows x 8 floats: dst[i * ld_dst + r] = src[r * ld_src + i].
-inline void Transpose4x8(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
-  __m256 r0 = _mm256_loadu_ps(src + 0 * ld_src), r1 = _mm256_loadu_ps(src + 1 * ld_src);
-  __m256 r2 = _mm256_loadu_ps(src + 2 * ld_src), r3 = _mm256_loadu_ps(src + 3 * ld_src);
+// Transposes 4 rows x 8 elements: dst[i * ld_dst + r] = src[r * ld_src + i].
+template <DType D>
+inline void Transpose4x8(const typename Storage<D>::T* src, int64_t ld_src, float* dst, int64_t ld_dst) {
+  __m256 r0 = Load8<D>(src + 0 * ld_src), r1 = Load8<D>(src + 1 * ld_src);
+  __m256 r2 = Load8<D>(src + 2 * ld_src), r3 = Load8<D>(src + 3 * ld_src);
   __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
   __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
   // sN holds columns N (low half) and N + 4 (high half).
@@ -107,8 +161,9 @@ inline void Transpose4x8(const float* src, int64_t ld_src, float* dst, int64_t l
 }
 #endif  // __AVX2__
 
-// dst[k * ld_dst + r] = src[r * ld_src + k] for r < rows, k < kc.
-inline void PackTransposed(const float* src, int64_t ld_src, int rows, int64_t kc, float* dst,
+// dst[k * ld_dst + r] = Widen(src[r * ld_src + k]) for r < rows, k < kc.
+template <DType D = DType::kF32>
+inline void PackTransposed(const typename Storage<D>::T* src, int64_t ld_src, int rows, int64_t kc, float* dst,
                            int64_t ld_dst) {
   int r = 0;
   int64_t k_vec = 0;
@@ -118,21 +173,21 @@ inline void PackTransposed(const float* src, int64_t ld_src, int rows, int64_t k
   // once measured slower: rows a power-of-two apart share L1 sets).
   for (; r + 16 <= rows; r += 16)
     for (int64_t k = 0; k < k_vec; k += 8) {
-      Transpose8x8(src + r * ld_src + k, ld_src, dst + k * ld_dst + r, ld_dst);
-      Transpose8x8(src + (r + 8) * ld_src + k, ld_src, dst + k * ld_dst + r + 8, ld_dst);
+      Transpose8x8<D>(src + r * ld_src + k, ld_src, dst + k * ld_dst + r, ld_dst);
+      Transpose8x8<D>(src + (r + 8) * ld_src + k, ld_src, dst + k * ld_dst + r + 8, ld_dst);
     }
   for (; r + 8 <= rows; r += 8)
     for (int64_t k = 0; k < k_vec; k += 8)
-      Transpose8x8(src + r * ld_src + k, ld_src, dst + k * ld_dst + r, ld_dst);
+      Transpose8x8<D>(src + r * ld_src + k, ld_src, dst + k * ld_dst + r, ld_dst);
   for (; r + 4 <= rows; r += 4)
     for (int64_t k = 0; k < k_vec; k += 8)
-      Transpose4x8(src + r * ld_src + k, ld_src, dst + k * ld_dst + r, ld_dst);
+      Transpose4x8<D>(src + r * ld_src + k, ld_src, dst + k * ld_dst + r, ld_dst);
 #endif
   // Rows the vector blocks did not cover (all k), then the k tail of those they did.
   for (int rr = r; rr < rows; ++rr)
-    for (int64_t k = 0; k < kc; ++k) dst[k * ld_dst + rr] = src[rr * ld_src + k];
+    for (int64_t k = 0; k < kc; ++k) dst[k * ld_dst + rr] = Storage<D>::Widen(src[rr * ld_src + k]);
   for (int rr = 0; rr < r; ++rr)
-    for (int64_t k = k_vec; k < kc; ++k) dst[k * ld_dst + rr] = src[rr * ld_src + k];
+    for (int64_t k = k_vec; k < kc; ++k) dst[k * ld_dst + rr] = Storage<D>::Widen(src[rr * ld_src + k]);
 }
 
 }  // namespace aftune::gemm_internal

@@ -1,0 +1,68 @@
+// The weight files of a model directory in the Hugging Face layout: either
+// DIR/model.safetensors alone, or the shards DIR/model.safetensors.index.json
+// lists (safetensors_index.h), each mapped read-only.
+//
+// Opening reads the index and every file's header only: a tensor's bytes are
+// read from its file when first touched, so a caller that uses one layer-block
+// reads that block's bytes alone.
+//
+// Trust: Open accepts a directory only when its files agree exactly. A tensor
+// listed in the index must be in the shard it names; a tensor in a shard must
+// be listed in the index under that shard; no tensor may be in two files;
+// every file must parse (safetensors.h). A directory holding both layouts is
+// refused rather than one of them silently chosen.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "model/safetensors.h"
+
+namespace aftune {
+
+inline constexpr char kSingleWeightsName[] = "model.safetensors";
+
+class WeightFiles {
+ public:
+  // Errors: NotFound when DIR holds neither layout or a listed shard is
+  // missing; InvalidArgument when it holds both; Corruption naming the tensor
+  // and the file when the files disagree or one does not parse.
+  static Result<WeightFiles> Open(const std::string& dir);
+  // Open(path) for a directory; for a file, that one safetensors file alone
+  // (an adapter, a delivered model named by its file).
+  static Result<WeightFiles> OpenFileOrDir(const std::string& path);
+
+  WeightFiles(WeightFiles&&) = default;
+  WeightFiles& operator=(WeightFiles&&) = default;
+
+  // A tensor and the file holding it. Views stay valid while this object
+  // lives (moving it keeps them valid).
+  struct Tensor {
+    const SafetensorsEntry* entry;
+    const SafetensorsFile* file;
+  };
+  // The tensor called `name`, or {nullptr, nullptr}.
+  Tensor Find(std::string_view name) const;
+  // Every tensor of every file, sorted by name (names are unique).
+  const std::vector<Tensor>& tensors() const { return tensors_; }
+  // The files, model.safetensors or the shards in name order.
+  const std::vector<SafetensorsFile>& files() const { return files_; }
+  bool sharded() const { return sharded_; }
+  // The file to name in an error about the directory's tensors as a whole
+  // (a tensor that should be there and is not): the index, or model.safetensors.
+  const std::string& listing_path() const { return listing_path_; }
+
+ private:
+  WeightFiles() = default;
+  void IndexTensors();
+
+  std::vector<SafetensorsFile> files_;
+  std::vector<Tensor> tensors_;
+  std::string listing_path_;
+  bool sharded_ = false;
+};
+
+}  // namespace aftune
