@@ -25,6 +25,7 @@ void RegisterServeCommands(CLI::App& app);
 void RegisterClientCommands(CLI::App& app);
 void RegisterOpenCommands(CLI::App& app);
 void RegisterAuditCommands(CLI::App& app);
+void RegisterTokenizeCommands(CLI::App& app);
 // `aftune audit infer`, a subcommand of `audit` (cmd_audit_infer.cc).
 void RegisterAuditInferCommand(CLI::App* audit);
 

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   aftune::cli::RegisterClientCommands(app);
   aftune::cli::RegisterOpenCommands(app);
   aftune::cli::RegisterAuditCommands(app);
+  aftune::cli::RegisterTokenizeCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
