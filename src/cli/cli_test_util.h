@@ -21,9 +21,9 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `aftune ARGS` through the shell, capturing both streams.
-inline CommandResult RunAftune(const std::string& args) {
-  std::string cmd = std::string(AFTUNE_BINARY) + " " + args + " 2>&1";
+// Runs a shell command, capturing both streams.
+inline CommandResult RunCommand(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   CommandResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -34,6 +34,9 @@ inline CommandResult RunAftune(const std::string& args) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+// Runs `aftune ARGS` through the shell, capturing both streams.
+inline CommandResult RunAftune(const std::string& args) { return RunCommand(std::string(AFTUNE_BINARY) + " " + args); }
 
 inline std::string TestDir(const std::string& tag) {
   std::string dir = (std::filesystem::temp_directory_path() / ("aftune-cli-" + tag + "-" + std::to_string(::getpid())))

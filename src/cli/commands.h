@@ -26,6 +26,7 @@ void RegisterClientCommands(CLI::App& app);
 void RegisterOpenCommands(CLI::App& app);
 void RegisterAuditCommands(CLI::App& app);
 void RegisterChatCommands(CLI::App& app);
+void RegisterTokenizeCommands(CLI::App& app);
 // `aftune audit infer`, a subcommand of `audit` (cmd_audit_infer.cc).
 void RegisterAuditInferCommand(CLI::App* audit);
 

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   aftune::cli::RegisterOpenCommands(app);
   aftune::cli::RegisterAuditCommands(app);
   aftune::cli::RegisterChatCommands(app);
+  aftune::cli::RegisterTokenizeCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

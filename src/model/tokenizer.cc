@@ -3,8 +3,18 @@
 #include <sentencepiece_processor.h>
 
 #include "base/file.h"
+#include "model/hf_tokenizer.h"
 
 namespace aftune {
+
+std::vector<int32_t> Tokenizer::EncodeWithSpecialTokens(std::string_view text) const {
+  std::vector<int32_t> ids{bos_id()};
+  const std::vector<int32_t> body = Encode(text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  return ids;
+}
+
+std::optional<int32_t> Tokenizer::TokenId(std::string_view) const { return std::nullopt; }
 
 // ---- ByteTokenizer ----
 
@@ -83,6 +93,12 @@ std::string SentencePieceTokenizer::Decode(std::span<const int32_t> ids) const {
   return text;
 }
 
+std::optional<int32_t> SentencePieceTokenizer::TokenId(std::string_view token) const {
+  const int id = sp_->PieceToId(token);
+  if (id < 0 || id >= vocab_ || sp_->IdToPiece(id) != token) return std::nullopt;
+  return id;
+}
+
 // ---- LoadTokenizer ----
 
 namespace {
@@ -102,6 +118,20 @@ Status CheckSpecialIds(const Tokenizer& t, const ModelConfig& cfg, const std::st
 }  // namespace
 
 Result<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& model_dir, const ModelConfig& cfg) {
+  const std::string hf_path = model_dir + "/tokenizer.json";
+  if (FileExists(hf_path)) {
+    const auto id32 = [](int64_t id) { return id >= 0 && id <= BpeModel::kMaxId ? static_cast<int32_t>(id) : -1; };
+    HfTokenizer::Ids ids;
+    ids.bos = id32(cfg.bos_token_id);
+    ids.eos = id32(cfg.eos_token_id);
+    ids.vocab_size = cfg.vocab_size;
+    if (ids.bos < 0 || ids.eos < 0) {
+      return Status::InvalidArgument(model_dir + "/config.json: bos_token_id and eos_token_id are required with " +
+                                     hf_path);
+    }
+    AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<HfTokenizer> hf, HfTokenizer::Load(hf_path, ids));
+    return std::unique_ptr<Tokenizer>(std::move(hf));
+  }
   const std::string sp_path = model_dir + "/tokenizer.model";
   if (FileExists(sp_path)) {
     AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<SentencePieceTokenizer> sp, SentencePieceTokenizer::Load(sp_path));
@@ -113,9 +143,9 @@ Result<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& model_dir, c
     return std::unique_ptr<Tokenizer>(std::move(sp));
   }
   if (cfg.vocab_size != ByteTokenizer::kVocabSize) {
-    return Status::NotFound(model_dir + ": holds no tokenizer.model, and config.json vocab_size " +
+    return Status::NotFound(model_dir + ": holds neither tokenizer.json nor tokenizer.model, and config.json vocab_size " +
                             std::to_string(cfg.vocab_size) + " is not the byte tokenizer's " +
-                            std::to_string(ByteTokenizer::kVocabSize) + " (tokenizer.json alone is not supported)");
+                            std::to_string(ByteTokenizer::kVocabSize));
   }
   auto byte = std::make_unique<ByteTokenizer>();
   AFTUNE_RETURN_IF_ERROR(CheckSpecialIds(*byte, cfg, model_dir + " (byte tokenizer, no tokenizer.model)"));

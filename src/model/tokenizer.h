@@ -1,10 +1,11 @@
 // Tokenizers: text <-> token ids.
 //
-// Two kinds, chosen by what a model directory holds (LoadTokenizer):
+// Three kinds, chosen by what a model directory holds (LoadTokenizer):
 //
-//   "byte"           built in, used by the presets. Ids 0-255 are the bytes of
-//                    the UTF-8 text, 256 is BOS, 257 is EOS, 258 is PAD
-//                    (vocabulary of 259). Encode(text)[i] == (uint8_t)text[i].
+//   "tokenizer.json" a Hugging Face tokenizers file DIR/tokenizer.json, run as
+//                    that library runs it (model/hf_tokenizer.h): Llama 3.x,
+//                    Qwen2.5, GPT-2, SmolLM2, Mistral/Llama 2. BOS and EOS
+//                    ids come from config.json.
 //   "sentencepiece"  a SentencePiece model file DIR/tokenizer.model
 //                    (LLaMA-2 style: BOS 1, EOS 2, UNK 0, usually no PAD),
 //                    run through Debian's libsentencepiece. The model's own
@@ -14,14 +15,19 @@
 //                    Encode("ab"). Callers that build a sequence from several
 //                    pieces (model/chat_template.h, train/dataset.h) say which
 //                    pieces they encode separately.
+//   "byte"           built in, used by the presets. Ids 0-255 are the bytes of
+//                    the UTF-8 text, 256 is BOS, 257 is EOS, 258 is PAD
+//                    (vocabulary of 259). Encode(text)[i] == (uint8_t)text[i].
 //
-// Encode never adds BOS or EOS; callers add them where their format says.
+// Encode never adds BOS or EOS; callers add them where their format says, or
+// call EncodeWithSpecialTokens.
 // Every Tokenizer is immutable after construction, so its const methods may be
 // called from several threads at once.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,10 +46,21 @@ class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // "byte" or "sentencepiece".
+  // "byte", "sentencepiece" or "tokenizer.json".
   virtual std::string_view kind() const = 0;
   // The ids of `text`, without BOS or EOS. Every id is in [0, vocab_size()).
+  // For "tokenizer.json" exactly transformers' encode(text,
+  // add_special_tokens=False): added tokens written in the text (such as
+  // "<|eot_id|>") are matched and become their ids.
   virtual std::vector<int32_t> Encode(std::string_view text) const = 0;
+  // transformers' encode(text, add_special_tokens=True): for "tokenizer.json"
+  // the file's post-processor (Llama 3 and Llama 2 prepend BOS, Qwen2.5 and
+  // GPT-2 add nothing); for the others BOS followed by Encode(text).
+  virtual std::vector<int32_t> EncodeWithSpecialTokens(std::string_view text) const;
+  // The id of the token whose string is `token` exactly (an added token such
+  // as "<|im_end|>" or a vocabulary entry such as "Ġthe"), if any. The
+  // byte tokenizer has no token strings and always answers nullopt.
+  virtual std::optional<int32_t> TokenId(std::string_view token) const;
   // The text of `ids`; BOS, EOS, PAD and other control ids produce no text.
   // REQUIRES: every id in [0, vocab_size()).
   virtual std::string Decode(std::span<const int32_t> ids) const = 0;
@@ -92,6 +109,8 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::string_view kind() const override { return "sentencepiece"; }
   std::vector<int32_t> Encode(std::string_view text) const override;
   std::string Decode(std::span<const int32_t> ids) const override;
+  // PieceToId, except that a string that is no piece gives nullopt, not UNK.
+  std::optional<int32_t> TokenId(std::string_view token) const override;
   int32_t bos_id() const override { return bos_; }
   int32_t eos_id() const override { return eos_; }
   int32_t pad_id() const override { return pad_; }
@@ -108,13 +127,16 @@ class SentencePieceTokenizer final : public Tokenizer {
 };
 
 // The tokenizer of the model directory `model_dir` whose config.json is `cfg`:
-//  - DIR/tokenizer.model exists: that SentencePiece model. Its vocabulary size
-//    must equal cfg.vocab_size, and its BOS and EOS ids cfg.bos_token_id and
-//    cfg.eos_token_id.
+//  - DIR/tokenizer.json exists: that Hugging Face tokenizer, with BOS and EOS
+//    cfg.bos_token_id and cfg.eos_token_id (both required, both tokens of
+//    it) and ids up to cfg.vocab_size (which may exceed the tokenizer's own
+//    count: padded embeddings).
+//  - else DIR/tokenizer.model exists: that SentencePiece model. Its vocabulary
+//    size must equal cfg.vocab_size, and its BOS and EOS ids
+//    cfg.bos_token_id and cfg.eos_token_id.
 //  - otherwise the byte tokenizer, which requires cfg.vocab_size == 259,
 //    bos_token_id == 256 and eos_token_id == 257; any other vocabulary is an
-//    error saying that the directory holds no tokenizer.model (tokenizer.json
-//    alone is not supported).
+//    error saying that the directory holds neither tokenizer file.
 Result<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& model_dir, const ModelConfig& cfg);
 
 }  // namespace aftune

@@ -267,12 +267,12 @@ TEST(LoadTokenizer, ByteTokenizerWhenTheDirectoryHoldsNoTokenizerModel) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(LoadTokenizer, OtherVocabularyWithoutTokenizerModelIsAnError) {
+TEST(LoadTokenizer, OtherVocabularyWithoutATokenizerFileIsAnError) {
   const std::string dir = TempDir("novocab");
   auto r = LoadTokenizer(dir, Cfg(32000, 1, 2));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
-  EXPECT_NE(r.status().message().find("holds no tokenizer.model"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("holds neither tokenizer.json nor tokenizer.model"), std::string::npos) << r.status().ToString();
   EXPECT_NE(r.status().message().find("32000"), std::string::npos);
   std::filesystem::remove_all(dir);
 }
