@@ -28,8 +28,14 @@ std::vector<std::string> RawLines(const std::string& file) {
   return out;
 }
 
+DatasetOptions Options() {
+  DatasetOptions o;
+  o.max_seq_len = 64;
+  return o;
+}
+
 void ExpectExampleIIsLeafI(const std::string& file) {
-  const Dataset ds = ParseJsonlDataset(file, "data.jsonl", ByteTokenizer(), {64}).value();
+  const Dataset ds = ParseJsonlDataset(file, "data.jsonl", ByteTokenizer(), Options()).value();
   const std::vector<std::string> raw = RawLines(file);
   std::vector<Hash> leaves;
   for (const Example& e : ds.examples) {
@@ -52,7 +58,7 @@ TEST(DatasetLeavesTest, ExampleIIsLeafI) {
 
 TEST(DatasetLeavesTest, BytesThatAreNotUtf8AreRefusedOnTheLineTheDigestCovers) {
   const std::string file = "{\"text\": \"a\"}\r\n\r\n{\"text\": \"\xff\"}\n";
-  Result<Dataset> ds = ParseJsonlDataset(file, "data.jsonl", ByteTokenizer(), {64});
+  Result<Dataset> ds = ParseJsonlDataset(file, "data.jsonl", ByteTokenizer(), Options());
   ASSERT_FALSE(ds.ok());
   EXPECT_NE(ds.status().message().find("data.jsonl:3:"), std::string::npos) << ds.status().ToString();
   const std::vector<std::string_view> leaves = DatasetLines(file);
