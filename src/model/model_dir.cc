@@ -24,13 +24,11 @@ Result<LoadedModel> LoadModelDir(const std::string& dir, LayerSpan span) {
                                    std::to_string(m.config.num_hidden_layers) + " layers");
   const std::string path = dir + "/model.safetensors";
   AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::Read(path));
+  std::map<std::string, CheckpointTensor> inventory;
+  for (const SafetensorsEntry& e : file.entries()) inventory[e.name] = {path, e.shape};
+  AFTUNE_RETURN_IF_ERROR(CheckCheckpointTensors(m.config, inventory, path));
   for (const auto& [name, shape] : BaseTensorShapes(m.config, span)) {
-    const SafetensorsEntry* e = file.Find(name);
-    if (e == nullptr) return Status::NotFound(path + ": tensor " + name + " is missing");
-    if (e->shape != shape)
-      return Status::Corruption(path + ": tensor " + name + " has shape " + Tensor(e->shape).ShapeString() +
-                                " but config.json implies " + Tensor(shape).ShapeString());
-    AFTUNE_ASSIGN_OR_RETURN(Tensor t, file.ToF32(*e));
+    AFTUNE_ASSIGN_OR_RETURN(Tensor t, file.ToF32(*file.Find(name)));
     m.params.emplace(name, std::move(t));
   }
   return m;

@@ -46,7 +46,8 @@ TensorMap InitModel(const ModelConfig& cfg, uint64_t seed) {
   for (const auto& [name, shape] : BaseTensorShapes(cfg, WholeModel(cfg))) {
     Tensor t(shape);
     if (shape.size() == 1) {
-      t.Fill(1.0f);
+      // Norm weights start at 1, biases at 0 (as transformers initialises them).
+      t.Fill(name.ends_with(".bias") ? 0.0f : 1.0f);
     } else {
       Philox rng(seed, RandomPurpose::kWeightInit, TensorStream(name));
       for (int64_t i = 0; i < t.numel(); ++i) t[i] = 0.02f * rng.Normal(static_cast<uint64_t>(i));

@@ -16,9 +16,10 @@ namespace aftune {
 Result<ModelConfig> PresetConfig(const std::string& name);
 
 // Every base tensor of the model, as transformers' LlamaPreTrainedModel
-// initialises it (projections and embeddings ~ N(0, 0.02^2), norms = 1), drawn
-// from Philox keyed by (seed, kWeightInit, TensorStream(name)): a pure
-// function of the config, the seed and the tensor's name.
+// initialises it (projections and embeddings ~ N(0, 0.02^2), norms = 1,
+// biases = 0), drawn from Philox keyed by (seed, kWeightInit,
+// TensorStream(name)): a pure function of the config, the seed and the
+// tensor's name.
 TensorMap InitModel(const ModelConfig& cfg, uint64_t seed);
 
 }  // namespace aftune
