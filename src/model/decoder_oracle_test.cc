@@ -26,6 +26,8 @@ struct OracleCase {
   const char* feature = nullptr;  // the architecture feature the case exercises
 };
 
+void PrintTo(const OracleCase& c, std::ostream* os) { *os << c.name; }
+
 // Runs the engine and llama_ref.py (leaving out `ablate` there) on the same
 // model and batch; returns the largest relative L2 error over the logits, the
 // loss and every gradient. With `expect_match`, also expects each <= 1e-5.
