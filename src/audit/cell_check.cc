@@ -202,8 +202,8 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
                              std::to_string(rec.scored_tokens) + ")",
                          {{"step", s}});
     BlockEdges edges;
-    if (L > 0) edges.activations = &open.inputs[i];
-    if (L + 1 < B) edges.gradients = &open.upstream_gradients[i];
+    if (L > 0) edges.activations[static_cast<size_t>(L)] = &open.inputs[i];
+    if (L + 1 < B) edges.gradients[static_cast<size_t>(L)] = &open.upstream_gradients[i];
     Result<BlockStepReport> r = (*replayer)->RunStep(edges, OtherSums(rec, L), &produced);
     if (!r.ok()) {
       norm.Expect(false, "step " + std::to_string(s) + ": " + r.status().message(), {{"step", s}});

@@ -103,6 +103,24 @@ std::map<std::string, std::vector<int64_t>> BaseTensorShapes(const ModelConfig& 
   return shapes;
 }
 
+size_t OwningBlock(const std::string& name, const std::vector<LayerSpan>& blocks) {
+  AFTUNE_CHECK(!blocks.empty());
+  if (std::optional<int64_t> layer = LayerOfTensor(name)) {
+    for (size_t b = 0; b < blocks.size(); ++b)
+      if (*layer >= blocks[b].begin && *layer < blocks[b].end) return b;
+    AFTUNE_CHECK(false);
+  }
+  if (name == EmbeddingName()) return 0;
+  return blocks.size() - 1;
+}
+
+std::map<std::string, std::vector<int64_t>> OwnedTensorShapes(const ModelConfig& cfg,
+                                                               const std::vector<LayerSpan>& blocks, size_t k) {
+  auto shapes = BaseTensorShapes(cfg, blocks.at(k));
+  std::erase_if(shapes, [&](const auto& entry) { return OwningBlock(entry.first, blocks) != k; });
+  return shapes;
+}
+
 Status CheckCheckpointTensors(const ModelConfig& cfg, const std::map<std::string, CheckpointTensor>& tensors,
                               const std::string& checkpoint) {
   const auto want = BaseTensorShapes(cfg, WholeModel(cfg));

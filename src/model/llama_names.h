@@ -57,6 +57,17 @@ std::string LoraBName(int64_t layer, Proj p);
 // q/k norms when cfg.qk_norm(). Ordered by name.
 std::map<std::string, std::vector<int64_t>> BaseTensorShapes(const ModelConfig& cfg, LayerSpan span);
 
+// The layer-block whose state holds a base tensor in full fine-tuning: its
+// layer's block; the embedding the first block's, the final norm and head
+// the last block's. A tied model's last block runs the embedding as its head
+// but does not hold it in its state. REQUIRES: !blocks.empty(), a layer
+// tensor's layer within them.
+size_t OwningBlock(const std::string& name, const std::vector<LayerSpan>& blocks);
+// The base tensors block k of `blocks` holds in its state: those of
+// BaseTensorShapes(cfg, blocks[k]) that it owns.
+std::map<std::string, std::vector<int64_t>> OwnedTensorShapes(const ModelConfig& cfg,
+                                                               const std::vector<LayerSpan>& blocks, size_t k);
+
 // Where a checkpoint holds a tensor: its file and its shape.
 struct CheckpointTensor {
   std::string file;
