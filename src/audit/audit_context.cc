@@ -6,8 +6,8 @@
 namespace aftune {
 
 std::map<std::string, std::vector<int64_t>> AuditContext::TrainableShapes(int64_t block) const {
-  const LayerSpan span = blocks[static_cast<size_t>(block)];
-  return cfg.full_finetune ? BaseTensorShapes(model, span) : LoraTensorShapes(model, cfg.lora, span);
+  if (cfg.full_finetune) return OwnedTensorShapes(model, blocks, static_cast<size_t>(block));
+  return LoraTensorShapes(model, cfg.lora, blocks[static_cast<size_t>(block)]);
 }
 
 Hash TensorMapStateDigest(const TensorMap& tensors) {

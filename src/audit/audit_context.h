@@ -37,7 +37,8 @@ struct AuditContext {
   std::map<std::pair<int64_t, int64_t>, ParsedBlockState> states;  // (step, block)
 
   // The trainable tensor names of layer-block `block` and their shapes
-  // (LoRA: the adapter's; full: the span's base tensors).
+  // (LoRA: the adapter's; full: the span's base tensors the block owns,
+  // model/llama_names.h OwnedTensorShapes).
   std::map<std::string, std::vector<int64_t>> TrainableShapes(int64_t block) const;
 };
 

@@ -1,5 +1,6 @@
 #include "audit/cell_check.h"
 
+#include <algorithm>
 #include <bit>
 #include <string>
 #include <vector>
@@ -131,36 +132,69 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
   const TraceLayout& layout = ctx.layout;
   const int64_t L = cell.block, B = layout.blocks;
   const int64_t first = layout.first_step(cell.step_block), end = layout.end_step(cell.step_block);
-  Result<CellOpening> opened = OpenCell(source, layout, L, cell.step_block);
-  if (!report->Add({"cell.opening", opened.ok(),
-                    opened.ok() ? "opened steps " + std::to_string(first) + ".." + std::to_string(end - 1)
-                                : "the provider did not open the cell: " + opened.status().ToString(),
-                    cell, json::object()}))
-    return Status::Ok();
-  CellOpening& open = *opened;
+  // The blocks re-executed together (one, or a tied model's first and last).
+  std::vector<int64_t> group;
+  for (size_t g : ReplayGroup(ctx.cfg, ctx.model, static_cast<size_t>(B), static_cast<size_t>(L)))
+    group.push_back(static_cast<int64_t>(g));
+  auto held = [&](int64_t b) { return std::find(group.begin(), group.end(), b) != group.end(); };
+  const bool holds_first = held(0), holds_last = held(B - 1);
+  // Edges entering from outside the group: an activation into g, a gradient into g's output.
+  auto input_edge = [&](int64_t g) { return g > 0 && !held(g - 1); };
+  auto upstream_edge = [&](int64_t g) { return g + 1 < B && !held(g + 1); };
+  bool any_input = false, any_upstream = false, any_output = false, any_input_gradient = false;
+  for (int64_t g : group) {
+    any_input |= input_edge(g);
+    any_upstream |= upstream_edge(g);
+    any_output |= g + 1 < B;
+    any_input_gradient |= g > 0;
+  }
+
+  std::vector<CellOpening> opens;
+  std::string opened_text;
+  for (int64_t g : group) {
+    Result<CellOpening> opened = OpenCell(source, layout, g, cell.step_block);
+    if (!opened.ok()) {
+      report->Add({"cell.opening", false,
+                   "the provider did not open the cell of block " + std::to_string(g) + ": " +
+                       opened.status().ToString(),
+                   cell, json::object()});
+      return Status::Ok();
+    }
+    opens.push_back(std::move(*opened));
+  }
+  report->Add({"cell.opening", true,
+               "opened steps " + std::to_string(first) + ".." + std::to_string(end - 1) +
+                   (group.size() > 1 ? " of blocks " + std::to_string(group.front()) + " and " +
+                                           std::to_string(group.back()) + " (replayed together: tied embedding)"
+                                     : ""),
+               cell, json::object()});
 
   // The opened lines: where the layout says, proven, the same text as the trace's.
   CheckTally inclusion("cell.inclusion", cell);
-  std::vector<uint64_t> want = {0, layout.BlockStateLine(first, L)};
-  for (int64_t s = first; s < end; ++s) want.push_back(layout.StepLine(s));
-  want.push_back(layout.BlockStateLine(end, L));
-  inclusion.Expect(open.lines.size() == want.size(),
-                   std::to_string(open.lines.size()) + " lines opened, the cell has " + std::to_string(want.size()),
-                   json::object());
-  for (size_t i = 0; i < open.lines.size() && i < want.size(); ++i) {
-    const OpenedLine& l = open.lines[i];
-    const Status proof = VerifyInclusion(l.index, layout.records(), LeafHash(AsBytes(l.text)), l.proof, ctx.trace_root);
-    inclusion.Expect(l.index == want[i] && proof.ok() && l.text == ctx.lines[want[i]],
-                     "line " + std::to_string(l.index) + " (expected line " + std::to_string(want[i]) +
-                         "): " + (proof.ok() ? "text differs from the proven trace line" : proof.ToString()),
-                     {{"line", l.index}, {"expected_line", want[i]}});
+  for (size_t k = 0; k < group.size(); ++k) {
+    const CellOpening& open = opens[k];
+    std::vector<uint64_t> want = {0, layout.BlockStateLine(first, group[k])};
+    for (int64_t s = first; s < end; ++s) want.push_back(layout.StepLine(s));
+    want.push_back(layout.BlockStateLine(end, group[k]));
+    inclusion.Expect(open.lines.size() == want.size(),
+                     std::to_string(open.lines.size()) + " lines opened, the cell has " + std::to_string(want.size()),
+                     json::object());
+    for (size_t i = 0; i < open.lines.size() && i < want.size(); ++i) {
+      const OpenedLine& l = open.lines[i];
+      const Status proof =
+          VerifyInclusion(l.index, layout.records(), LeafHash(AsBytes(l.text)), l.proof, ctx.trace_root);
+      inclusion.Expect(l.index == want[i] && proof.ok() && l.text == ctx.lines[want[i]],
+                       "line " + std::to_string(l.index) + " (expected line " + std::to_string(want[i]) +
+                           "): " + (proof.ok() ? "text differs from the proven trace line" : proof.ToString()),
+                       {{"line", l.index}, {"expected_line", want[i]}});
+    }
   }
   report->Add(inclusion.Done("inclusion proofs"));
 
-  const ParsedBlockState& start_rec = ctx.states.at({first, L});
-  const ParsedBlockState& end_rec = ctx.states.at({end, L});
   CheckTally start("cell.start_state", cell);
-  ExpectState(&start, start_rec, open.start_state, "opened start");
+  for (size_t k = 0; k < group.size(); ++k)
+    ExpectState(&start, ctx.states.at({first, group[k]}), opens[k].start_state,
+                "opened start" + (group.size() > 1 ? " (block " + std::to_string(group[k]) + ")" : std::string()));
   report->Add(start.Done("start state digest"));
 
   std::vector<StepBatch> batches;
@@ -168,21 +202,32 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
   for (int64_t s = first; s < end; ++s) {
     batches.push_back(MakeStepBatch(ctx.cfg, *ctx.data, s));
     const size_t i = static_cast<size_t>(s - first);
-    if (L > 0) CheckOpenedBoundary(ctx, batches.back(), open.inputs[i], L, BoundaryKind::kActivation, &inputs);
-    if (L + 1 < B)
-      CheckOpenedBoundary(ctx, batches.back(), open.upstream_gradients[i], L + 1, BoundaryKind::kGradient, &upstream);
+    for (size_t k = 0; k < group.size(); ++k) {
+      const int64_t g = group[k];
+      if (input_edge(g))
+        CheckOpenedBoundary(ctx, batches.back(), opens[k].inputs[i], g, BoundaryKind::kActivation, &inputs);
+      if (upstream_edge(g))
+        CheckOpenedBoundary(ctx, batches.back(), opens[k].upstream_gradients[i], g + 1, BoundaryKind::kGradient,
+                            &upstream);
+    }
   }
-  if (L > 0) report->Add(inputs.Done("opened input activations"));
-  if (L + 1 < B) report->Add(upstream.Done("opened upstream gradients"));
+  if (any_input) report->Add(inputs.Done("opened input activations"));
+  if (any_upstream) report->Add(upstream.Done("opened upstream gradients"));
   if (!start.ok() || !inputs.ok() || !upstream.ok()) return Status::Ok();  // nothing trustworthy to run
 
   CheckTally batch_check("cell.batches", cell), outputs("cell.outputs", cell), in_grads("cell.input_gradients", cell),
       sumsq("cell.grad_sumsq", cell), norm("cell.grad_norm", cell), lr("cell.learning_rate", cell),
       loss("cell.loss", cell), end_state("cell.end_state", cell);
   AFTUNE_ASSIGN_OR_RETURN(const TensorMap* base, bases->Get(L));
+  std::vector<TensorMap> states;
+  std::vector<size_t> group_blocks;
+  for (size_t k = 0; k < group.size(); ++k) {
+    states.push_back(std::move(opens[k].start_state));
+    group_blocks.push_back(static_cast<size_t>(group[k]));
+  }
   Result<std::unique_ptr<BlockReplayer>> replayer =
-      BlockReplayer::Create(ctx.cfg, ctx.model, ctx.blocks, static_cast<size_t>(L), base,
-                            std::move(open.start_state), first, layout.total_steps, ctx.data.get());
+      BlockReplayer::CreateGroup(ctx.cfg, ctx.model, ctx.blocks, group_blocks, base, std::move(states), first,
+                                 layout.total_steps, ctx.data.get());
   if (!report->Add({"cell.replay", replayer.ok(),
                     replayer.ok() ? "block " + std::to_string(L) + " set up from the opened state"
                                   : replayer.status().ToString(),
@@ -193,7 +238,7 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
     const size_t i = static_cast<size_t>(s - first);
     const ParsedStepRecord& rec = ctx.steps[static_cast<size_t>(s)];
     const StepBatch& b = batches[i];
-    if (L == 0)
+    if (holds_first)
       batch_check.Expect(b.indices == rec.indices && b.tokens == rec.tokens && b.scored_tokens == rec.scored_tokens &&
                              b.epoch == rec.epoch,
                          "step " + std::to_string(s) + ": the batch recomputed from the seed and the dataset (" +
@@ -202,15 +247,20 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
                              std::to_string(rec.scored_tokens) + ")",
                          {{"step", s}});
     BlockEdges edges;
-    if (L > 0) edges.activations = &open.inputs[i];
-    if (L + 1 < B) edges.gradients = &open.upstream_gradients[i];
+    for (size_t k = 0; k < group.size(); ++k) {
+      const auto g = static_cast<size_t>(group[k]);
+      if (input_edge(group[k])) edges.activations[g] = &opens[k].inputs[i];
+      if (upstream_edge(group[k])) edges.gradients[g] = &opens[k].upstream_gradients[i];
+    }
     Result<BlockStepReport> r = (*replayer)->RunStep(edges, OtherSums(rec, L), &produced);
     if (!r.ok()) {
       norm.Expect(false, "step " + std::to_string(s) + ": " + r.status().message(), {{"step", s}});
       break;
     }
-    const auto& recorded = rec.grad_sumsq.size() > static_cast<size_t>(L) ? rec.grad_sumsq[static_cast<size_t>(L)]
-                                                                           : std::map<std::string, uint64_t>{};
+    std::map<std::string, uint64_t> recorded;
+    for (int64_t g : group)
+      if (rec.grad_sumsq.size() > static_cast<size_t>(g))
+        recorded.insert(rec.grad_sumsq[static_cast<size_t>(g)].begin(), rec.grad_sumsq[static_cast<size_t>(g)].end());
     sumsq.Expect(recorded.size() == r->grad_sumsq.size(),
                  "step " + std::to_string(s) + ": the record lists " + std::to_string(recorded.size()) +
                      " tensors of the block, it trains " + std::to_string(r->grad_sumsq.size()),
@@ -225,20 +275,22 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
     }
     ExpectBits32(&norm, s, "gradient norm", rec.grad_norm.bits, r->step.grad_norm);
     ExpectBits32(&lr, s, "learning rate", rec.learning_rate.bits, r->step.learning_rate);
-    if (L + 1 == B) ExpectBits32(&loss, s, "loss", rec.loss.bits, r->step.loss);
+    if (holds_last) ExpectBits32(&loss, s, "loss", rec.loss.bits, r->step.loss);
   }
   if (norm.ok()) {
-    ExpectState(&end_state, end_rec, (*replayer)->State(), "re-executed end");
+    for (int64_t g : group)
+      ExpectState(&end_state, ctx.states.at({end, g}), (*replayer)->State(static_cast<size_t>(g)),
+                  "re-executed end" + (group.size() > 1 ? " (block " + std::to_string(g) + ")" : std::string()));
   } else {
     end_state.Expect(false, "the re-execution stopped before the cell's end", {{"step", end}});
   }
-  if (L == 0) report->Add(batch_check.Done("batches recomputed from the seed and the dataset"));
-  if (L + 1 < B) report->Add(outputs.Done("output activations"));
-  if (L > 0) report->Add(in_grads.Done("input gradients"));
+  if (holds_first) report->Add(batch_check.Done("batches recomputed from the seed and the dataset"));
+  if (any_output) report->Add(outputs.Done("output activations"));
+  if (any_input_gradient) report->Add(in_grads.Done("input gradients"));
   report->Add(sumsq.Done("gradient sums of squares"));
   report->Add(norm.Done("gradient norms"));
   report->Add(lr.Done("learning rates"));
-  if (L + 1 == B) report->Add(loss.Done("losses"));
+  if (holds_last) report->Add(loss.Done("losses"));
   report->Add(end_state.Done("end state digest"));
   return Status::Ok();
 }

@@ -23,6 +23,10 @@
 //   cell.loss               the loss (L = B-1)
 //   cell.end_state          the end state's digest is the next block-state record's
 // When an opened tensor fails its check the cell is not re-executed.
+// Full fine-tuning of a tied model cut into several blocks: a cell of the
+// first or the last block opens and re-executes both blocks' cells of its
+// step-block together (train/block_replayer.h ReplayGroup), every check above
+// covering both.
 #pragma once
 
 #include <cstdint>

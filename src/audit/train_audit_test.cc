@@ -107,6 +107,39 @@ TEST_F(TrainAuditTest, HonestFullFineTuningOfABf16ModelPasses) {
   std::filesystem::remove_all(dir);
 }
 
+// Tied embeddings: the first and the last block both update the embedding;
+// their cells re-execute together and an honest run passes every cell.
+TEST_F(TrainAuditTest, HonestFullFineTuningOfATiedModelAcrossBlocksPasses) {
+  testing::RunSpec spec = Spec();
+  spec.model.tie_word_embeddings = true;
+  spec.training.full_finetune = true;
+  spec.training.lora = LoraConfig{};
+  spec.training.learning_rate = 1e-3;
+  const std::string dir = g_run->dir + "-tied";
+  RecordedRun run = testing::RecordRun(dir, spec);
+  const AuditReport r = Audit(run);
+  EXPECT_TRUE(r.passed()) << ReportSummary(r);
+  EXPECT_EQ(r.cells.size(), 9u);
+  std::filesystem::remove_all(dir);
+
+  // The provider halves an embedding weight after step 3 (step-block 1) and
+  // commits to what it did: the cells of blocks 0 and 2 over step-block 1,
+  // which re-execute the embedding's update, fail; no other cell does.
+  RecordedRun deviant = testing::RecordRun(dir, spec, [](Trainer& t, int64_t done) {
+    if (done != 3) return;
+    TensorMap w = t.trainable();
+    Tensor& e = w.at(EmbeddingName());
+    e[0] = e[0] * 0.5f;
+    TensorMap opt = t.optimizer().state();
+    testing::Must(t.Restore(std::move(w), std::move(opt), done), "restore");
+  });
+  const std::set<std::string> failed = Failed(Audit(deviant));
+  EXPECT_TRUE(failed.count("cell.end_state@0,1")) << ReportSummary(Audit(deviant));
+  EXPECT_TRUE(failed.count("cell.end_state@2,1"));
+  for (const std::string& f : failed) EXPECT_TRUE(f.ends_with("@0,1") || f.ends_with("@2,1")) << f;
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(TrainAuditTest, SampleSizeAndComputeFraction) {
   const AuditReport r = Audit(*g_run, 2);
   EXPECT_TRUE(r.passed()) << ReportSummary(r);

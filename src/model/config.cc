@@ -4,24 +4,54 @@
 // repeated at the top level). The keys aftune reads, with the JSON type each must have:
 //
 //   key                       type                      absent / null means
-//   model_type                "llama" | "mistral"       error (required)
+//   model_type                "llama" | "mistral" |     error (required)
+//                             "qwen2" | "qwen3"
 //   hidden_size               integer > 0               error (required)
 //   intermediate_size         integer > 0               error (required)
 //   num_hidden_layers         integer > 0               error (required)
 //   num_attention_heads       integer > 0               error (required)
 //   vocab_size                integer > 0               error (required)
-//   num_key_value_heads       integer > 0               num_attention_heads
-//   head_dim                  integer > 0               hidden_size / num_attention_heads
+//   num_key_value_heads       integer > 0               llama: num_attention_heads;
+//                                                       mistral: 8; qwen2, qwen3: 32
+//   head_dim                  integer > 0               qwen3: 128; others:
+//                                                       hidden_size / num_attention_heads
 //                                                       (which must divide exactly)
 //   rms_norm_eps              number > 0                1e-6
 //   rope_theta                number > 0                10000
-//   max_position_embeddings   integer > 0               2048
+//   rope_scaling              object (below)            no scaling
+//   rope_parameters           object (below; v5)        no scaling
+//   max_position_embeddings   integer > 0               llama: 2048; mistral: 131072;
+//                                                       qwen2, qwen3: 32768
 //   tie_word_embeddings       boolean                   false
-//   bos_token_id              integer                   absent: 1, null: none (-1)
-//   eos_token_id              integer | [integer, ...]  absent: 2, null or []: none (-1);
+//   attention_bias            boolean (llama, qwen3)    false: q/k/v/o without bias
+//   mlp_bias                  boolean (llama)           false: gate/up/down without bias
+//   sliding_window            integer > 0 (mistral)     absent: 4096; null: no window
+//   use_sliding_window        boolean (qwen2, qwen3)    false (true is refused)
+//   bos_token_id              integer                   absent: llama, mistral 1, qwen none;
+//                                                       null: none (-1)
+//   eos_token_id              integer | [integer, ...]  absent: llama, mistral 2, qwen none;
+//                                                       null or []: none (-1);
 //                                                       a list is [eos, extra eos...]
 //   torch_dtype (or "dtype")  "float32" | "bfloat16" |  "float32" (both keys given:
 //                             "float16"                 they must agree)
+//
+// The defaults are those of transformers' config class for the model_type.
+// Qwen2 always has q/k/v biases (Qwen2Config has no attention_bias); keys
+// another architecture's class does not read (attention_bias for mistral or
+// qwen2, mlp_bias outside llama, sliding_window outside mistral unless
+// use_sliding_window) are ignored, as transformers ignores them.
+//
+// RoPE scaling: rope_scaling (transformers v4) or rope_parameters (v5; at
+// most one of the two non-null), an object with
+//   rope_type (or "type")     "default" | "linear" | "llama3"; absent: "default"
+//   rope_theta                number > 0 (must agree with a top-level rope_theta)
+//   factor                    number > 0 (linear, llama3: required)
+//   low_freq_factor, high_freq_factor   numbers > 0, unequal (llama3: required)
+//   original_max_position_embeddings    integer > 0 (llama3; absent:
+//                                       max_position_embeddings)
+//   partial_rotary_factor     1
+// Other types (dynamic, yarn, longrope, ...) and other keys are refused,
+// naming the type or key.
 //
 // "Integer" means a JSON number written without fraction or exponent (4096,
 // not 4096.0 or "4096"); "number" accepts integers too. A known key with
@@ -30,17 +60,12 @@
 // Keys that would change the computation in a way aftune does not implement
 // are rejected, naming the key:
 //   hidden_act            anything but "silu" (absent: silu)
-//   rope_scaling          anything but null / absent (linear, dynamic, yarn,
-//                         llama3 scaling are not implemented)
-//   rope_parameters       (transformers v5) anything but an object with
-//                         rope_type "default" and optionally rope_theta, which
-//                         then must agree with a top-level rope_theta
-//   attention_bias        true        mlp_bias   true
 //   attention_dropout     non-zero (dropout is not implemented)
 //   partial_rotary_factor anything but 1
-//   sliding_window        non-null for model_type "mistral", or for "llama"
-//                         together with use_sliding_window true (LlamaConfig
-//                         itself ignores sliding_window)
+//   sliding_window        for "llama" together with use_sliding_window true
+//                         (LlamaConfig itself ignores sliding_window)
+//   use_sliding_window    true for "qwen2" / "qwen3" (per-layer windows)
+//   layer_types           for "qwen2" / "qwen3", any entry but "full_attention"
 //   quantization_config   present (quantized weights are not supported)
 // pretraining_tp (an integer >= 1 when present) is accepted and ignored: in
 // transformers it only splits the projections into slices, which is the same
@@ -48,9 +73,11 @@
 // initializer_range, use_cache, pad_token_id, transformers_version, ...) is
 // ignored.
 //
-// Output (ModelConfigToJson): every key above that LlamaConfig reads, with
-// model_type "llama" and architectures ["LlamaForCausalLM"], keys sorted as
-// transformers writes them, 2-space indent, a trailing newline.
+// Output (ModelConfigToJson): every key above that the model_type's config
+// class reads, with its architectures (LlamaForCausalLM, MistralForCausalLM,
+// Qwen2ForCausalLM, Qwen3ForCausalLM), rope_scaling null or the scaling
+// object, keys sorted as transformers writes them, 2-space indent, a
+// trailing newline.
 #include "model/config.h"
 
 #include <cmath>
@@ -160,21 +187,42 @@ bool KnownTorchDType(const std::string& s) {
   return s == "float32" || s == "bfloat16" || s == "float16";
 }
 
+// transformers' defaults for a key absent from config.json, by model_type.
+struct TypeDefaults {
+  int64_t num_key_value_heads;  // 0: num_attention_heads
+  int64_t head_dim;             // 0: hidden_size / num_attention_heads
+  int64_t max_position_embeddings;
+  int64_t sliding_window;       // 0: none
+  int64_t bos_token_id, eos_token_id;
+};
+TypeDefaults DefaultsFor(ModelType t) {
+  switch (t) {
+    case ModelType::kLlama: return {0, 0, 2048, 0, 1, 2};
+    case ModelType::kMistral: return {8, 0, 4096 * 32, 4096, 1, 2};
+    case ModelType::kQwen2: return {32, 0, 32768, 0, -1, -1};
+    case ModelType::kQwen3: return {32, 128, 32768, 0, -1, -1};
+  }
+  return {};
+}
+
+Status ReadModelType(const Fields& f, ModelType* out) {
+  std::string name;
+  if (f.Get("model_type") == nullptr) return f.Error("model_type", "missing (required)");
+  AFTUNE_RETURN_IF_ERROR(f.String("model_type", &name));
+  for (ModelType t : {ModelType::kLlama, ModelType::kMistral, ModelType::kQwen2, ModelType::kQwen3}) {
+    if (name == ModelTypeName(t)) {
+      *out = t;
+      return Status::Ok();
+    }
+  }
+  return f.Error("model_type", Quoted(name) + " is not supported (llama, mistral, qwen2 or qwen3)");
+}
+
 // The keys whose non-default values aftune rejects.
-Status CheckUnsupported(const Fields& f, const std::string& model_type) {
+Status CheckUnsupported(const Fields& f, ModelType type) {
   std::string act = "silu";
   AFTUNE_RETURN_IF_ERROR(f.String("hidden_act", &act));
   if (act != "silu") return f.Error("hidden_act", Quoted(act) + " is not supported (only \"silu\")");
-
-  if (const Json* v = f.Get("rope_scaling")) {
-    return f.Error("rope_scaling", "must be null: RoPE scaling (" + v->dump().substr(0, 80) +
-                                       ") is not supported");
-  }
-  for (const char* key : {"attention_bias", "mlp_bias"}) {
-    bool b = false;
-    AFTUNE_RETURN_IF_ERROR(f.Bool(key, &b));
-    if (b) return f.Error(key, "true is not supported (LLaMA projections have no bias)");
-  }
   double dropout = 0.0;
   AFTUNE_RETURN_IF_ERROR(f.Number("attention_dropout", &dropout));
   if (dropout != 0.0) return f.Error("attention_dropout", "must be 0 (dropout is not supported)");
@@ -187,10 +235,22 @@ Status CheckUnsupported(const Fields& f, const std::string& model_type) {
 
   bool use_sliding = false;
   AFTUNE_RETURN_IF_ERROR(f.Bool("use_sliding_window", &use_sliding));
-  if (const Json* v = f.Get("sliding_window")) {
-    if (model_type == "mistral" || use_sliding) {
-      return f.Error("sliding_window", "must be null: sliding-window attention (" +
-                                           v->dump().substr(0, 40) + ") is not supported");
+  const bool qwen = type == ModelType::kQwen2 || type == ModelType::kQwen3;
+  if (qwen && use_sliding) {
+    return f.Error("use_sliding_window", "true is not supported (Qwen's per-layer sliding windows)");
+  }
+  if (type == ModelType::kLlama && use_sliding) {
+    if (const Json* v = f.Get("sliding_window")) {
+      return f.Error("sliding_window", "must be null: sliding-window attention (" + v->dump().substr(0, 40) +
+                                           ") is not supported for llama");
+    }
+  }
+  if (const Json* v = f.Get("layer_types"); v != nullptr && qwen) {
+    if (!v->is_array()) return f.WrongType("layer_types", "an array", *v);
+    for (const Json& e : *v) {
+      if (!e.is_string() || e.get<std::string>() != "full_attention") {
+        return f.Error("layer_types", "only \"full_attention\" layers are supported, got " + e.dump().substr(0, 40));
+      }
     }
   }
 
@@ -200,35 +260,92 @@ Status CheckUnsupported(const Fields& f, const std::string& model_type) {
   return Status::Ok();
 }
 
-// rope_theta, possibly inside transformers v5's rope_parameters.
-Status ReadRope(const Fields& f, ModelConfig* c) {
-  bool top = f.Get("rope_theta") != nullptr;
-  AFTUNE_RETURN_IF_ERROR(f.Number("rope_theta", &c->rope_theta));
-  const Json* p = f.Get("rope_parameters");
-  if (p == nullptr) return Status::Ok();
-  if (!p->is_object()) return f.WrongType("rope_parameters", "an object", *p);
-  auto type = p->find("rope_type");
-  if (type != p->end() && (!type->is_string() || type->get<std::string>() != "default")) {
-    return f.Error("rope_parameters", "rope_type must be \"default\" (RoPE scaling is not supported)");
+// One RoPE scaling object (rope_scaling or rope_parameters, named `key`).
+// `top_theta` is the top-level rope_theta when present.
+Status ReadRopeObject(const Fields& f, const char* key, const Json& p, bool top_theta, ModelConfig* c) {
+  if (!p.is_object()) return f.WrongType(key, "an object", p);
+  std::string type = "default";
+  for (const char* k : {"rope_type", "type"}) {
+    auto it = p.find(k);
+    if (it == p.end()) continue;
+    if (!it->is_string()) return f.Error(key, std::string(k) + " must be a string");
+    if (p.contains("rope_type") && p.contains("type") && p["rope_type"] != p["type"]) {
+      return f.Error(key, "rope_type and type disagree");
+    }
+    type = it->get<std::string>();
   }
-  for (const auto& [k, v] : p->items()) {
-    if (k == "rope_type") {
+  RopeScaling& r = c->rope_scaling;
+  if (type == "default") {
+    r.type = RopeType::kDefault;
+  } else if (type == "linear") {
+    r.type = RopeType::kLinear;
+  } else if (type == "llama3") {
+    r.type = RopeType::kLlama3;
+  } else {
+    return f.Error(key, "rope_type " + Quoted(type) + " is not supported (default, linear or llama3)");
+  }
+  auto number = [&](const std::string& k, const Json& v, double* out) -> Status {
+    if (!v.is_number()) return f.Error(key, k + " must be a number");
+    *out = v.get<double>();
+    return Status::Ok();
+  };
+  bool has_factor = false, has_low = false, has_high = false;
+  for (const auto& [k, v] : p.items()) {
+    const bool llama3 = r.type == RopeType::kLlama3, scaled = r.type != RopeType::kDefault;
+    if (k == "rope_type" || k == "type") {
       continue;
     } else if (k == "rope_theta") {
-      if (!v.is_number()) return f.Error("rope_parameters", "rope_theta must be a number");
-      double theta = v.get<double>();
-      if (top && theta != c->rope_theta) {
-        return f.Error("rope_parameters", "rope_theta disagrees with the top-level rope_theta");
+      double theta = 0;
+      AFTUNE_RETURN_IF_ERROR(number(k, v, &theta));
+      if (top_theta && theta != c->rope_theta) {
+        return f.Error(key, "rope_theta disagrees with the top-level rope_theta");
       }
       c->rope_theta = theta;
+    } else if (k == "partial_rotary_factor") {
+      double partial = 0;
+      AFTUNE_RETURN_IF_ERROR(number(k, v, &partial));
+      if (partial != 1.0) return f.Error(key, "partial_rotary_factor must be 1 (partial RoPE is not supported)");
+    } else if (k == "factor" && scaled) {
+      AFTUNE_RETURN_IF_ERROR(number(k, v, &r.factor));
+      has_factor = true;
+    } else if (k == "low_freq_factor" && llama3) {
+      AFTUNE_RETURN_IF_ERROR(number(k, v, &r.low_freq_factor));
+      has_low = true;
+    } else if (k == "high_freq_factor" && llama3) {
+      AFTUNE_RETURN_IF_ERROR(number(k, v, &r.high_freq_factor));
+      has_high = true;
+    } else if (k == "original_max_position_embeddings" && llama3) {
+      AFTUNE_RETURN_IF_ERROR(f.ToInt(key, v, &r.original_max_position_embeddings));
     } else {
-      return f.Error("rope_parameters", "unsupported key \"" + k.substr(0, 40) + "\"");
+      return f.Error(key, "key \"" + k.substr(0, 40) + "\" is not supported for rope_type " + Quoted(type));
     }
+  }
+  if (r.type != RopeType::kDefault && !has_factor) return f.Error(key, "factor is missing");
+  if (r.type == RopeType::kLlama3 && (!has_low || !has_high)) {
+    return f.Error(key, std::string(has_low ? "high_freq_factor" : "low_freq_factor") + " is missing");
   }
   return Status::Ok();
 }
 
+// rope_theta and the RoPE scaling, from the top level and rope_scaling (v4)
+// or rope_parameters (v5).
+Status ReadRope(const Fields& f, ModelConfig* c) {
+  bool top = f.Get("rope_theta") != nullptr;
+  AFTUNE_RETURN_IF_ERROR(f.Number("rope_theta", &c->rope_theta));
+  const Json* scaling = f.Get("rope_scaling");
+  const Json* params = f.Get("rope_parameters");
+  if (scaling != nullptr && params != nullptr) {
+    return f.Error("rope_parameters", "given together with rope_scaling (give one)");
+  }
+  if (scaling != nullptr) AFTUNE_RETURN_IF_ERROR(ReadRopeObject(f, "rope_scaling", *scaling, top, c));
+  if (params != nullptr) AFTUNE_RETURN_IF_ERROR(ReadRopeObject(f, "rope_parameters", *params, top, c));
+  return Status::Ok();
+}
+
 Status ReadTokenIds(const Fields& f, ModelConfig* c) {
+  const TypeDefaults defaults = DefaultsFor(c->model_type);
+  c->bos_token_id = defaults.bos_token_id;
+  c->eos_token_id = defaults.eos_token_id;
   if (f.Present("bos_token_id")) {
     c->bos_token_id = -1;
     AFTUNE_RETURN_IF_ERROR(f.Int("bos_token_id", &c->bos_token_id));
@@ -280,24 +397,42 @@ Status ReadTorchDType(const Fields& f, ModelConfig* c) {
   return Status::Ok();
 }
 
-Status ParseFields(const Fields& f, ModelConfig* c) {
-  std::string model_type;
-  if (f.Get("model_type") == nullptr) return f.Error("model_type", "missing (required)");
-  AFTUNE_RETURN_IF_ERROR(f.String("model_type", &model_type));
-  if (model_type != "llama" && model_type != "mistral") {
-    return f.Error("model_type", Quoted(model_type) + " is not supported (llama or mistral)");
+// The architecture's own keys: biases and the sliding window.
+Status ReadArchitectureKeys(const Fields& f, ModelConfig* c) {
+  const ModelType t = c->model_type;
+  bool attention_bias = false, mlp_bias = false;
+  AFTUNE_RETURN_IF_ERROR(f.Bool("attention_bias", &attention_bias));
+  AFTUNE_RETURN_IF_ERROR(f.Bool("mlp_bias", &mlp_bias));
+  c->attention_bias = (t == ModelType::kLlama || t == ModelType::kQwen3) && attention_bias;
+  c->mlp_bias = t == ModelType::kLlama && mlp_bias;
+  if (t != ModelType::kMistral) return Status::Ok();
+  c->sliding_window = DefaultsFor(t).sliding_window;
+  if (f.Present("sliding_window")) {
+    c->sliding_window = 0;
+    AFTUNE_RETURN_IF_ERROR(f.Int("sliding_window", &c->sliding_window));
+    if (f.Get("sliding_window") != nullptr && c->sliding_window <= 0) {
+      return f.Error("sliding_window", "must be > 0 or null");
+    }
   }
-  AFTUNE_RETURN_IF_ERROR(CheckUnsupported(f, model_type));
+  return Status::Ok();
+}
+
+Status ParseFields(const Fields& f, ModelConfig* c) {
+  AFTUNE_RETURN_IF_ERROR(ReadModelType(f, &c->model_type));
+  AFTUNE_RETURN_IF_ERROR(CheckUnsupported(f, c->model_type));
+  const TypeDefaults defaults = DefaultsFor(c->model_type);
 
   AFTUNE_RETURN_IF_ERROR(f.Int("hidden_size", &c->hidden_size, /*required=*/true));
   AFTUNE_RETURN_IF_ERROR(f.Int("intermediate_size", &c->intermediate_size, true));
   AFTUNE_RETURN_IF_ERROR(f.Int("num_hidden_layers", &c->num_hidden_layers, true));
   AFTUNE_RETURN_IF_ERROR(f.Int("num_attention_heads", &c->num_attention_heads, true));
   AFTUNE_RETURN_IF_ERROR(f.Int("vocab_size", &c->vocab_size, true));
-  c->num_key_value_heads = c->num_attention_heads;
+  c->num_key_value_heads = defaults.num_key_value_heads ? defaults.num_key_value_heads : c->num_attention_heads;
   AFTUNE_RETURN_IF_ERROR(f.Int("num_key_value_heads", &c->num_key_value_heads));
   if (f.Get("head_dim") != nullptr) {
     AFTUNE_RETURN_IF_ERROR(f.Int("head_dim", &c->head_dim));
+  } else if (defaults.head_dim != 0) {
+    c->head_dim = defaults.head_dim;
   } else if (c->num_attention_heads > 0 && c->hidden_size > 0) {  // else Validate names the key
     if (c->hidden_size % c->num_attention_heads != 0) {
       return f.Error("head_dim", "absent, and hidden_size " + std::to_string(c->hidden_size) +
@@ -307,9 +442,14 @@ Status ParseFields(const Fields& f, ModelConfig* c) {
     c->head_dim = c->hidden_size / c->num_attention_heads;
   }
   AFTUNE_RETURN_IF_ERROR(f.Number("rms_norm_eps", &c->rms_norm_eps));
-  AFTUNE_RETURN_IF_ERROR(ReadRope(f, c));
+  c->max_position_embeddings = defaults.max_position_embeddings;
   AFTUNE_RETURN_IF_ERROR(f.Int("max_position_embeddings", &c->max_position_embeddings));
+  AFTUNE_RETURN_IF_ERROR(ReadRope(f, c));
+  if (c->rope_scaling.type == RopeType::kLlama3 && c->rope_scaling.original_max_position_embeddings == 0) {
+    c->rope_scaling.original_max_position_embeddings = c->max_position_embeddings;
+  }
   AFTUNE_RETURN_IF_ERROR(f.Bool("tie_word_embeddings", &c->tie_word_embeddings));
+  AFTUNE_RETURN_IF_ERROR(ReadArchitectureKeys(f, c));
   AFTUNE_RETURN_IF_ERROR(ReadTokenIds(f, c));
   return ReadTorchDType(f, c);
 }
@@ -329,7 +469,11 @@ bool CountParameters(const ModelConfig& c, int64_t* out) {
             MulAdd(2 * C, c.kv_dim(), &layer) &&  // k, v
             MulAdd(c.q_dim(), C, &layer) &&       // o
             MulAdd(3 * C, F, &layer) &&           // gate, up, down
-            MulAdd(2, C, &layer);                 // input and post-attention norms
+            MulAdd(2, C, &layer) &&               // input and post-attention norms
+            MulAdd(c.qkv_bias() ? 1 : 0, c.q_dim() + 2 * c.kv_dim(), &layer) &&
+            MulAdd(c.o_bias() ? 1 : 0, C, &layer) &&
+            MulAdd(c.mlp_bias ? 2 : 0, F, &layer) && MulAdd(c.mlp_bias ? 1 : 0, C, &layer) &&
+            MulAdd(c.qk_norm() ? 2 : 0, c.head_dim, &layer);
   int64_t total = 0;
   ok = ok && MulAdd(V, C, &total) &&                                   // embedding
        MulAdd(c.num_hidden_layers, layer, &total) &&                   // layers
@@ -350,6 +494,40 @@ Status CheckRange(const char* key, int64_t v, int64_t cap) {
   return Status::Ok();
 }
 
+Status CheckRopeScaling(const ModelConfig& c) {
+  const RopeScaling& r = c.rope_scaling;
+  if (r.type == RopeType::kDefault) return Status::Ok();
+  auto positive = [](double v) { return v > 0.0 && std::isfinite(v); };
+  if (!positive(r.factor)) return Invalid("rope_scaling", "factor must be a finite number > 0");
+  if (r.type == RopeType::kLinear) return Status::Ok();
+  if (!positive(r.low_freq_factor)) return Invalid("rope_scaling", "low_freq_factor must be a finite number > 0");
+  if (!positive(r.high_freq_factor)) return Invalid("rope_scaling", "high_freq_factor must be a finite number > 0");
+  if (r.low_freq_factor == r.high_freq_factor) {
+    return Invalid("rope_scaling", "high_freq_factor must differ from low_freq_factor");
+  }
+  if (r.original_max_position_embeddings <= 0 || r.original_max_position_embeddings > kMaxPositions) {
+    return Invalid("rope_scaling", "original_max_position_embeddings " +
+                                       std::to_string(r.original_max_position_embeddings) + " is out of range");
+  }
+  return Status::Ok();
+}
+
+// Keys that only some architectures have.
+Status CheckArchitectureKeys(const ModelConfig& c) {
+  const ModelType t = c.model_type;
+  if (c.attention_bias && t != ModelType::kLlama && t != ModelType::kQwen3) {
+    return Invalid("attention_bias", std::string("not an option of model_type ") + ModelTypeName(t));
+  }
+  if (c.mlp_bias && t != ModelType::kLlama) {
+    return Invalid("mlp_bias", std::string("not an option of model_type ") + ModelTypeName(t));
+  }
+  if (c.sliding_window < 0) return Invalid("sliding_window", "must be > 0 or null");
+  if (c.sliding_window != 0 && t != ModelType::kMistral) {
+    return Invalid("sliding_window", std::string("not supported for model_type ") + ModelTypeName(t));
+  }
+  return Status::Ok();
+}
+
 Status CheckTokenId(const char* key, int64_t id, int64_t vocab) {
   if (id < -1 || id >= vocab) {
     return Invalid(key, std::to_string(id) + " is not a token id (vocab_size " +
@@ -359,6 +537,16 @@ Status CheckTokenId(const char* key, int64_t id, int64_t vocab) {
 }
 
 }  // namespace
+
+const char* ModelTypeName(ModelType t) {
+  switch (t) {
+    case ModelType::kLlama: return "llama";
+    case ModelType::kMistral: return "mistral";
+    case ModelType::kQwen2: return "qwen2";
+    case ModelType::kQwen3: return "qwen3";
+  }
+  return "?";
+}
 
 bool ModelConfig::IsEosToken(int64_t id) const {
   if (id < 0) return false;
@@ -391,6 +579,8 @@ Status ModelConfig::Validate() const {
   if (!(rope_theta > 0.0) || !std::isfinite(rope_theta)) {
     return Invalid("rope_theta", "must be a finite number > 0");
   }
+  AFTUNE_RETURN_IF_ERROR(CheckRopeScaling(*this));
+  AFTUNE_RETURN_IF_ERROR(CheckArchitectureKeys(*this));
   AFTUNE_RETURN_IF_ERROR(CheckTokenId("bos_token_id", bos_token_id, vocab_size));
   AFTUNE_RETURN_IF_ERROR(CheckTokenId("eos_token_id", eos_token_id, vocab_size));
   if (!extra_eos_token_ids.empty() && eos_token_id < 0) {
@@ -457,10 +647,37 @@ Result<ModelConfig> ReadModelConfig(const std::string& path) {
   return ParseModelConfig(text, path);
 }
 
+namespace {
+
+const char* Architecture(ModelType t) {
+  switch (t) {
+    case ModelType::kLlama: return "LlamaForCausalLM";
+    case ModelType::kMistral: return "MistralForCausalLM";
+    case ModelType::kQwen2: return "Qwen2ForCausalLM";
+    case ModelType::kQwen3: return "Qwen3ForCausalLM";
+  }
+  return "?";
+}
+
+Json RopeScalingJson(const RopeScaling& r) {
+  switch (r.type) {
+    case RopeType::kDefault: return nullptr;
+    case RopeType::kLinear: return {{"factor", r.factor}, {"rope_type", "linear"}};
+    case RopeType::kLlama3:
+      return {{"factor", r.factor},
+              {"high_freq_factor", r.high_freq_factor},
+              {"low_freq_factor", r.low_freq_factor},
+              {"original_max_position_embeddings", r.original_max_position_embeddings},
+              {"rope_type", "llama3"}};
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 std::string ModelConfigToJson(const ModelConfig& c) {
   Json j;  // std::map keys: written sorted, as transformers does
-  j["architectures"] = Json::array({"LlamaForCausalLM"});
-  j["attention_bias"] = false;
+  j["architectures"] = Json::array({Architecture(c.model_type)});
   j["attention_dropout"] = 0.0;
   j["bos_token_id"] = c.bos_token_id < 0 ? Json(nullptr) : Json(c.bos_token_id);
   if (c.extra_eos_token_ids.empty()) {
@@ -476,19 +693,35 @@ std::string ModelConfigToJson(const ModelConfig& c) {
   j["initializer_range"] = 0.02;
   j["intermediate_size"] = c.intermediate_size;
   j["max_position_embeddings"] = c.max_position_embeddings;
-  j["mlp_bias"] = false;
-  j["model_type"] = "llama";
+  j["model_type"] = ModelTypeName(c.model_type);
   j["num_attention_heads"] = c.num_attention_heads;
   j["num_hidden_layers"] = c.num_hidden_layers;
   j["num_key_value_heads"] = c.num_key_value_heads;
-  j["pretraining_tp"] = 1;
   j["rms_norm_eps"] = c.rms_norm_eps;
-  j["rope_scaling"] = nullptr;
+  j["rope_scaling"] = RopeScalingJson(c.rope_scaling);
   j["rope_theta"] = c.rope_theta;
   j["tie_word_embeddings"] = c.tie_word_embeddings;
   j["torch_dtype"] = c.torch_dtype;
   j["use_cache"] = true;
   j["vocab_size"] = c.vocab_size;
+  switch (c.model_type) {
+    case ModelType::kLlama:
+      j["attention_bias"] = c.attention_bias;
+      j["mlp_bias"] = c.mlp_bias;
+      j["pretraining_tp"] = 1;
+      break;
+    case ModelType::kMistral:
+      j["sliding_window"] = c.sliding_window == 0 ? Json(nullptr) : Json(c.sliding_window);
+      break;
+    case ModelType::kQwen3:
+      j["attention_bias"] = c.attention_bias;
+      [[fallthrough]];
+    case ModelType::kQwen2:
+      j["max_window_layers"] = c.num_hidden_layers;
+      j["sliding_window"] = nullptr;
+      j["use_sliding_window"] = false;
+      break;
+  }
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

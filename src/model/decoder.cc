@@ -17,12 +17,13 @@ namespace aftune {
 // layer's input is Activations::residual[i].
 struct LayerActivations {
   Tensor xn1, rstd1, q, k, v, probs, att, o, x_mid, xn2, rstd2, gate, up, h, down;
+  Tensor q_pre, k_pre, rstd_q, rstd_k;  // before the q/k norms, and their rstd (qwen3)
   Tensor lora_u[7];  // x A^T per projection with an adapter, indexed by Proj
 };
 
 // The backward's temporaries, reused across layers and passes.
 struct BackwardScratch {
-  Tensor dx, dh, dgate, dup, dxn, dnorm, datt, dq, dk, dv, dlogits;
+  Tensor dx, dh, dgate, dup, dxn, dnorm, datt, dq, dk, dv, dq_pre, dk_pre, dlogits;
 };
 
 Activations::Activations() = default;
@@ -34,6 +35,8 @@ struct Decoder::Layer {
   int64_t index = 0;
   const Tensor* input_norm = nullptr;
   const Tensor* post_norm = nullptr;
+  const Tensor* q_norm = nullptr;  // [D] (qwen3)
+  const Tensor* k_norm = nullptr;
   LinearWeights proj[7];  // indexed by Proj
 };
 
@@ -114,11 +117,16 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const L
       LinearWeights& lw = L.proj[static_cast<int>(p)];
       std::vector<int64_t> shape = ProjShape(cfg, p);
       AFTUNE_RETURN_IF_ERROR(CheckTensor(params, ProjWeightName(l, p), shape, &lw.w));
+      if (ProjHasBias(cfg, p)) AFTUNE_RETURN_IF_ERROR(CheckTensor(params, ProjBiasName(l, p), {shape[0]}, &lw.bias));
       if (lora.enabled() && lora.Targets(p)) {
         AFTUNE_RETURN_IF_ERROR(CheckTensor(params, LoraAName(l, p), {lora.r, shape[1]}, &lw.lora_a));
         AFTUNE_RETURN_IF_ERROR(CheckTensor(params, LoraBName(l, p), {shape[0], lora.r}, &lw.lora_b));
         lw.lora_scale = lora.scale();
       }
+    }
+    if (cfg.qk_norm()) {
+      AFTUNE_RETURN_IF_ERROR(CheckTensor(params, QNormName(l), {cfg.head_dim}, &L.q_norm));
+      AFTUNE_RETURN_IF_ERROR(CheckTensor(params, KNormName(l), {cfg.head_dim}, &L.k_norm));
     }
     d->layers_.push_back(L);
   }
@@ -127,7 +135,7 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const L
     AFTUNE_RETURN_IF_ERROR(CheckTensor(params, cfg.tie_word_embeddings ? EmbeddingName() : HeadName(),
                                        {V, C}, &d->head_));
   }
-  d->rope_ = MakeRopeTable(cfg.head_dim, cfg.max_position_embeddings, cfg.rope_theta);
+  d->rope_ = MakeRopeTable(cfg.head_dim, cfg.max_position_embeddings, cfg.rope_theta, cfg.rope_scaling);
   return d;
 }
 
@@ -218,16 +226,26 @@ void Decoder::LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x
   lin(Proj::kQ, s.xn1, s.q);
   lin(Proj::kK, s.xn1, s.k);
   lin(Proj::kV, s.xn1, s.v);
+  if (cfg_.qk_norm()) {
+    // Each head's D values normed on their own: [N * heads, D] rows.
+    auto head_norm = [&](const Tensor& w, int64_t heads, Tensor& t, Tensor& pre, Tensor& rstd) {
+      std::swap(t, pre);
+      t.ResizeUninitialized({N, heads * D});
+      rstd.ResizeUninitialized({N * heads});
+      RmsNormForward(pre.data(), w.data(), t.data(), rstd.data(), N * heads, D, eps);
+    };
+    head_norm(*L.q_norm, H, s.q, s.q_pre, s.rstd_q);
+    head_norm(*L.k_norm, Hk, s.k, s.k_pre, s.rstd_k);
+  }
   RopeApply(s.q.data(), b.positions.data(), N, H, D, rope_, false);
   RopeApply(s.k.data(), b.positions.data(), N, Hk, D, rope_, false);
   s.att.ResizeUninitialized({N, H * D});
   if (caches) {
     CachedAttention(L, b, *caches, s);
   } else {
-    AttentionDims dims{H, Hk, D, RsqrtF(static_cast<float>(D))};
     s.probs.ResizeUninitialized({AttentionProbsSize(b.starts.data(), b.num_sequences(), H)});
     CausalAttentionForward(s.q.data(), s.k.data(), s.v.data(), s.att.data(), s.probs.data(), b.starts.data(),
-                           b.num_sequences(), dims);
+                           b.num_sequences(), Dims());
   }
   lin(Proj::kO, s.att, s.o);
   s.x_mid.ResizeUninitialized({N, C});
@@ -248,7 +266,7 @@ void Decoder::LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x
 // attends every new row over its cache.
 void Decoder::CachedAttention(const Layer& L, const PackedBatch& b, const std::vector<KvCache*>& caches,
                               LayerActivations& s) const {
-  const int64_t H = cfg_.num_attention_heads, Hk = cfg_.num_key_value_heads, D = cfg_.head_dim;
+  const int64_t Hk = cfg_.num_key_value_heads, D = cfg_.head_dim;
   const int64_t S = b.num_sequences();
   std::vector<const float*> keys_t(static_cast<size_t>(S * Hk)), values(keys_t.size());
   std::vector<int64_t> ldk(static_cast<size_t>(S));
@@ -271,9 +289,14 @@ void Decoder::CachedAttention(const Layer& L, const PackedBatch& b, const std::v
       values[seq * Hk + g] = vv;
     }
   }
-  AttentionDims dims{H, Hk, D, RsqrtF(static_cast<float>(D))};
   CachedAttentionForward(s.q.data(), s.att.data(), b.starts.data(), b.positions.data(), S, keys_t.data(),
-                         values.data(), ldk.data(), dims);
+                         values.data(), ldk.data(), Dims());
+}
+
+AttentionDims Decoder::Dims() const {
+  const int64_t D = cfg_.head_dim;
+  return AttentionDims{cfg_.num_attention_heads, cfg_.num_key_value_heads, D, RsqrtF(static_cast<float>(D)),
+                       cfg_.sliding_window};
 }
 
 void Decoder::HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const {
@@ -352,7 +375,8 @@ void Decoder::LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& 
   const int64_t l = L.index;
   auto lin_back = [&](Proj p, const Tensor& in, const Tensor& dy, Tensor& din, bool accumulate) {
     const LinearWeights& lw = L.proj[static_cast<int>(p)];
-    LinearGrads g{GradFor(grads, ProjWeightName(l, p)), nullptr, nullptr};
+    LinearGrads g{GradFor(grads, ProjWeightName(l, p)), nullptr, nullptr, nullptr};
+    if (lw.bias) g.bias = GradFor(grads, ProjBiasName(l, p));
     if (lw.has_lora()) {
       g.lora_a = GradFor(grads, LoraAName(l, p));
       g.lora_b = GradFor(grads, LoraBName(l, p));
@@ -379,13 +403,24 @@ void Decoder::LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& 
   Add(t.dx, t.dnorm, t.dx);  // d(x_mid)
   // Attention: x_mid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))).
   lin_back(Proj::kO, s.att, t.dx, t.datt, false);
-  AttentionDims dims{H, Hk, D, RsqrtF(static_cast<float>(D))};
   CausalAttentionBackward(t.datt.data(), s.q.data(), s.k.data(), s.v.data(), s.probs.data(), t.dq.data(),
-                          t.dk.data(), t.dv.data(), b.starts.data(), b.num_sequences(), dims);
+                          t.dk.data(), t.dv.data(), b.starts.data(), b.num_sequences(), Dims());
   RopeApply(t.dq.data(), b.positions.data(), N, H, D, rope_, true);
   RopeApply(t.dk.data(), b.positions.data(), N, Hk, D, rope_, true);
-  lin_back(Proj::kQ, s.xn1, t.dq, t.dxn, false);
-  lin_back(Proj::kK, s.xn1, t.dk, t.dxn, true);
+  const Tensor* dq = &t.dq;
+  const Tensor* dk = &t.dk;
+  if (cfg_.qk_norm()) {
+    t.dq_pre.ResizeUninitialized({N, H * D});
+    t.dk_pre.ResizeUninitialized({N, Hk * D});
+    RmsNormBackward(t.dq.data(), s.q_pre.data(), L.q_norm->data(), s.rstd_q.data(), t.dq_pre.data(),
+                    norm_grad(QNormName(l)), N * H, D);
+    RmsNormBackward(t.dk.data(), s.k_pre.data(), L.k_norm->data(), s.rstd_k.data(), t.dk_pre.data(),
+                    norm_grad(KNormName(l)), N * Hk, D);
+    dq = &t.dq_pre;
+    dk = &t.dk_pre;
+  }
+  lin_back(Proj::kQ, s.xn1, *dq, t.dxn, false);
+  lin_back(Proj::kK, s.xn1, *dk, t.dxn, true);
   lin_back(Proj::kV, s.xn1, t.dv, t.dxn, true);
   RmsNormBackward(t.dxn.data(), x.data(), L.input_norm->data(), s.rstd1.data(), t.dnorm.data(),
                   norm_grad(InputNormName(l)), N, C);

@@ -7,10 +7,13 @@
 // operations in the same order, and nothing crosses a span boundary but the
 // [N, C] activation (forward) and its gradient (backward).
 //
-// Per layer (x [N, C]):
-//   xn = RmsNorm(x);  q, k, v = xn Wq^T, xn Wk^T, xn Wv^T (+ LoRA);  RoPE(q, k)
-//   x  = x + Attn(q, k, v) Wo^T;   xn = RmsNorm(x)
-//   x  = x + (silu(xn Wg^T) * (xn Wu^T)) Wd^T
+// Per layer (x [N, C]; each projection "P(y)" is y W^T (+ b) (+ LoRA)):
+//   xn = RmsNorm(x);  q, k, v = Q(xn), K(xn), V(xn)
+//   q, k = RmsNorm per head over D (qwen3's q_norm, k_norm);  RoPE(q, k)
+//   x  = x + O(Attn(q, k, v));   xn = RmsNorm(x)     (Attn: causal, banded
+//        by the sliding window when the config has one)
+//   x  = x + Down(silu(Gate(xn)) * Up(xn))
+// Which projections carry biases follows the config (ProjHasBias).
 // Head: logits = RmsNorm(x) Whead^T (Whead = embedding when tied); loss = mean
 // cross-entropy over targets != kIgnoreIndex.
 #pragma once
@@ -24,6 +27,7 @@
 #include "model/kv_cache.h"
 #include "model/llama_names.h"
 #include "model/lora.h"
+#include "tensor/attention.h"
 #include "tensor/cross_entropy.h"
 #include "tensor/rope.h"
 
@@ -118,6 +122,7 @@ class Decoder {
   void LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& a,
                      BackwardScratch& s, TensorMap* grads) const;
   void HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const;
+  AttentionDims Dims() const;
   void HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx,
                     float loss_sum_scale) const;
 

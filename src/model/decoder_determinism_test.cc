@@ -1,6 +1,8 @@
 // Determinism is a feature: logits and every gradient are bit-identical across
-// thread counts, repeated runs, batch composition and layer-block partitions.
-// (Across instruction sets: tests/isa_determinism.sh.)
+// thread counts, repeated runs, batch composition and layer-block partitions,
+// and the KV-cache path gives Forward's rows bit for bit; for plain LLaMA and
+// each architecture feature (biases, q/k norms, sliding window, RoPE
+// scaling). (Across instruction sets: tests/isa_determinism.sh.)
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -18,27 +20,57 @@ struct RunResult {
   TensorMap grads;
 };
 
+// A model variant: plain LLaMA (4 layers, GQA) or one of the architecture
+// cases, full fine-tuning or LoRA.
+struct Variant {
+  std::string name;
+  ModelConfig cfg;
+  bool lora;
+};
+
+std::vector<Variant> Variants(bool with_tied) {
+  std::vector<Variant> out;
+  for (bool tied : {false, true}) {
+    if (tied && !with_tied) continue;
+    ModelConfig c = testing::TestConfig(64, 4, 2, 16, 4, tied);
+    for (bool lora : {false, true})
+      out.push_back({std::string(lora ? "lora" : "full") + (with_tied ? (tied ? "_tied" : "_untied") : ""), c, lora});
+  }
+  for (const testing::ArchCase& a : testing::ArchitectureCases(4)) {
+    for (bool lora : {false, true}) out.push_back({std::string(a.name) + (lora ? "_lora" : "_full"), a.cfg, lora});
+  }
+  return out;
+}
+
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+
+std::string VariantName(const ::testing::TestParamInfo<Variant>& info) { return info.param.name; }
+
 struct Fixture {
-  ModelConfig cfg = testing::TestConfig(64, 4, 2, 16, 4, false);
+  ModelConfig cfg;
   LoraConfig lora;
   TensorMap params;
-  explicit Fixture(bool with_lora, bool tied = false) {
-    cfg.tie_word_embeddings = tied;
+  explicit Fixture(const Variant& v) : cfg(v.cfg) {
     params = InitModel(cfg, 3);
-    if (with_lora) {
+    testing::RandomizeBiasesAndQkNorms(params, 5);
+    if (v.lora) {
       lora.r = 4;
       lora.lora_alpha = 16;
       lora.target_modules = {Proj::kQ, Proj::kV, Proj::kDown};
       params.merge(testing::RandomLora(cfg, lora, 9));
     }
   }
-  RunResult Run(const PackedBatch& batch) const {
+  std::unique_ptr<Decoder> Make() const {
     auto d = Decoder::Create(cfg, lora, WholeModel(cfg), &params);
     AFTUNE_CHECK(d.ok());
+    return std::move(*d);
+  }
+  RunResult Run(const PackedBatch& batch) const {
+    auto d = Make();
     Activations acts;
-    (*d)->Forward(batch, nullptr, true, &acts);
+    d->Forward(batch, nullptr, true, &acts);
     RunResult r{acts.logits, acts.loss.loss, testing::ZeroGrads(params, lora.enabled())};
-    (*d)->Backward(batch, nullptr, &acts, &r.grads, nullptr);
+    d->Backward(batch, nullptr, &acts, &r.grads, nullptr);
     return r;
   }
 };
@@ -50,7 +82,7 @@ void ExpectBitEqual(const RunResult& a, const RunResult& b) {
   for (const auto& [name, g] : a.grads) EXPECT_TRUE(g.BitEqual(b.grads.at(name))) << name;
 }
 
-class DeterminismTest : public ::testing::TestWithParam<bool> {
+class DeterminismTest : public ::testing::TestWithParam<Variant> {
  protected:
   void TearDown() override { SetDefaultThreads(DefaultThreadCount()); }
 };
@@ -91,17 +123,65 @@ TEST_P(DeterminismTest, BatchComposition) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(FullAndLora, DeterminismTest, ::testing::Values(false, true),
-                         [](const auto& param_info) { return param_info.param ? "lora" : "full"; });
+// Prefill in chunks, then decode one token at a time, two sequences sharing
+// each batch while both have tokens left: every row's logits equal the
+// teacher-forced Forward's bit for bit (the window's band included: the
+// sequences are longer than it).
+TEST_P(DeterminismTest, KvCacheRowsEqualForward) {
+  Fixture f(GetParam());
+  auto seqs = testing::RandomSequences({13, 9}, f.cfg.vocab_size, 5);
+  PackedBatch whole;
+  for (const auto& s : seqs) whole.Add(s, {});
+  auto d = f.Make();
+  Activations ref;
+  d->Forward(whole, nullptr, false, &ref);
+  const int64_t V = f.cfg.vocab_size;
+
+  std::vector<KvCache> caches;
+  for (const auto& s : seqs) caches.emplace_back(f.cfg, WholeModel(f.cfg), static_cast<int64_t>(s.size()));
+  std::vector<size_t> done(seqs.size(), 0);
+  for (size_t chunk : {5, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1}) {
+    PackedBatch b;
+    b.starts = {0};
+    std::vector<KvCache*> ptrs;
+    std::vector<std::pair<size_t, size_t>> rows;  // (sequence, first position) per batch sequence
+    for (size_t s = 0; s < seqs.size(); ++s) {
+      const size_t n = std::min(chunk, seqs[s].size() - done[s]);
+      if (n == 0) continue;
+      for (size_t i = done[s]; i < done[s] + n; ++i) {
+        b.tokens.push_back(seqs[s][i]);
+        b.positions.push_back(static_cast<int32_t>(i));
+      }
+      b.starts.push_back(b.num_tokens());
+      ptrs.push_back(&caches[s]);
+      rows.push_back({s, done[s]});
+      done[s] += n;
+    }
+    if (ptrs.empty()) break;
+    Activations acts;
+    d->ForwardCached(b, ptrs, &acts);
+    for (size_t k = 0; k < rows.size(); ++k) {
+      const auto [s, first] = rows[k];
+      for (int64_t n = b.starts[k]; n < b.starts[k + 1]; ++n) {
+        const int64_t row = whole.starts[s] + static_cast<int64_t>(first) + (n - b.starts[k]);
+        EXPECT_EQ(std::memcmp(acts.logits.data() + n * V, ref.logits.data() + row * V, V * 4), 0)
+            << "sequence " << s << " position " << b.positions[n];
+      }
+    }
+  }
+  for (size_t s = 0; s < seqs.size(); ++s) EXPECT_EQ(done[s], seqs[s].size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, DeterminismTest, ::testing::ValuesIn(Variants(false)), VariantName);
 
 // The model run as layer-blocks, each loaded alone from disk, chained forward
 // and backward, gives the whole-model results bit for bit.
-class BlockwiseTest : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
+class BlockwiseTest : public ::testing::TestWithParam<Variant> {};
 
 TEST_P(BlockwiseTest, MatchesWholeModel) {
-  auto [with_lora, tied] = GetParam();
-  Fixture f(with_lora, tied);
-  std::string dir = testing::TempDir(std::string("blockwise") + (with_lora ? "l" : "f") + (tied ? "t" : "u"));
+  const bool with_lora = GetParam().lora;
+  Fixture f(GetParam());
+  std::string dir = testing::TempDir("blockwise-" + GetParam().name);
   TensorMap base;
   for (const auto& [n, t] : f.params)
     if (n.find(".lora_") == std::string::npos) base.emplace(n, t);
@@ -144,12 +224,7 @@ TEST_P(BlockwiseTest, MatchesWholeModel) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, BlockwiseTest,
-                         ::testing::Combine(::testing::Bool(), ::testing::Bool()),
-                         [](const auto& param_info) {
-                           return std::string(std::get<0>(param_info.param) ? "lora" : "full") +
-                                  (std::get<1>(param_info.param) ? "_tied" : "_untied");
-                         });
+INSTANTIATE_TEST_SUITE_P(Models, BlockwiseTest, ::testing::ValuesIn(Variants(true)), VariantName);
 
 }  // namespace
 }  // namespace aftune

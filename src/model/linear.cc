@@ -15,6 +15,13 @@ void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y,
   } else {
     Gemm(Trans::kN, Trans::kT, N, out, in, x, in, lw.w->data(), in, y, out, false, pool);
   }
+  if (lw.bias) {
+    const float* b = lw.bias->data();
+    pool->ParallelFor(N, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n)
+        for (int64_t o = 0; o < out; ++o) y[n * out + o] += b[o];
+    });
+  }
   if (!lw.has_lora()) return;
   const int64_t R = lw.rank();
   Gemm(Trans::kN, Trans::kT, N, R, in, x, in, lw.lora_a->data(), in, u, R, false, pool);
@@ -23,7 +30,7 @@ void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y,
   Gemm(Trans::kN, Trans::kT, N, out, R, u, R, lw.lora_b->data(), R, y, out, true, pool);
 }
 
-// With us = scale * (x A^T) and y += us B^T:  dB += dy^T us,  dus = dy B,
+// With us = scale * (x A^T) and y += us B^T:  db += sum_n dy, dB += dy^T us,  dus = dy B,
 // du = scale * dus,  dA += du^T x,  dx = dy W + du A.
 void LinearBackward(const LinearWeights& lw, const float* x, const float* u, const float* dy,
                     int64_t N, float* dx, bool accumulate_dx, const LinearGrads& grads) {
@@ -31,6 +38,13 @@ void LinearBackward(const LinearWeights& lw, const float* x, const float* u, con
   ThreadPool* pool = &DefaultPool();
   Gemm(Trans::kN, Trans::kN, N, in, out, dy, out, lw.w->data(), in, dx, in, accumulate_dx, pool);
   if (grads.w) Gemm(Trans::kT, Trans::kN, out, in, N, dy, out, x, in, grads.w->data(), in, true, pool);
+  if (grads.bias) {
+    float* db = grads.bias->data();
+    pool->ParallelFor(out, 256, [&](int64_t begin, int64_t end) {
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t o = begin; o < end; ++o) db[o] += dy[n * out + o];
+    });
+  }
   if (!lw.has_lora()) return;
   const int64_t R = lw.rank();
   if (grads.lora_b) Gemm(Trans::kT, Trans::kN, out, R, N, dy, out, u, R, grads.lora_b->data(), R, true, pool);

@@ -1,5 +1,6 @@
-// A projection y = x W^T with an optional LoRA adapter, forward and backward.
-// Shapes: x [N, in], W [out, in], A [R, in], B [out, R], y [N, out].
+// A projection y = x W^T (+ b) with an optional LoRA adapter, forward and
+// backward. Shapes: x [N, in], W [out, in], b [out], A [R, in], B [out, R],
+// y [N, out].
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@ struct LinearWeights {
   // x W^T as x (W^T) in the NN layout, which needs no packing of W for a few
   // rows (decoding); the result is the same fma chain, bit for bit.
   const Tensor* w_t = nullptr;
+  const Tensor* bias = nullptr;    // [out], or null: no bias
   const Tensor* lora_a = nullptr;  // both null, or both set
   const Tensor* lora_b = nullptr;
   float lora_scale = 0.0f;
@@ -29,13 +31,15 @@ struct LinearWeights {
 // current value over the batch's rows in ascending order.
 struct LinearGrads {
   Tensor* w = nullptr;
+  Tensor* bias = nullptr;  // db[o] += dy[n, o] over n ascending
   Tensor* lora_a = nullptr;
   Tensor* lora_b = nullptr;
 };
 
-// y [N, out] = x W^T, then, with the adapter, us = scale * (x A^T) [N, R]
-// (saved into `u` for the backward; REQUIRES: N * R floats) and
-// y += us B^T as a continuation of each element's fma chain.
+// y [N, out] = x W^T, then y[n, o] += b[o] with a bias, then, with the
+// adapter, us = scale * (x A^T) [N, R] (saved into `u` for the backward;
+// REQUIRES: N * R floats) and y += us B^T as a continuation of each
+// element's fma chain (PEFT adds the adapter to the biased base output).
 void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y, float* u);
 
 // From dy [N, out]: dx [N, in] (overwritten, or accumulated when

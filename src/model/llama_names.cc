@@ -18,6 +18,13 @@ constexpr ProjInfo kProjInfo[] = {
 };
 const ProjInfo& Info(Proj p) { return kProjInfo[static_cast<int>(p)]; }
 
+// "[a, b]" without allocating a tensor of that shape.
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 std::string LayerPrefix(int64_t layer) { return "model.layers." + std::to_string(layer) + "."; }
 std::string ProjPath(int64_t layer, Proj p) {
   return LayerPrefix(layer) + Info(p).module + "." + Info(p).name;
@@ -46,6 +53,19 @@ std::vector<int64_t> ProjShape(const ModelConfig& cfg, Proj p) {
   return {};
 }
 
+bool ProjHasBias(const ModelConfig& cfg, Proj p) {
+  switch (p) {
+    case Proj::kQ:
+    case Proj::kK:
+    case Proj::kV: return cfg.qkv_bias();
+    case Proj::kO: return cfg.o_bias();
+    case Proj::kGate:
+    case Proj::kUp:
+    case Proj::kDown: return cfg.mlp_bias;
+  }
+  return false;
+}
+
 std::string EmbeddingName() { return "model.embed_tokens.weight"; }
 std::string FinalNormName() { return "model.norm.weight"; }
 std::string HeadName() { return "lm_head.weight"; }
@@ -54,6 +74,9 @@ std::string PostAttentionNormName(int64_t layer) {
   return LayerPrefix(layer) + "post_attention_layernorm.weight";
 }
 std::string ProjWeightName(int64_t layer, Proj p) { return ProjPath(layer, p) + ".weight"; }
+std::string ProjBiasName(int64_t layer, Proj p) { return ProjPath(layer, p) + ".bias"; }
+std::string QNormName(int64_t layer) { return LayerPrefix(layer) + "self_attn.q_norm.weight"; }
+std::string KNormName(int64_t layer) { return LayerPrefix(layer) + "self_attn.k_norm.weight"; }
 std::string LoraAName(int64_t layer, Proj p) { return "base_model.model." + ProjPath(layer, p) + ".lora_A.weight"; }
 std::string LoraBName(int64_t layer, Proj p) { return "base_model.model." + ProjPath(layer, p) + ".lora_B.weight"; }
 
@@ -64,13 +87,58 @@ std::map<std::string, std::vector<int64_t>> BaseTensorShapes(const ModelConfig& 
   for (int64_t l = span.begin; l < span.end; ++l) {
     shapes[InputNormName(l)] = {C};
     shapes[PostAttentionNormName(l)] = {C};
-    for (Proj p : kAllProjs) shapes[ProjWeightName(l, p)] = ProjShape(cfg, p);
+    for (Proj p : kAllProjs) {
+      shapes[ProjWeightName(l, p)] = ProjShape(cfg, p);
+      if (ProjHasBias(cfg, p)) shapes[ProjBiasName(l, p)] = {ProjShape(cfg, p)[0]};
+    }
+    if (cfg.qk_norm()) {
+      shapes[QNormName(l)] = {cfg.head_dim};
+      shapes[KNormName(l)] = {cfg.head_dim};
+    }
   }
   if (span.has_head(cfg)) {
     shapes[FinalNormName()] = {C};
     shapes[cfg.tie_word_embeddings ? EmbeddingName() : HeadName()] = {V, C};
   }
   return shapes;
+}
+
+size_t OwningBlock(const std::string& name, const std::vector<LayerSpan>& blocks) {
+  AFTUNE_CHECK(!blocks.empty());
+  if (std::optional<int64_t> layer = LayerOfTensor(name)) {
+    for (size_t b = 0; b < blocks.size(); ++b)
+      if (*layer >= blocks[b].begin && *layer < blocks[b].end) return b;
+    AFTUNE_CHECK(false);
+  }
+  if (name == EmbeddingName()) return 0;
+  return blocks.size() - 1;
+}
+
+std::map<std::string, std::vector<int64_t>> OwnedTensorShapes(const ModelConfig& cfg,
+                                                               const std::vector<LayerSpan>& blocks, size_t k) {
+  auto shapes = BaseTensorShapes(cfg, blocks.at(k));
+  std::erase_if(shapes, [&](const auto& entry) { return OwningBlock(entry.first, blocks) != k; });
+  return shapes;
+}
+
+Status CheckCheckpointTensors(const ModelConfig& cfg, const std::map<std::string, CheckpointTensor>& tensors,
+                              const std::string& checkpoint) {
+  const auto want = BaseTensorShapes(cfg, WholeModel(cfg));
+  for (const auto& [name, t] : tensors) {
+    auto it = want.find(name);
+    if (it == want.end()) {
+      return Status::InvalidArgument(t.file + ": tensor " + name + " is not part of the model config.json describes (" +
+                                     ModelTypeName(cfg.model_type) + ")");
+    }
+    if (t.shape != it->second) {
+      return Status::Corruption(t.file + ": tensor " + name + " has shape " + ShapeText(t.shape) +
+                                " but config.json implies " + ShapeText(it->second));
+    }
+  }
+  for (const auto& [name, shape] : want) {
+    if (!tensors.count(name)) return Status::NotFound(checkpoint + ": tensor " + name + " is missing");
+  }
+  return Status::Ok();
 }
 
 std::optional<int64_t> LayerOfTensor(const std::string& name) {

@@ -26,13 +26,11 @@ Result<LoadedModel> LoadModelDir(const std::string& dir, LayerSpan span) {
                                    std::to_string(span.end) + ") is outside the model's " +
                                    std::to_string(m.config.num_hidden_layers) + " layers");
   AFTUNE_ASSIGN_OR_RETURN(WeightFiles files, WeightFiles::Open(dir));
+  std::map<std::string, CheckpointTensor> inventory;
+  for (const WeightFiles::Tensor& t : files.tensors()) inventory[t.entry->name] = {t.file->source(), t.entry->shape};
+  AFTUNE_RETURN_IF_ERROR(CheckCheckpointTensors(m.config, inventory, files.listing_path()));
   for (const auto& [name, shape] : BaseTensorShapes(m.config, span)) {
     const WeightFiles::Tensor t = files.Find(name);
-    if (t.entry == nullptr) return Status::NotFound(files.listing_path() + ": tensor " + name + " is missing");
-    if (t.entry->shape != shape)
-      return Status::Corruption(t.file->source() + ": tensor " + name + " has shape " +
-                                Tensor(t.entry->shape).ShapeString() + " but config.json implies " +
-                                Tensor(shape).ShapeString());
     AFTUNE_ASSIGN_OR_RETURN(Tensor value, t.file->ToF32(*t.entry));
     m.params.emplace(name, std::move(value));
   }

@@ -22,7 +22,7 @@ std::vector<std::string> PresetNames();
 
 // The values of elements [first, first + count) of the base tensor `name`
 // (row-major, `shape`) as transformers' LlamaPreTrainedModel initialises it
-// (projections and embeddings ~ N(0, 0.02^2), norms = 1), drawn from Philox
+// (projections and embeddings ~ N(0, 0.02^2), norms = 1, biases = 0), drawn from Philox
 // keyed by (seed, kWeightInit, TensorStream(name)): a pure function of the
 // seed, the tensor's name and the element's index, however the range is cut.
 void InitTensorValues(const std::string& name, const std::vector<int64_t>& shape, uint64_t seed, int64_t first,

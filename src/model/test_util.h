@@ -46,6 +46,56 @@ inline ModelConfig TestConfig(int64_t C, int64_t H, int64_t Hk, int64_t D, int64
   return c;
 }
 
+// One test config per architecture feature (each small, 2 layers unless
+// `layers` says otherwise): biases, q/k norms, a sliding window, RoPE scaling.
+struct ArchCase {
+  const char* name;
+  ModelConfig cfg;
+  const char* feature;  // what llama_ref.py's "ablate" leaves out to miss it
+};
+inline std::vector<ArchCase> ArchitectureCases(int64_t layers = 2) {
+  std::vector<ArchCase> out;
+  ModelConfig c = TestConfig(64, 4, 2, 16, layers, false);
+  c.model_type = ModelType::kQwen2;  // q/k/v biases
+  out.push_back({"qwen2", c, "biases"});
+  c = TestConfig(64, 4, 2, 24, layers, true);  // head_dim 24 != 64 / 4
+  c.model_type = ModelType::kQwen3;
+  out.push_back({"qwen3", c, "qk_norm"});
+  c.attention_bias = true;
+  out.push_back({"qwen3_bias", c, "biases"});
+  c = TestConfig(64, 4, 2, 16, layers, false);
+  c.model_type = ModelType::kMistral;
+  c.sliding_window = 4;
+  out.push_back({"mistral_window4", c, "window"});
+  c = TestConfig(64, 4, 2, 16, layers, false);
+  c.attention_bias = true;
+  c.mlp_bias = true;
+  out.push_back({"llama_bias", c, "biases"});
+  // D = 16: wavelengths 2 pi 10000^(i/8) = 6.3, 20, 63, 199, ... against
+  // 64 / 4 = 16 and 64 / 1 = 64: high, medium and low frequencies all occur.
+  c = TestConfig(64, 4, 2, 16, layers, false);
+  c.rope_scaling = {RopeType::kLlama3, 4.0, 1.0, 4.0, 64};
+  out.push_back({"llama3_rope", c, "rope_scaling"});
+  c.rope_scaling = {RopeType::kLinear, 2.5, 0.0, 0.0, 0};
+  out.push_back({"linear_rope", c, "rope_scaling"});
+  return out;
+}
+
+// Biases drawn N(0, 0.05^2) and q/k norm weights 1 + N(0, 0.2^2), so that a
+// test sees them (InitModel starts them at 0 and 1).
+inline void RandomizeBiasesAndQkNorms(TensorMap& params, uint64_t seed) {
+  for (auto& [name, t] : params) {
+    const bool bias = name.ends_with(".bias");
+    const bool qk = name.ends_with("q_norm.weight") || name.ends_with("k_norm.weight");
+    if (!bias && !qk) continue;
+    Philox rng(seed, RandomPurpose::kWeightInit, TensorStream(name) ^ 0xb1a5u);
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      const float z = rng.Normal(static_cast<uint64_t>(i));
+      t[i] = bias ? 0.05f * z : 1.0f + 0.2f * z;
+    }
+  }
+}
+
 // Random token sequences of the given lengths; every third target ignored.
 inline std::vector<std::vector<int32_t>> RandomSequences(const std::vector<int>& lengths, int64_t V,
                                                          uint32_t stream) {

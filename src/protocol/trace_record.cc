@@ -26,14 +26,7 @@ std::string F64Bits(double v) {
 }
 
 size_t BlockOfTensor(const std::string& name, const std::vector<LayerSpan>& blocks) {
-  AFTUNE_CHECK(!blocks.empty());
-  if (std::optional<int64_t> layer = LayerOfTensor(name)) {
-    for (size_t b = 0; b < blocks.size(); ++b)
-      if (*layer >= blocks[b].begin && *layer < blocks[b].end) return b;
-    AFTUNE_CHECK(false);
-  }
-  if (name.find("embed_tokens") != std::string::npos) return 0;
-  return blocks.size() - 1;
+  return OwningBlock(name, blocks);
 }
 
 std::string BoundaryTensorName(BoundaryKind kind, int64_t boundary) {

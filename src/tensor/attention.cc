@@ -59,6 +59,10 @@ int64_t ProbsOffset(const int64_t* starts, int64_t s, int64_t H) {
 
 }  // namespace
 
+int64_t FirstAttended(int64_t pos, int64_t window) {
+  return window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
+}
+
 int64_t AttentionProbsSize(const int64_t* starts, int64_t num_seqs, int64_t H) {
   return ProbsOffset(starts, num_seqs, H);
 }
@@ -88,10 +92,12 @@ void CausalAttentionForward(const float* q, const float* k, const float* v, floa
         for (int64_t i = 0; i < T; ++i) {
           const float* qi = q + (row0 + i) * H * D + h * D;
           float* oi = out + (row0 + i) * H * D + h * D;
-          AttendRow(qi, kT.data(), T, vg, Hk * D, i + 1, D, dims.scale, scratch.data(), oi);
+          const int64_t j0 = FirstAttended(i, dims.window), P = i + 1 - j0;
+          AttendRow(qi, kT.data() + j0, T, vg + j0 * Hk * D, Hk * D, P, D, dims.scale, scratch.data(), oi);
           if (probs) {
             float* pi = probs + ProbsOffset(starts, s, H) + (h * T + i) * T;
-            std::copy(scratch.begin(), scratch.begin() + i + 1, pi);
+            std::fill(pi, pi + j0, 0.0f);
+            std::copy(scratch.begin(), scratch.begin() + P, pi + j0);
             std::fill(pi + i + 1, pi + T, 0.0f);
           }
         }
@@ -110,18 +116,19 @@ void CachedAttentionForward(const float* q, float* out, const int64_t* starts, c
     for (int64_t unit = begin; unit < end; ++unit) {
       const int64_t s = unit / Hk, g = unit % Hk;
       for (int64_t n = starts[s]; n < starts[s + 1]; ++n) {
-        const int64_t P = positions[n] + 1;
-        AFTUNE_CHECK(P <= ldk[s]);
+        const int64_t j0 = FirstAttended(positions[n], dims.window), P = positions[n] + 1 - j0;
+        AFTUNE_CHECK(positions[n] + 1 <= ldk[s]);
         scratch.resize(static_cast<size_t>(P));
         for (int64_t h = g * group; h < (g + 1) * group; ++h)
-          AttendRow(q + (n * H + h) * D, keys_t[unit], ldk[s], values[unit], D, P, D, dims.scale, scratch.data(),
-                    out + (n * H + h) * D);
+          AttendRow(q + (n * H + h) * D, keys_t[unit] + j0, ldk[s], values[unit] + j0 * D, D, P, D, dims.scale,
+                    scratch.data(), out + (n * H + h) * D);
       }
     }
   });
 }
 
-// Per query row i of head h, with p the saved probabilities and do = dout[i]:
+// Per query row i of head h, over its positions j = j0..i, with p the saved
+// probabilities and do = dout[i]:
 //   dp_j = do . v_j,  ds_j = p_j (dp_j - sum_j' p_j' dp_j') * scale
 //   dq_i = sum_j ds_j k_j,  dk_j += ds_j q_i,  dv_j += p_j do
 void CausalAttentionBackward(const float* dout, const float* q, const float* k, const float* v,
@@ -148,18 +155,18 @@ void CausalAttentionBackward(const float* dout, const float* q, const float* k, 
       for (int64_t h = g * group; h < (g + 1) * group; ++h) {
         const float* ph = probs + ProbsOffset(starts, s, H) + h * T * T;
         for (int64_t i = 0; i < T; ++i) {
-          const int64_t P = i + 1;
-          const float* p = ph + i * T;
+          const int64_t j0 = FirstAttended(i, dims.window), P = i + 1 - j0;
+          const float* p = ph + i * T + j0;
           const float* doi = dout + (row0 + i) * ldq + h * D;
           const float* qi = q + (row0 + i) * ldq + h * D;
-          DotColumns(doi, vT.data(), T, P, D, ds.data());  // ds = dp
+          DotColumns(doi, vT.data() + j0, T, P, D, ds.data());  // ds = dp
           float dot = 0.0f;
           for (int64_t j = 0; j < P; ++j) dot = std::fma(p[j], ds[j], dot);
           for (int64_t j = 0; j < P; ++j) ds[j] = (p[j] * (ds[j] - dot)) * dims.scale;
-          WeightedRows(ds.data(), kg, ldkv, P, D, dq + (row0 + i) * ldq + h * D);
+          WeightedRows(ds.data(), kg + j0 * ldkv, ldkv, P, D, dq + (row0 + i) * ldq + h * D);
           for (int64_t j = 0; j < P; ++j) {
-            float* dkj = dkg + j * ldkv;
-            float* dvj = dvg + j * ldkv;
+            float* dkj = dkg + (j0 + j) * ldkv;
+            float* dvj = dvg + (j0 + j) * ldkv;
             const float dsj = ds[j], pj = p[j];
             for (int64_t d = 0; d < D; ++d) dkj[d] = std::fma(dsj, qi[d], dkj[d]);
             for (int64_t d = 0; d < D; ++d) dvj[d] = std::fma(pj, doi[d], dvj[d]);

@@ -4,11 +4,17 @@
 // Shapes: q [N, H*D], k and v [N, Hk*D], out [N, H*D]; head h reads kv-head
 // h / (H / Hk). Sequence s owns rows [starts[s], starts[s+1]).
 //
-// Canonical order, for query row i of a head (positions j = 0..i):
+// A sliding window W (Mistral) restricts row i to positions j with
+// i - W < j <= i, the banded causal mask transformers builds
+// (masking_utils.sliding_window_overlay: kv_idx > q_idx - sliding_window):
+// W positions, the row itself included. Below, j0 = max(0, i - W + 1), or 0
+// without a window.
+//
+// Canonical order, for query row i of a head (positions j = j0..i):
 //   s_j = (fma chain over d ascending of q[d] * k_j[d]) * scale
 //   m = max_j s_j,  e_j = ExpF(s_j - m),  Z = sum over j ascending of e_j
 //   p_j = e_j / Z,  out[d] = fma chain over j ascending of p_j * v_j[d]
-// A row's result depends only on its own sequence's rows 0..i, and the same
+// A row's result depends only on its own sequence's rows j0..i, and the same
 // routine serves training, prefill and KV-cache decode (AttendRow), so decoding
 // is bit-identical to one teacher-forced pass (batch invariance).
 // Threads split over (sequence, kv-head) pairs.
@@ -21,7 +27,11 @@ namespace aftune {
 struct AttentionDims {
   int64_t H = 0, Hk = 0, D = 0;
   float scale = 0.0f;  // usually RsqrtF(D)
+  int64_t window = 0;  // W > 0: sliding window; 0: every earlier position
 };
+
+// The first position row `pos` attends to: max(0, pos - window + 1), or 0.
+int64_t FirstAttended(int64_t pos, int64_t window);
 
 // Floats needed for the saved probabilities of a packed batch: sum_s H * T_s^2.
 int64_t AttentionProbsSize(const int64_t* starts, int64_t num_seqs, int64_t H);
@@ -39,7 +49,8 @@ void CausalAttentionBackward(const float* dout, const float* q, const float* k, 
 
 // Attention of new rows against cached keys and values (KV-cache decode and
 // prefill). Sequence s's new rows are [starts[s], starts[s+1]) of q and out;
-// row n sits at position positions[n] and attends to positions 0..positions[n].
+// row n sits at position positions[n] and attends to positions
+// FirstAttended(positions[n], window)..positions[n].
 // keys_t[s * Hk + g] is kv-head g's keys transposed, element (d, j) at
 // [d * ldk[s] + j]; values[s * Hk + g] its values, element (j, d) at [j * D + d];
 // both already hold every position a row attends to. Threads split over

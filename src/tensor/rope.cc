@@ -6,16 +6,49 @@
 
 namespace aftune {
 
-RopeTable MakeRopeTable(int64_t D, int64_t max_pos, double theta) {
+namespace {
+
+// Llama 3.1's smooth interpolation between unscaled high frequencies and
+// low frequencies divided by `factor` (see rope.h for the formula).
+float Llama3Scaled(float inv_freq, const RopeScaling& s) {
+  const float factor = static_cast<float>(s.factor);
+  const float low = static_cast<float>(s.low_freq_factor);
+  const double old = static_cast<double>(s.original_max_position_embeddings);
+  const float low_freq_wavelen = static_cast<float>(old / s.low_freq_factor);
+  const float high_freq_wavelen = static_cast<float>(old / s.high_freq_factor);
+  const float two_pi = static_cast<float>(2.0 * 3.141592653589793);
+  const float wavelen = (1.0f / inv_freq) * two_pi;
+  const float scaled = wavelen > low_freq_wavelen ? inv_freq / factor : inv_freq;
+  const float smooth = ((1.0f / wavelen) * static_cast<float>(old) - low) /
+                       static_cast<float>(s.high_freq_factor - s.low_freq_factor);
+  const bool medium = !(wavelen < high_freq_wavelen) && !(wavelen > low_freq_wavelen);
+  return medium ? ((1.0f - smooth) * scaled) / factor + smooth * scaled : scaled;
+}
+
+}  // namespace
+
+std::vector<float> RopeInvFreq(int64_t D, double theta, const RopeScaling& scaling) {
+  AFTUNE_CHECK(D % 2 == 0);
+  std::vector<float> inv_freq(static_cast<size_t>(D / 2));
+  float log_theta = LogF(static_cast<float>(theta));
+  for (int64_t i = 0; i < D / 2; ++i) {
+    float exponent = static_cast<float>(2 * i) / static_cast<float>(D);
+    float f = 1.0f / ExpF(exponent * log_theta);
+    switch (scaling.type) {
+      case RopeType::kDefault: break;
+      case RopeType::kLinear: f = f / static_cast<float>(scaling.factor); break;
+      case RopeType::kLlama3: f = Llama3Scaled(f, scaling); break;
+    }
+    inv_freq[i] = f;
+  }
+  return inv_freq;
+}
+
+RopeTable MakeRopeTable(int64_t D, int64_t max_pos, double theta, const RopeScaling& scaling) {
   AFTUNE_CHECK(D % 2 == 0 && max_pos >= 1);
   RopeTable t;
   t.half_dim = D / 2;
-  std::vector<float> inv_freq(static_cast<size_t>(t.half_dim));
-  float log_theta = LogF(static_cast<float>(theta));
-  for (int64_t i = 0; i < t.half_dim; ++i) {
-    float exponent = static_cast<float>(2 * i) / static_cast<float>(D);
-    inv_freq[i] = 1.0f / ExpF(exponent * log_theta);
-  }
+  const std::vector<float> inv_freq = RopeInvFreq(D, theta, scaling);
   t.cos.resize(static_cast<size_t>(max_pos * t.half_dim));
   t.sin.resize(t.cos.size());
   for (int64_t p = 0; p < max_pos; ++p) {

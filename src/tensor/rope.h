@@ -1,9 +1,21 @@
 // Rotary position embedding (Su et al. 2021) in the Hugging Face LLaMA layout
 // ("rotate_half": dimension i pairs with i + D/2).
-//   inv_freq[i] = theta^(-2i/D),  angle = pos * inv_freq[i]   (i < D/2)
+//   inv_freq[i] = theta^(-2i/D), then scaled (below),  angle = pos * inv_freq[i]   (i < D/2)
 //   y[i]       = x[i] * cos - x[i + D/2] * sin
 //   y[i + D/2] = x[i + D/2] * cos + x[i] * sin
 // The backward pass is the rotation by -angle.
+//
+// Frequency scaling, as transformers' ROPE_INIT_FUNCTIONS compute it, in f32
+// with the same operations in the same order (comparisons and arithmetic on
+// f32 values, Python scalars rounded to f32 where torch rounds them):
+//   linear: inv_freq / factor
+//   llama3 (Llama 3.1): with old = original_max_position_embeddings,
+//     wavelen = (1 / inv_freq) * f32(2 pi)
+//     scaled  = wavelen > f32(old / low_freq_factor) ? inv_freq / factor : inv_freq
+//     smooth  = ((1 / wavelen) * old - low_freq_factor) / (high_freq_factor - low_freq_factor)
+//     medium  = !(wavelen < f32(old / high_freq_factor)) && !(wavelen > f32(old / low_freq_factor))
+//     result  = medium ? ((1 - smooth) * scaled) / factor + smooth * scaled : scaled
+// Both keep transformers' attention_factor of 1 (cos and sin unscaled).
 #pragma once
 
 #include <cstdint>
@@ -11,14 +23,28 @@
 
 namespace aftune {
 
+enum class RopeType { kDefault, kLinear, kLlama3 };
+
+struct RopeScaling {
+  RopeType type = RopeType::kDefault;
+  double factor = 1.0;                          // linear, llama3
+  double low_freq_factor = 0.0;                 // llama3
+  double high_freq_factor = 0.0;                // llama3
+  int64_t original_max_position_embeddings = 0; // llama3
+};
+
+// The D/2 inverse frequencies, scaled. REQUIRES: D even; for llama3
+// factor > 0 and high_freq_factor != low_freq_factor.
+std::vector<float> RopeInvFreq(int64_t D, double theta, const RopeScaling& scaling);
+
 // cos/sin tables for positions [0, max_pos): [max_pos, D/2] each, computed
 // with aftune's own ExpF/LogF/SinF/CosF in f32 (bit-identical everywhere).
 struct RopeTable {
   int64_t half_dim = 0;
   std::vector<float> cos, sin;
 };
-// REQUIRES: D even, max_pos >= 1.
-RopeTable MakeRopeTable(int64_t D, int64_t max_pos, double theta);
+// REQUIRES: D even, max_pos >= 1, RopeInvFreq's.
+RopeTable MakeRopeTable(int64_t D, int64_t max_pos, double theta, const RopeScaling& scaling = {});
 
 // x [N, heads, D] rotated in place; pos[n] is token n's position.
 // REQUIRES: every pos < the table's max_pos. inverse = true for the backward.

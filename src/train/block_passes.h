@@ -1,29 +1,34 @@
-// The forward and backward passes of one optimizer step through a run of
-// consecutive layer-blocks [first, first + n) of a model cut into B
-// layer-blocks (DESIGN.md, "The audit grid"): all of them for the trainer,
-// one of them for an auditor re-executing a cell.
+// The forward and backward passes of one optimizer step through a set of
+// layer-blocks of a model cut into B layer-blocks (DESIGN.md, "The audit
+// grid"): all of them for the trainer, one of them (or, for full
+// fine-tuning of a tied model, the first and the last: train/block_replayer.h)
+// for an auditor re-executing a cell.
 //
 // Per micro-batch m of the step, in order:
-//   forward   block first .. first+n-1: the first held block starts from the
-//             tokens (first == 0) or from edges.activations[m]; the output
-//             of the last held block, when it is not the model's last, is
-//             the activation at boundary first+n
-//   backward  block first+n-1 .. first: the last held block starts from the
-//             loss (the model's last block: objective loss_scale * sum of
-//             the micro-batch's token losses) or from edges.gradients[m],
-//             the gradient of its output; gradients accumulate into *grads
-//             (tensors absent from *grads are not trained)
-// The observer sees every boundary tensor the run produces: the activation
-// entering each block b in (first, first+n] with b < B, and the gradient
-// leaving each block b in [first, first+n) with b > 0 — for the whole model,
+//   forward   the held blocks in ascending order: block 0 starts from the
+//             tokens, a block whose predecessor is held from that block's
+//             output, any other from edges.activations[b][m]
+//   backward  the held blocks in descending order: the model's last block
+//             starts from the loss (objective loss_scale * sum of the
+//             micro-batch's token losses), a block whose successor is held
+//             from that block's input gradient, any other from
+//             edges.gradients[b][m], the gradient of its output; gradients
+//             accumulate into *grads (tensors absent from *grads are not
+//             trained)
+// The observer sees every boundary tensor the run produces: the output
+// activation of each held block b < B-1 (boundary b+1) and the input
+// gradient of each held block b > 0 (boundary b) — for the whole model,
 // boundaries 1..B-1 exactly as StepObserver describes them.
 //
 // Each block does the same operations in the same order whichever run holds
-// it, so a block run alone from recorded edge tensors reproduces its part of
-// the whole-model step bit for bit (model/decoder.h).
+// it, and the blocks' passes interleave per micro-batch as in the whole
+// model, so a set of blocks run from recorded edge tensors reproduces its
+// part of the whole-model step bit for bit (model/decoder.h) — a tensor
+// two held blocks both update (a tied embedding) included.
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <vector>
 
 #include "model/decoder.h"
@@ -32,25 +37,26 @@
 
 namespace aftune {
 
-// The tensors that enter a run from outside it, one per micro-batch.
+// The tensors that enter a run from outside it, one per micro-batch, by the
+// held block they enter.
 struct BlockEdges {
-  // Entering the first held block; REQUIRED (size = micro-batches) when
-  // first > 0, ignored otherwise.
-  const std::vector<Tensor>* activations = nullptr;
-  // The gradient of the last held block's output; REQUIRED when the run
-  // does not end the model, ignored otherwise.
-  const std::vector<Tensor>* gradients = nullptr;
+  // activations[b]: the input of held block b > 0 whose predecessor is not
+  // held. REQUIRED for each such block.
+  std::map<size_t, const std::vector<Tensor>*> activations;
+  // gradients[b]: the gradient of the output of held block b < B-1 whose
+  // successor is not held. REQUIRED for each such block.
+  std::map<size_t, const std::vector<Tensor>*> gradients;
 };
 
 class BlockPasses {
  public:
-  // decoders: the held blocks' decoders in block order (not owned; they must
-  // outlive this object); first: the index of decoders[0] among the B blocks.
-  // REQUIRES: !decoders.empty(), first + decoders.size() <= num_blocks.
-  BlockPasses(std::vector<const Decoder*> decoders, size_t first, size_t num_blocks);
+  // decoders: the held blocks' decoders (not owned; they must outlive this
+  // object); blocks: their indices among the B blocks, ascending.
+  // REQUIRES: decoders.size() == blocks.size() > 0, blocks ascending and < num_blocks.
+  BlockPasses(std::vector<const Decoder*> decoders, std::vector<size_t> blocks, size_t num_blocks);
 
-  bool holds_first() const { return first_ == 0; }
-  bool holds_last() const { return first_ + decoders_.size() == num_blocks_; }
+  bool holds_first() const { return blocks_.front() == 0; }
+  bool holds_last() const { return blocks_.back() + 1 == num_blocks_; }
 
   // Runs the passes of `batch` as above. Returns the f32 sum, in micro-batch
   // order from 0, of the micro-batches' token-loss sums when the run holds
@@ -60,7 +66,7 @@ class BlockPasses {
 
  private:
   std::vector<const Decoder*> decoders_;
-  size_t first_ = 0;
+  std::vector<size_t> blocks_;
   size_t num_blocks_ = 0;
   std::vector<Activations> acts_;  // per held block, reused across micro-batches
 };

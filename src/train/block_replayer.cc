@@ -1,5 +1,6 @@
 #include "train/block_replayer.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "model/lora.h"
@@ -9,46 +10,88 @@
 
 namespace aftune {
 
+std::vector<size_t> ReplayGroup(const TrainConfig& cfg, const ModelConfig& model, size_t num_blocks, size_t block) {
+  AFTUNE_CHECK(block < num_blocks);
+  const bool tied_full = cfg.full_finetune && model.tie_word_embeddings && num_blocks > 1;
+  if (tied_full && (block == 0 || block + 1 == num_blocks)) return {0, num_blocks - 1};
+  return {block};
+}
+
 Result<std::unique_ptr<BlockReplayer>> BlockReplayer::Create(const TrainConfig& cfg, const ModelConfig& model,
                                                              const std::vector<LayerSpan>& blocks, size_t block,
                                                              const TensorMap* base, TensorMap state, int64_t step,
                                                              int64_t total_steps, const Dataset* data) {
-  AFTUNE_CHECK(block < blocks.size() && step >= 0 && step <= total_steps);
-  const LayerSpan span = blocks[block];
-  if (cfg.full_finetune && model.tie_word_embeddings && blocks.size() > 1)
-    return Status::InvalidArgument(
-        "full fine-tuning of a model with tied embeddings cut into several layer-blocks: the embedding's gradient "
-        "sums contributions of the first and the last block, so a block cannot be replayed alone");
-  const auto shapes = cfg.full_finetune ? BaseTensorShapes(model, span) : LoraTensorShapes(model, cfg.lora, span);
+  AFTUNE_CHECK(block < blocks.size());
+  const std::vector<size_t> group = ReplayGroup(cfg, model, blocks.size(), block);
+  if (group.size() != 1)
+    return Status::InvalidArgument("layer-block " + std::to_string(block) +
+                                   " replays together with layer-blocks 0 and " + std::to_string(blocks.size() - 1) +
+                                   " (full fine-tuning of a model with tied embeddings: both update the embedding)");
+  std::vector<TensorMap> states;
+  states.push_back(std::move(state));
+  return CreateGroup(cfg, model, blocks, group, base, std::move(states), step, total_steps, data);
+}
+
+Result<std::unique_ptr<BlockReplayer>> BlockReplayer::CreateGroup(const TrainConfig& cfg, const ModelConfig& model,
+                                                                  const std::vector<LayerSpan>& blocks,
+                                                                  const std::vector<size_t>& group,
+                                                                  const TensorMap* base, std::vector<TensorMap> states,
+                                                                  int64_t step, int64_t total_steps,
+                                                                  const Dataset* data) {
+  AFTUNE_CHECK(!group.empty() && group.back() < blocks.size() && states.size() == group.size());
+  AFTUNE_CHECK(step >= 0 && step <= total_steps);
+  AFTUNE_CHECK(ReplayGroup(cfg, model, blocks.size(), group.front()) == group);
   std::unique_ptr<BlockReplayer> r(new BlockReplayer());
-  const std::string where = "state of layer-block " + std::to_string(block) + " at step " + std::to_string(step);
-  for (const auto& [name, shape] : shapes) {
-    auto it = state.find(name);
-    if (it == state.end()) return Status::Corruption(where + " lacks tensor " + name);
-    if (it->second.shape() != shape)
-      return Status::Corruption(where + ": tensor " + name + " has shape " + it->second.ShapeString() +
-                                ", the model needs " + Tensor(shape).ShapeString());
-    r->params_.emplace(name, std::move(it->second));
-    state.erase(it);
+  TensorMap moments;
+  for (size_t i = 0; i < group.size(); ++i) {
+    const size_t block = group[i];
+    const LayerSpan span = blocks[block];
+    const auto shapes =
+        cfg.full_finetune ? OwnedTensorShapes(model, blocks, block) : LoraTensorShapes(model, cfg.lora, span);
+    TensorMap& state = states[i];
+    const std::string where = "state of layer-block " + std::to_string(block) + " at step " + std::to_string(step);
+    for (const auto& [name, shape] : shapes) {
+      auto it = state.find(name);
+      if (it == state.end()) return Status::Corruption(where + " lacks tensor " + name);
+      if (it->second.shape() != shape)
+        return Status::Corruption(where + ": tensor " + name + " has shape " + it->second.ShapeString() +
+                                  ", the model needs " + Tensor(shape).ShapeString());
+      r->params_.emplace(name, std::move(it->second));
+      state.erase(it);
+    }
+    for (auto& [name, t] : state) {
+      if (!moments.emplace(name, std::move(t)).second)
+        return Status::Corruption(where + ": tensor " + name + " is another block's");
+    }
   }
+  const std::string where = "state of layer-block " + std::to_string(group.front()) +
+                            (group.size() > 1 ? " and " + std::to_string(group.back()) : "") + " at step " +
+                            std::to_string(step);
   AdamWConfig opt = cfg.adamw();
   opt.no_decay = HfNoDecayNames(r->params_);
-  Result<AdamW> restored = AdamW::Restore(opt, r->params_, std::move(state), step);
+  Result<AdamW> restored = AdamW::Restore(opt, r->params_, std::move(moments), step);
   if (!restored.ok()) return restored.status().WithContext(where);
   r->optimizer_ = std::make_unique<AdamW>(std::move(*restored));
   r->cfg_ = cfg;
   r->model_ = model;
-  r->block_ = block;
+  r->blocks_ = blocks;
+  r->group_ = group;
   r->data_ = data;
   r->schedule_ = {cfg.lr_scheduler_type, cfg.learning_rate, cfg.warmup_steps, total_steps};
   AFTUNE_RETURN_IF_ERROR(ValidateScheduleConfig(r->schedule_));
   for (const auto& [name, t] : r->params_) r->grads_[name] = Tensor(t.shape());
-  if (cfg.full_finetune) {
-    AFTUNE_ASSIGN_OR_RETURN(r->decoder_, Decoder::Create(model, LoraConfig{}, span, &r->params_, nullptr));
-  } else {
-    AFTUNE_ASSIGN_OR_RETURN(r->decoder_, Decoder::Create(model, cfg.lora, span, base, &r->params_));
+  std::vector<const Decoder*> decoders;
+  for (size_t block : group) {
+    if (cfg.full_finetune) {
+      AFTUNE_ASSIGN_OR_RETURN(auto d, Decoder::Create(model, LoraConfig{}, blocks[block], &r->params_, nullptr));
+      r->decoders_.push_back(std::move(d));
+    } else {
+      AFTUNE_ASSIGN_OR_RETURN(auto d, Decoder::Create(model, cfg.lora, blocks[block], base, &r->params_));
+      r->decoders_.push_back(std::move(d));
+    }
+    decoders.push_back(r->decoders_.back().get());
   }
-  r->passes_ = std::make_unique<BlockPasses>(std::vector<const Decoder*>{r->decoder_.get()}, block, blocks.size());
+  r->passes_ = std::make_unique<BlockPasses>(std::move(decoders), group, blocks.size());
   return r;
 }
 
@@ -78,10 +121,22 @@ Result<BlockStepReport> BlockReplayer::RunStep(const BlockEdges& edges,
   return r;
 }
 
-TensorMap BlockReplayer::State() const {
-  TensorMap out = params_;
-  for (const auto& [name, t] : optimizer_->state()) out.emplace(name, t);
+TensorMap BlockReplayer::State(size_t block) const {
+  AFTUNE_CHECK(std::find(group_.begin(), group_.end(), block) != group_.end());
+  TensorMap out;
+  const TensorMap& moments = optimizer_->state();
+  for (const auto& [name, t] : params_) {
+    // LoRA groups hold one block, every adapter tensor its own.
+    if (cfg_.full_finetune && OwningBlock(name, blocks_) != block) continue;
+    out.emplace(name, t);
+    for (const std::string& m : {ExpAvgName(name), ExpAvgSqName(name)}) out.emplace(m, moments.at(m));
+  }
   return out;
+}
+
+TensorMap BlockReplayer::State() const {
+  AFTUNE_CHECK(group_.size() == 1);
+  return State(group_.front());
 }
 
 }  // namespace aftune

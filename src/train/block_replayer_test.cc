@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
@@ -73,7 +74,7 @@ class BlockReplayerTest : public ::testing::Test {
   // The state of block k in `t` (trainable tensors of its span and moments).
   TensorMap BlockState(const Trainer& t, size_t k) const {
     const LayerSpan span = t.blocks()[k];
-    const auto names = t.config().full_finetune ? BaseTensorShapes(model_, span)
+    const auto names = t.config().full_finetune ? OwnedTensorShapes(model_, t.blocks(), k)
                                                 : LoraTensorShapes(model_, t.config().lora, span);
     TensorMap out;
     for (const auto& [name, shape] : names) {
@@ -89,7 +90,8 @@ class BlockReplayerTest : public ::testing::Test {
   }
 
   // Trains with `cfg` keeping everything, then replays every cell (block k,
-  // steps [s0, s0 + 3)) alone with `threads` threads and compares.
+  // or the blocks ReplayGroup puts together, over steps [s0, s0 + 3)) alone
+  // with `threads` threads and compares.
   void CheckEveryCell(const TrainConfig& cfg, int threads) {
     const int64_t kStepsPerBlock = 3;
     auto trainer = Trainer::Create(cfg, model_, base_, &data_).value();
@@ -107,17 +109,26 @@ class BlockReplayerTest : public ::testing::Test {
     SetDefaultThreads(threads);
     for (int64_t s0 = 0; s0 < trainer->total_steps(); s0 += kStepsPerBlock) {
       for (size_t k = 0; k < B; ++k) {
-        SCOPED_TRACE("block " + std::to_string(k) + ", first step " + std::to_string(s0));
+        const std::vector<size_t> group = ReplayGroup(cfg, model_, B, k);
+        if (group.front() != k) continue;  // replayed with its group's first block
+        auto held = [&](size_t b) { return std::find(group.begin(), group.end(), b) != group.end(); };
+        SCOPED_TRACE("blocks " + std::to_string(group.front()) + ".." + std::to_string(group.back()) +
+                     ", first step " + std::to_string(s0));
         const TensorMap span_base = SpanBase(trainer->blocks()[k]);
-        auto r = BlockReplayer::Create(cfg, model_, trainer->blocks(), k, &span_base,
-                                       states.at({s0, k}), s0, trainer->total_steps(), &data_);
+        std::vector<TensorMap> start;
+        for (size_t b : group) start.push_back(states.at({s0, b}));
+        auto r = BlockReplayer::CreateGroup(cfg, model_, trainer->blocks(), group, &span_base, std::move(start), s0,
+                                            trainer->total_steps(), &data_);
         ASSERT_TRUE(r.ok()) << r.status().ToString();
         for (int64_t s = s0; s < s0 + kStepsPerBlock; ++s) {
           KeepAll produced;
-          const auto b_in = static_cast<int64_t>(k), b_out = static_cast<int64_t>(k + 1);
           BlockEdges edges;
-          if (k > 0) edges.activations = &seen.act.at({s, b_in});
-          if (k + 1 < B) edges.gradients = &seen.grad.at({s, b_out});
+          size_t produced_count = 0;
+          for (size_t b : group) {
+            if (b > 0 && !held(b - 1)) edges.activations[b] = &seen.act.at({s, static_cast<int64_t>(b)});
+            if (b + 1 < B && !held(b + 1)) edges.gradients[b] = &seen.grad.at({s, static_cast<int64_t>(b + 1)});
+            produced_count += (b + 1 < B) + (b > 0 ? 1u : 0u);
+          }
           auto rep = (*r)->RunStep(edges, seen.sumsq.at(s), &produced);
           ASSERT_TRUE(rep.ok()) << rep.status().ToString();
           const StepReport& want = reports[static_cast<size_t>(s)];
@@ -125,30 +136,35 @@ class BlockReplayerTest : public ::testing::Test {
           EXPECT_EQ(rep->step.learning_rate, want.learning_rate);
           EXPECT_EQ(rep->step.indices, want.indices);
           EXPECT_EQ(rep->step.tokens, want.tokens);
-          if (k + 1 == B) {
+          if (held(B - 1)) {
             EXPECT_EQ(std::bit_cast<uint32_t>(rep->step.loss), std::bit_cast<uint32_t>(want.loss));
           }
           for (const auto& [name, v] : rep->grad_sumsq)
             EXPECT_EQ(std::bit_cast<uint64_t>(v), std::bit_cast<uint64_t>(seen.sumsq.at(s).at(name))) << name;
           EXPECT_FALSE(rep->grad_sumsq.empty());
-          if (k + 1 < B) {
-            const auto& got = produced.act.at({s, b_out});
-            const auto& exp = seen.act.at({s, b_out});
-            ASSERT_EQ(got.size(), exp.size());
-            for (size_t m = 0; m < got.size(); ++m) EXPECT_TRUE(got[m].BitEqual(exp[m])) << "activation micro " << m;
+          for (size_t b : group) {
+            const auto b_in = static_cast<int64_t>(b), b_out = static_cast<int64_t>(b + 1);
+            if (b + 1 < B) {
+              const auto& got = produced.act.at({s, b_out});
+              const auto& exp = seen.act.at({s, b_out});
+              ASSERT_EQ(got.size(), exp.size());
+              for (size_t m = 0; m < got.size(); ++m) EXPECT_TRUE(got[m].BitEqual(exp[m])) << "activation micro " << m;
+            }
+            if (b > 0) {
+              const auto& got = produced.grad.at({s, b_in});
+              const auto& exp = seen.grad.at({s, b_in});
+              ASSERT_EQ(got.size(), exp.size());
+              for (size_t m = 0; m < got.size(); ++m) EXPECT_TRUE(got[m].BitEqual(exp[m])) << "gradient micro " << m;
+            }
           }
-          if (k > 0) {
-            const auto& got = produced.grad.at({s, b_in});
-            const auto& exp = seen.grad.at({s, b_in});
-            ASSERT_EQ(got.size(), exp.size());
-            for (size_t m = 0; m < got.size(); ++m) EXPECT_TRUE(got[m].BitEqual(exp[m])) << "gradient micro " << m;
-          }
-          EXPECT_EQ(produced.act.size() + produced.grad.size(), (k + 1 < B) + (k > 0 ? 1u : 0u));
+          EXPECT_EQ(produced.act.size() + produced.grad.size(), produced_count);
         }
-        const TensorMap end = (*r)->State();
-        const TensorMap& want = states.at({s0 + kStepsPerBlock, k});
-        ASSERT_EQ(end.size(), want.size());
-        for (const auto& [name, t] : want) EXPECT_TRUE(end.at(name).BitEqual(t)) << name;
+        for (size_t b : group) {
+          const TensorMap end = (*r)->State(b);
+          const TensorMap& want = states.at({s0 + kStepsPerBlock, b});
+          ASSERT_EQ(end.size(), want.size());
+          for (const auto& [name, t] : want) EXPECT_TRUE(end.at(name).BitEqual(t)) << name;
+        }
       }
     }
   }
@@ -171,6 +187,33 @@ TEST_F(BlockReplayerTest, FullFineTuningCellsReproduceTheTrainerBitForBit) {
   CheckEveryCell(full, 2);
 }
 
+// The tied embedding: updated by the first block's lookup and the last
+// block's head, which replay together; the middle block alone.
+TEST_F(BlockReplayerTest, TiedFullFineTuningReplaysFirstAndLastBlocksTogether) {
+  model_.tie_word_embeddings = true;
+  base_ = InitModel(model_, 5);
+  TrainConfig full = cfg_;
+  full.full_finetune = true;
+  full.lora = LoraConfig{};
+  full.learning_rate = 1e-3;
+  EXPECT_EQ(ReplayGroup(full, model_, 3, 0), (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(ReplayGroup(full, model_, 3, 2), (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(ReplayGroup(full, model_, 3, 1), (std::vector<size_t>{1}));
+  EXPECT_EQ(ReplayGroup(full, model_, 1, 0), (std::vector<size_t>{0}));
+  EXPECT_EQ(ReplayGroup(cfg_, model_, 3, 0), (std::vector<size_t>{0}));  // LoRA: the embedding is frozen
+  CheckEveryCell(full, 2);
+
+  auto trainer = Trainer::Create(full, model_, base_, &data_).value();
+  auto alone = BlockReplayer::Create(full, model_, trainer->blocks(), 2, nullptr, BlockState(*trainer, 2), 0,
+                                     trainer->total_steps(), &data_);
+  ASSERT_FALSE(alone.ok());
+  EXPECT_EQ(alone.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(alone.status().message().find("replays together with layer-blocks 0 and 2"), std::string::npos);
+  // The head block's state does not hold the embedding; the first block's does.
+  EXPECT_FALSE(BlockState(*trainer, 2).count(EmbeddingName()));
+  EXPECT_TRUE(BlockState(*trainer, 0).count(EmbeddingName()));
+}
+
 TEST_F(BlockReplayerTest, AnotherStartStateGivesAnotherEndState) {
   // The comparison above can fail: a start state one ulp off ends elsewhere.
   auto trainer = Trainer::Create(cfg_, model_, base_, &data_).value();
@@ -185,7 +228,7 @@ TEST_F(BlockReplayerTest, AnotherStartStateGivesAnotherEndState) {
   auto r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 0, &base0, bumped, 1,
                                  trainer->total_steps(), &data_).value();
   BlockEdges edges;
-  edges.gradients = &seen.grad.at({1, 1});
+  edges.gradients[0] = &seen.grad.at({1, 1});
   ASSERT_TRUE(r->RunStep(edges, seen.sumsq.at(1), nullptr).ok());
   EXPECT_FALSE(r->State().at(LoraBName(0, Proj::kQ)).BitEqual(BlockState(*trainer, 0).at(LoraBName(0, Proj::kQ))));
 }

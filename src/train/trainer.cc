@@ -62,8 +62,12 @@ Status Trainer::BuildDecoders() {
     decoders_.push_back(std::move(d));
   }
   std::vector<const Decoder*> all;
-  for (const auto& d : decoders_) all.push_back(d.get());
-  passes_ = std::make_unique<BlockPasses>(std::move(all), 0, spans_.size());
+  std::vector<size_t> indices;
+  for (const auto& d : decoders_) {
+    indices.push_back(all.size());
+    all.push_back(d.get());
+  }
+  passes_ = std::make_unique<BlockPasses>(std::move(all), std::move(indices), spans_.size());
   for (const auto& [name, t] : *trainable_) grads_[name] = Tensor(t.shape());
   return Status::Ok();
 }
