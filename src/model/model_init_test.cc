@@ -12,14 +12,13 @@ namespace aftune {
 namespace {
 
 // Parameter counts as published for each checkpoint (the safetensors
-// metadata of its Hugging Face repository), less the tensors of the
-// architecture keys still pending in model_init.cc: Qwen2.5's q/k/v biases
-// (24 layers x (896 + 128 + 128)) and Qwen3's q/k norms (28 x (128 + 128)).
+// metadata of its Hugging Face repository), Qwen2.5's q/k/v biases and
+// Qwen3's q/k norms included; and the architecture keys each preset carries.
 TEST(ModelInitTest, PresetsHaveThePublishedShapes) {
   const std::map<std::string, int64_t> published = {
       {"smollm2-135m", 134'515'008},
-      {"qwen2.5-0.5b", 494'032'768 - 24 * (896 + 128 + 128)},
-      {"qwen3-0.6b", 596'049'920 - 28 * (128 + 128)},
+      {"qwen2.5-0.5b", 494'032'768},
+      {"qwen3-0.6b", 596'049'920},
       {"tinyllama-1.1b", 1'100'048'384},
       {"llama-3.2-1b", 1'235'814'400},
       {"mistral-7b", 7'241'732'096},
@@ -36,7 +35,13 @@ TEST(ModelInitTest, PresetsHaveThePublishedShapes) {
   EXPECT_EQ(l8.head_dim, 128);
   EXPECT_EQ(l8.rope_theta, 500000.0);
   EXPECT_FALSE(l8.tie_word_embeddings);
+  EXPECT_EQ(l8.rope_scaling.type, RopeType::kLlama3);
+  EXPECT_EQ(l8.rope_scaling.factor, 8.0);
+  EXPECT_EQ(PresetConfig("llama-3.2-1b")->rope_scaling.factor, 32.0);
+  EXPECT_EQ(PresetConfig("mistral-7b")->sliding_window, 4096);
+  EXPECT_EQ(PresetConfig("qwen2.5-0.5b")->model_type, ModelType::kQwen2);
   const ModelConfig q3 = PresetConfig("qwen3-0.6b").value();
+  EXPECT_EQ(q3.model_type, ModelType::kQwen3);
   EXPECT_EQ(q3.head_dim * q3.num_attention_heads, 2048);  // head_dim independent of hidden / heads
   EXPECT_TRUE(q3.tie_word_embeddings);
 }
