@@ -18,7 +18,6 @@
 #include "base/file.h"
 #include "commit/encoding.h"
 #include "commit/merkle.h"
-#include "protocol/canonical_json.h"
 #include "protocol/commitment.h"
 #include "protocol/record_parse.h"
 #include "protocol/trace_record.h"
@@ -26,14 +25,6 @@
 
 namespace aftune {
 namespace {
-
-// A recorded f32 as the trace writes it: {"bits":"<hex>","value":<number>}.
-std::string RecordedFloat(float v) {
-  CanonicalJsonObject o;
-  o.Add("bits", CanonicalJsonString(F32Bits(v)));
-  o.Add("value", CanonicalJsonNumber(static_cast<double>(v)));
-  return o.Text();
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
@@ -61,11 +52,11 @@ Status Alter(const RunDir& run, int64_t step, const std::string& key_path) {
     if (r.ok() && r->step == step) rec = std::move(r), index = i;
   }
   AFTUNE_RETURN_IF_ERROR(rec.status());
-  const std::string old_loss = "\"loss\":" + RecordedFloat(rec->loss.value());
+  const std::string old_loss = "\"loss\":" + RecordedF32Json(rec->loss.value());
   const size_t at = lines[index].find(old_loss);
   if (at == std::string::npos) return Status::Corruption(run.trace() + ": line " + std::to_string(index) +
                                                          " does not carry its loss as the writer does");
-  lines[index].replace(at, old_loss.size(), "\"loss\":" + RecordedFloat(rec->loss.value() * 0.5f));
+  lines[index].replace(at, old_loss.size(), "\"loss\":" + RecordedF32Json(rec->loss.value() * 0.5f));
 
   std::string altered;
   std::vector<Hash> leaves;

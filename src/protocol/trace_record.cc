@@ -25,6 +25,13 @@ std::string F64Bits(double v) {
   return buf;
 }
 
+std::string RecordedF32Json(float v) {
+  CanonicalJsonObject o;
+  o.Add("bits", CanonicalJsonString(F32Bits(v)));
+  o.Add("value", CanonicalJsonNumber(static_cast<double>(v)));
+  return o.Text();
+}
+
 size_t BlockOfTensor(const std::string& name, const std::vector<LayerSpan>& blocks) {
   return OwningBlock(name, blocks);
 }
@@ -41,13 +48,6 @@ Hash F32TensorDigest(const std::string& name, const Tensor& t) {
 }
 
 namespace {
-
-std::string Float(float v) {
-  CanonicalJsonObject o;
-  o.Add("bits", CanonicalJsonString(F32Bits(v)));
-  o.Add("value", CanonicalJsonNumber(static_cast<double>(v)));
-  return o.Text();
-}
 
 std::string Str(const Hash& h) { return CanonicalJsonString(HashToHex(h)); }
 
@@ -113,12 +113,12 @@ std::string StepRecord(const StepRecordData& d) {
   CanonicalJsonObject o;
   o.Add("boundaries", CanonicalJsonArray(micros));
   o.Add("epoch", CanonicalJsonInt(r.epoch));
-  o.Add("grad_norm", Float(r.grad_norm));
+  o.Add("grad_norm", RecordedF32Json(r.grad_norm));
   o.Add("grad_sumsq", CanonicalJsonArray(sums));
   o.Add("indices", CanonicalJsonArray(indices));
   o.Add("kind", CanonicalJsonString("step"));
-  o.Add("learning_rate", Float(r.learning_rate));
-  o.Add("loss", Float(r.loss));
+  o.Add("learning_rate", RecordedF32Json(r.learning_rate));
+  o.Add("loss", RecordedF32Json(r.loss));
   o.Add("scored_tokens", CanonicalJsonInt(r.scored_tokens));
   o.Add("step", CanonicalJsonInt(r.step));
   o.Add("tokens", CanonicalJsonInt(r.tokens));

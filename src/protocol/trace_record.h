@@ -43,6 +43,8 @@ inline constexpr std::string_view kTraceFormat = "aftune training trace v1";
 std::string F32Bits(float v);
 // 16 lowercase hex digits.
 std::string F64Bits(double v);
+// A checked f32 as records carry it: {"bits":"<F32Bits>","value":<number>}.
+std::string RecordedF32Json(float v);
 
 // The layer-block holding trainable tensor `name`: the block of its layer
 // (LayerOfTensor); embed_tokens (tied or not) in block 0; every other
