@@ -110,7 +110,9 @@ Status WriteInitModel(const std::string& dir, const ModelConfig& cfg, uint64_t s
   AFTUNE_ASSIGN_OR_RETURN(DType storage, StorageDType(cfg));
   std::vector<TensorSource> sources;
   for (const auto& [name, shape] : BaseTensorShapes(cfg, WholeModel(cfg))) {
-    sources.push_back({name, storage, shape, [name, shape, seed](int64_t first, int64_t count, float* out) {
+    // Copies named for the capture (clang 14 cannot capture structured bindings).
+    sources.push_back({name, storage, shape, [name = name, shape = shape, seed](int64_t first, int64_t count,
+                                                                                 float* out) {
                          DefaultPool().ParallelFor(count, 1 << 14, [&](int64_t begin, int64_t end) {
                            InitTensorValues(name, shape, seed, first + begin, end - begin, out + begin);
                          });
