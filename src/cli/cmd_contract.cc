@@ -1,11 +1,13 @@
 // aftune contract create --base DIR --data FILE [training options] --out FILE
 // aftune contract show FILE
 //
-// Training options are spelled as Hugging Face TrainingArguments names them
-// (--learning_rate, --per_device_train_batch_size, ...) and LoRA's as PEFT's
-// LoraConfig (--r, --lora_alpha, --target_modules); every one has a default,
-// so --base, --data and --out alone give a contract for a short LoRA run.
+// The training options are the binding training terms (train/training_terms.h),
+// spelled as Hugging Face TrainingArguments names them (--learning_rate,
+// --per_device_train_batch_size, ...) and LoRA's as PEFT's LoraConfig (--r,
+// --lora_alpha, --target_modules); every one has a default, so --base, --data
+// and --out alone give a contract for a short LoRA run.
 #include <algorithm>
+#include <map>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -17,36 +19,24 @@
 #include "protocol/canonical_json.h"
 #include "protocol/contract.h"
 #include "train/trainer.h"
+#include "train/training_terms.h"
 
 namespace aftune::cli {
 
 namespace {
 
-const std::vector<std::string> kModuleNames = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-
 struct CreateArgs {
   std::string base, data, out;
-  std::string method = "lora";
-  int64_t r = 8;
-  double lora_alpha = 16.0;
-  std::vector<std::string> target_modules = {"q_proj", "v_proj"};
-  TrainConfig training;  // the rest of the hyper-parameters (defaults: TrainConfig's)
-  std::string lr_scheduler_type = "linear", overflow = "reject", optim = "adamw_torch";
+  // The training options given, by term key, as written.
+  std::map<std::string, std::string> terms;
   AuditGrid grid;
   bool layers_per_block_given = false;
 };
 
 Status RunCreate(CreateArgs a) {
-  TrainConfig& t = a.training;
-  t.full_finetune = a.method == "full";
-  if (!t.full_finetune) {
-    t.lora.r = a.r;
-    t.lora.lora_alpha = a.lora_alpha;
-    t.lora.target_modules.clear();
-    for (const std::string& m : a.target_modules) t.lora.target_modules.push_back(*ParseProj(m));
-  }
-  AFTUNE_ASSIGN_OR_RETURN(t.lr_scheduler_type, ParseLrSchedule(a.lr_scheduler_type));
-  AFTUNE_ASSIGN_OR_RETURN(t.overflow, ParseOverflowPolicy(a.overflow));
+  TrainConfig t;
+  for (const auto& [key, text] : a.terms)
+    AFTUNE_RETURN_IF_ERROR(SetTermFromText(*FindTrainingTerm(key), text, "--" + key, &t));
   if (!a.layers_per_block_given) {
     // The default layer-block is 2 layers, or the whole model when smaller.
     AFTUNE_ASSIGN_OR_RETURN(ModelConfig mc, ReadModelConfig(a.base + "/config.json"));
@@ -93,7 +83,7 @@ Status RunShow(const std::string& path) {
   }
   std::printf("  optimizer         %s: learning_rate %s, weight_decay %s, adam_beta1 %s, adam_beta2 %s, "
               "adam_epsilon %s, max_grad_norm %s\n",
-              c.optim.c_str(), Num(t.learning_rate).c_str(), Num(t.weight_decay).c_str(), Num(t.adam_beta1).c_str(),
+              t.optim.c_str(), Num(t.learning_rate).c_str(), Num(t.weight_decay).c_str(), Num(t.adam_beta1).c_str(),
               Num(t.adam_beta2).c_str(), Num(t.adam_epsilon).c_str(), Num(t.max_grad_norm).c_str());
   std::printf("  schedule          %s, warmup_steps %lld\n", LrScheduleName(t.lr_scheduler_type),
               (long long)t.warmup_steps);
@@ -112,6 +102,44 @@ Status RunShow(const std::string& path) {
   return Status::Ok();
 }
 
+std::string OptionTypeName(const TrainingTerm& term) {
+  switch (term.kind) {
+    case TermKind::kInteger: return "INT";
+    case TermKind::kNumber: return "NUMBER";
+    case TermKind::kSeed: return "UINT64";
+    case TermKind::kModules: return "NAMES";
+    case TermKind::kPath: return "DIR";
+    case TermKind::kChoice: break;
+  }
+  std::string s;
+  for (const std::string& c : term.choices) s += (s.empty() ? "" : "|") + c;
+  return s;
+}
+
+// One option per binding term, its text checked as SetTermFromText reads it
+// (a bad value is a usage error); the options given land in *given.
+void AddTrainingTermOptions(CLI::App* cmd, std::map<std::string, std::string>* given) {
+  const TrainConfig defaults;
+  for (const TrainingTerm& term : TrainingTerms()) {
+    if (!term.binding) continue;
+    const CLI::Validator valid(
+        [&term](std::string& text) {
+          TrainConfig scratch;
+          const std::string name = "--" + term.key;
+          Status st = SetTermFromText(term, text, name, &scratch);
+          // CLI11 names the option already.
+          const std::string named = "'" + name + "' ";
+          return st.ok() ? std::string() : st.message().substr(st.message().rfind(named, 0) == 0 ? named.size() : 0);
+        },
+        "");
+    cmd->add_option_function<std::string>(
+           "--" + term.key, [given, key = term.key](const std::string& text) { (*given)[key] = text; }, term.help)
+        ->type_name(OptionTypeName(term))
+        ->default_str(TermValueText(term.get(defaults)))
+        ->check(valid);
+  }
+}
+
 }  // namespace
 
 void RegisterContractCommands(CLI::App& app) {
@@ -119,48 +147,12 @@ void RegisterContractCommands(CLI::App& app) {
   contract->require_subcommand(1);
 
   auto a = std::make_shared<CreateArgs>();
-  TrainConfig& t = a->training;
   constexpr int64_t kMax = kMaxContractInt;
   auto* c = contract->add_subcommand("create", "bind a base model, a dataset and a training configuration");
   c->add_option("--base", a->base, "base model directory (config.json + model.safetensors)")->required();
   c->add_option("--data", a->data, "JSONL dataset")->required();
   c->add_option("--out", a->out, "contract file to write")->required();
-  c->add_option("--method", a->method, "lora or full")->capture_default_str()->check(CLI::IsMember({"lora", "full"}));
-  c->add_option("--r", a->r, "LoRA rank")->capture_default_str()->check(CLI::Range(int64_t{1}, kMax));
-  c->add_option("--lora_alpha", a->lora_alpha, "LoRA alpha (scale = lora_alpha / r)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  c->add_option("--target_modules", a->target_modules, "LoRA targets, comma-separated")
-      ->delimiter(',')->capture_default_str()->check(CLI::IsMember(kModuleNames));
-  c->add_option("--optim", a->optim, "optimizer: adamw_torch (torch.optim.AdamW), the only one supported")
-      ->capture_default_str()->check(CLI::IsMember({"adamw_torch"}));
-  c->add_option("--learning_rate", t.learning_rate, "peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  c->add_option("--weight_decay", t.weight_decay, "AdamW decoupled weight decay")->capture_default_str()->check(CLI::NonNegativeNumber);
-  c->add_option("--adam_beta1", t.adam_beta1, "AdamW beta1")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  c->add_option("--adam_beta2", t.adam_beta2, "AdamW beta2")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  c->add_option("--adam_epsilon", t.adam_epsilon, "AdamW epsilon")->capture_default_str()->check(CLI::PositiveNumber);
-  c->add_option("--max_grad_norm", t.max_grad_norm, "global gradient-norm clipping (<= 0: none)")->capture_default_str();
-  c->add_option("--lr_scheduler_type", a->lr_scheduler_type, "linear, cosine or constant_with_warmup")
-      ->capture_default_str()->check(CLI::IsMember({"linear", "cosine", "constant_with_warmup"}));
-  c->add_option("--warmup_steps", t.warmup_steps, "linear warm-up steps")->capture_default_str()->check(CLI::Range(int64_t{0}, kMax));
-  c->add_option("--num_train_epochs", t.num_train_epochs, "epochs (when max_steps <= 0)")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, kMax));
-  c->add_option("--max_steps", t.max_steps, "> 0: exactly this many optimizer steps")
-      ->capture_default_str()->check(CLI::Range(int64_t{-1}, kMax));
-  c->add_option("--per_device_train_batch_size", t.per_device_train_batch_size, "examples per micro-batch")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, kMax));
-  c->add_option("--gradient_accumulation_steps", t.gradient_accumulation_steps, "micro-batches per optimizer step")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, kMax));
-  c->add_option("--max_seq_length", t.max_seq_length, "tokens per example, BOS and EOS included")
-      ->capture_default_str()->check(CLI::Range(int64_t{2}, kMax));
-  c->add_option("--overflow", a->overflow, "longer examples: reject or truncate")
-      ->capture_default_str()->check(CLI::IsMember({"reject", "truncate"}));
-  // CLI11 would read "-1" as 2^64 - 1: only digits are a seed.
-  const CLI::Validator digits(
-      [](std::string& v) -> std::string {
-        return !v.empty() && v.find_first_not_of("0123456789") == std::string::npos ? "" : "must be an integer in [0, 2^64)";
-      },
-      "UINT64");
-  c->add_option("--seed", t.seed, "LoRA initialisation and data order")->capture_default_str()->check(digits);
+  AddTrainingTermOptions(c, &a->terms);
   c->add_option("--steps_per_block", a->grid.steps_per_block, "audit grid B_S: optimizer steps per step-block")
       ->capture_default_str()->check(CLI::Range(int64_t{1}, kMax));
   c->add_option("--layers_per_block", a->grid.layers_per_block,
@@ -174,9 +166,10 @@ void RegisterContractCommands(CLI::App& app) {
       ->capture_default_str()->check(CLI::Range(int64_t{1}, kMax));
   AddThreadsOption(c);
   c->callback([a, c] {
-    if (a->method == "full")
-      for (const char* name : {"--r", "--lora_alpha", "--target_modules"})
-        if (c->count(name) > 0) throw CLI::ValidationError(name, "does not apply to --method full");
+    if (auto m = a->terms.find("method"); m != a->terms.end() && m->second == "full")
+      for (const TrainingTerm& term : TrainingTerms())
+        if (term.lora_only && a->terms.count(term.key) > 0)
+          throw CLI::ValidationError("--" + term.key, "does not apply to --method full");
     a->layers_per_block_given = c->count("--layers_per_block") > 0;
     Finish(RunCreate(*a));
   });

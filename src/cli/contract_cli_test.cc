@@ -310,13 +310,14 @@ TEST_F(ContractCliTest, BadFlagsExit2) {
   const std::string base = "contract create --base " + Dir() + "/base --data " + Dir() + "/data.jsonl --out " +
                            Dir() + "/bad.json ";
   const std::vector<std::string> bad = {
-      "--r 0", "--r abc", "--r -3", "--method qlora", "--target_modules q_proj,lm_head", "--lr_scheduler_type constant",
+      "--r 0", "--r abc", "--r -3", "--method qlora", "--target_modules q_proj,lm_head", "--lr_scheduler_type constant_with_restarts",
       "--lr_scheduler_type polynomial", "--overflow drop", "--learning_rate -1", "--learning_rate 0",
       "--learning_rate x", "--steps_per_block 0", "--layers_per_block 0", "--checkpoint_interval 0",
       "--activation_interval -1", "--max_seq_length 1", "--num_train_epochs 0", "--max_steps -2",
       "--per_device_train_batch_size 0", "--gradient_accumulation_steps 0", "--warmup_steps -1", "--seed -1",
       "--lora_alpha 0", "--weight_decay -0.5", "--adam_epsilon 0", "--learning-rate 1e-3", "--unknown 1",
-      "--method full --r 4", "--optim sgd", "--method full --target_modules q_proj", "--r 2147483648"};
+      "--method full --r 4", "--optim sgd", "--r 1.5", "--r ''", "--learning_rate 1e400", "--target_modules q_proj,q_proj",
+      "--target_modules ''", "--max_steps 2147483648", "--seed 18446744073709551616", "--learning_rate ' 1'", "--method full --target_modules q_proj", "--r 2147483648"};
   for (const std::string& flags : bad) {
     auto r = RunAftune(base + flags);
     EXPECT_EQ(r.exit_code, 2) << flags << "\n" << r.output;

@@ -16,6 +16,7 @@
 #include "protocol/canonical_json.h"
 #include "train/batch_sampler.h"
 #include "train/dataset.h"
+#include "train/training_terms.h"
 
 namespace aftune {
 
@@ -36,50 +37,10 @@ Status CheckInt(const std::string& key, int64_t v, int64_t lo) {
   return Status::Ok();
 }
 
-Status CheckFinite(const std::string& key, double v) {
-  if (!std::isfinite(v)) return Invalid(key, "must be finite");
-  return Status::Ok();
-}
-
-Status CheckPositive(const std::string& key, double v) {
-  AFTUNE_RETURN_IF_ERROR(CheckFinite(key, v));
-  if (!(v > 0)) return Invalid(key, "must be > 0, got " + CanonicalJsonNumber(v));
-  return Status::Ok();
-}
-
-Status CheckUnitInterval(const std::string& key, double v) {
-  AFTUNE_RETURN_IF_ERROR(CheckFinite(key, v));
-  if (v < 0 || v >= 1) return Invalid(key, "must be in [0, 1), got " + CanonicalJsonNumber(v));
-  return Status::Ok();
-}
-
 // Everything but the input digests.
 Status ValidateTerms(const Contract& c) {
-  const TrainConfig& t = c.training;
+  AFTUNE_RETURN_IF_ERROR(ValidateTrainingTerms(c.training, "training."));
   const AuditGrid& g = c.grid;
-  if (!t.full_finetune) {
-    AFTUNE_RETURN_IF_ERROR(CheckInt("training.r", t.lora.r, 1));
-    AFTUNE_RETURN_IF_ERROR(CheckPositive("training.lora_alpha", t.lora.lora_alpha));
-    if (t.lora.target_modules.empty()) return Invalid("training.target_modules", "must name at least one module");
-    std::set<Proj> seen;
-    for (Proj p : t.lora.target_modules)
-      if (!seen.insert(p).second) return Invalid("training.target_modules", "names '" + std::string(ProjName(p)) + "' twice");
-  }
-  if (c.optim != "adamw_torch")
-    return Invalid("training.optim", "\"" + c.optim + "\" is not supported (\"adamw_torch\": torch.optim.AdamW)");
-  AFTUNE_RETURN_IF_ERROR(CheckPositive("training.learning_rate", t.learning_rate));
-  AFTUNE_RETURN_IF_ERROR(CheckFinite("training.weight_decay", t.weight_decay));
-  if (t.weight_decay < 0) return Invalid("training.weight_decay", "must be >= 0, got " + CanonicalJsonNumber(t.weight_decay));
-  AFTUNE_RETURN_IF_ERROR(CheckUnitInterval("training.adam_beta1", t.adam_beta1));
-  AFTUNE_RETURN_IF_ERROR(CheckUnitInterval("training.adam_beta2", t.adam_beta2));
-  AFTUNE_RETURN_IF_ERROR(CheckPositive("training.adam_epsilon", t.adam_epsilon));
-  AFTUNE_RETURN_IF_ERROR(CheckFinite("training.max_grad_norm", t.max_grad_norm));
-  AFTUNE_RETURN_IF_ERROR(CheckInt("training.warmup_steps", t.warmup_steps, 0));
-  AFTUNE_RETURN_IF_ERROR(CheckInt("training.num_train_epochs", t.num_train_epochs, 1));
-  AFTUNE_RETURN_IF_ERROR(CheckInt("training.max_steps", t.max_steps, -1));
-  AFTUNE_RETURN_IF_ERROR(CheckInt("training.per_device_train_batch_size", t.per_device_train_batch_size, 1));
-  AFTUNE_RETURN_IF_ERROR(CheckInt("training.gradient_accumulation_steps", t.gradient_accumulation_steps, 1));
-  AFTUNE_RETURN_IF_ERROR(CheckInt("training.max_seq_length", t.max_seq_length, 2));
   AFTUNE_RETURN_IF_ERROR(CheckInt("audit_grid.steps_per_block", g.steps_per_block, 1));
   AFTUNE_RETURN_IF_ERROR(CheckInt("audit_grid.layers_per_block", g.layers_per_block, 1));
   AFTUNE_RETURN_IF_ERROR(CheckInt("audit_grid.checkpoint_interval", g.checkpoint_interval, 1));
@@ -91,15 +52,13 @@ Status ValidateTerms(const Contract& c) {
 
 bool ByName(Proj a, Proj b) { return std::string_view(ProjName(a)) < std::string_view(ProjName(b)); }
 
-// The binding part of `t`, in normal form: no path, operational fields at
-// their defaults, targets sorted by name, no LoRA settings for "full".
+// The binding part of `t`, in normal form: operational terms (the path
+// included) at their defaults, targets sorted by name, no LoRA settings for "full".
 TrainConfig NormalizeTraining(const TrainConfig& t) {
   TrainConfig n = t;
   const TrainConfig defaults;
-  n.base_model.clear();
-  n.save_steps = defaults.save_steps;
-  n.logging_steps = defaults.logging_steps;
-  n.layers_per_block = defaults.layers_per_block;
+  for (const TrainingTerm& term : TrainingTerms())
+    if (!term.binding) term.set(&n, term.get(defaults));
   if (n.full_finetune) {
     n.lora = LoraConfig{};
   } else {
@@ -165,12 +124,6 @@ Result<int64_t> TakeInt(Members& m, const std::string& k) {
   return v->get<int64_t>();
 }
 
-Result<double> TakeNumber(Members& m, const std::string& k) {
-  AFTUNE_ASSIGN_OR_RETURN(const Json* v, m.Take(k));
-  if (!v->is_number()) return Malformed(m.Key(k), "must be a number");
-  return v->get<double>();
-}
-
 Result<Hash> TakeHash(Members& m, const std::string& k) {
   AFTUNE_ASSIGN_OR_RETURN(std::string s, TakeString(m, k));
   Result<Hash> h = HashFromHex(s);
@@ -187,73 +140,29 @@ Status ParseAuditGrid(const Json& j, AuditGrid* g) {
   return m.Done();
 }
 
-Status ParseTargets(const Json& v, std::vector<Proj>* out) {
-  const std::string key = "training.target_modules";
-  if (!v.is_array()) return Malformed(key, "must be an array of module names");
-  out->clear();
-  for (const Json& e : v) {
-    if (!e.is_string()) return Malformed(key, "must hold strings");
-    auto p = ParseProj(e.get<std::string>());
-    if (!p)
-      return Invalid(key, "names unknown module '" + e.get<std::string>() +
-                              "' (known: q_proj k_proj v_proj o_proj gate_proj up_proj down_proj)");
-    out->push_back(*p);
-  }
-  return Status::Ok();
+// One term of the "training" object, named "training.<key>".
+Status TakeTerm(Members& m, const TrainingTerm& term, TrainConfig* t) {
+  AFTUNE_ASSIGN_OR_RETURN(const Json* v, m.Take(term.key));
+  return SetTermFromJson(term, *v, m.Key(term.key), t);
 }
 
-Status ParseTraining(const Json& j, TrainConfig* t, std::string* optim) {
+// The binding terms (training/training_terms.h), the method first: it says
+// which terms apply. An operational term is unknown here, with the reason.
+Status ParseTraining(const Json& j, TrainConfig* t) {
   Members m(j, "training.");
-  AFTUNE_ASSIGN_OR_RETURN(std::string method, TakeString(m, "method"));
-  if (method != "lora" && method != "full")
-    return Invalid("training.method", "\"" + method + "\" is not supported (\"lora\" or \"full\")");
-  t->full_finetune = method == "full";
-  if (!t->full_finetune) {
-    AFTUNE_ASSIGN_OR_RETURN(t->lora.r, TakeInt(m, "r"));
-    AFTUNE_ASSIGN_OR_RETURN(t->lora.lora_alpha, TakeNumber(m, "lora_alpha"));
-    AFTUNE_ASSIGN_OR_RETURN(const Json* targets, m.Take("target_modules"));
-    AFTUNE_RETURN_IF_ERROR(ParseTargets(*targets, &t->lora.target_modules));
-  } else {
-    for (const char* k : {"r", "lora_alpha", "target_modules"})
-      if (m.Has(k)) return Malformed(m.Key(k), "does not apply to method \"full\"");
+  const TrainingTerm& method = *FindTrainingTerm("method");
+  AFTUNE_RETURN_IF_ERROR(TakeTerm(m, method, t));
+  std::map<std::string, std::string> why_not;
+  for (const TrainingTerm& term : TrainingTerms()) {
+    if (!term.binding) {
+      why_not[term.key] = term.not_in_contract;
+    } else if (!TermApplies(term, *t)) {
+      if (m.Has(term.key)) return Malformed(m.Key(term.key), "does not apply to method \"full\"");
+    } else if (&term != &method) {
+      AFTUNE_RETURN_IF_ERROR(TakeTerm(m, term, t));
+    }
   }
-  AFTUNE_ASSIGN_OR_RETURN(t->adam_beta1, TakeNumber(m, "adam_beta1"));
-  AFTUNE_ASSIGN_OR_RETURN(t->adam_beta2, TakeNumber(m, "adam_beta2"));
-  AFTUNE_ASSIGN_OR_RETURN(t->adam_epsilon, TakeNumber(m, "adam_epsilon"));
-  AFTUNE_ASSIGN_OR_RETURN(t->gradient_accumulation_steps, TakeInt(m, "gradient_accumulation_steps"));
-  AFTUNE_ASSIGN_OR_RETURN(t->learning_rate, TakeNumber(m, "learning_rate"));
-  AFTUNE_ASSIGN_OR_RETURN(std::string sched, TakeString(m, "lr_scheduler_type"));
-  // "constant" is not accepted: Hugging Face's ignores warmup_steps, aftune's
-  // honours it (train/schedule.h); the contract names it unambiguously.
-  if (sched == "linear") {
-    t->lr_scheduler_type = LrSchedule::kLinear;
-  } else if (sched == "cosine") {
-    t->lr_scheduler_type = LrSchedule::kCosine;
-  } else if (sched == "constant_with_warmup") {
-    t->lr_scheduler_type = LrSchedule::kConstant;
-  } else {
-    return Invalid("training.lr_scheduler_type",
-                   "\"" + sched + "\" is not supported (\"linear\", \"cosine\" or \"constant_with_warmup\")");
-  }
-  AFTUNE_ASSIGN_OR_RETURN(t->max_grad_norm, TakeNumber(m, "max_grad_norm"));
-  AFTUNE_ASSIGN_OR_RETURN(t->max_seq_length, TakeInt(m, "max_seq_length"));
-  AFTUNE_ASSIGN_OR_RETURN(t->max_steps, TakeInt(m, "max_steps"));
-  AFTUNE_ASSIGN_OR_RETURN(t->num_train_epochs, TakeInt(m, "num_train_epochs"));
-  AFTUNE_ASSIGN_OR_RETURN(*optim, TakeString(m, "optim"));
-  AFTUNE_ASSIGN_OR_RETURN(std::string overflow, TakeString(m, "overflow"));
-  Result<OverflowPolicy> policy = ParseOverflowPolicy(overflow);
-  if (!policy.ok()) return Invalid("training.overflow", "\"" + overflow + "\" is not supported (\"reject\" or \"truncate\")");
-  t->overflow = *policy;
-  AFTUNE_ASSIGN_OR_RETURN(t->per_device_train_batch_size, TakeInt(m, "per_device_train_batch_size"));
-  AFTUNE_ASSIGN_OR_RETURN(const Json* seed, m.Take("seed"));
-  if (!seed->is_number_unsigned()) return Malformed("training.seed", "must be an integer in [0, 2^64)");
-  t->seed = seed->get<uint64_t>();
-  AFTUNE_ASSIGN_OR_RETURN(t->warmup_steps, TakeInt(m, "warmup_steps"));
-  AFTUNE_ASSIGN_OR_RETURN(t->weight_decay, TakeNumber(m, "weight_decay"));
-  return m.Done({{"base_model", "a contract binds the base model by digest, not by path"},
-                 {"layers_per_block", "audit_grid.layers_per_block sets it"},
-                 {"save_steps", "not part of a contract: it does not change the result"},
-                 {"logging_steps", "not part of a contract: it does not change the result"}});
+  return m.Done(why_not);
 }
 
 // JSON text -> value, rejecting a key repeated within any object.
@@ -320,7 +229,7 @@ Result<Contract> ParseContractJson(std::string_view text) {
     AFTUNE_RETURN_IF_ERROR(t.Done());
   }
   AFTUNE_ASSIGN_OR_RETURN(const Json* training, TakeObject(m, "training"));
-  AFTUNE_RETURN_IF_ERROR(ParseTraining(*training, &c.training, &c.optim));
+  AFTUNE_RETURN_IF_ERROR(ParseTraining(*training, &c.training));
   AFTUNE_RETURN_IF_ERROR(m.Done());
   c.training = NormalizeTraining(c.training);
   AFTUNE_RETURN_IF_ERROR(ValidateContract(c));
@@ -354,6 +263,17 @@ Status CheckBaseTensors(const ModelDirDigests& d, const std::string& weights_pat
 
 std::string Hex(const Hash& h) { return HashToHex(h); }
 
+// A term's value (train/training_terms.h) in canonical JSON.
+std::string CanonicalTermValue(const Json& v) {
+  if (v.is_number_unsigned()) return CanonicalJsonUint(v.get<uint64_t>());
+  if (v.is_number_integer()) return CanonicalJsonInt(v.get<int64_t>());
+  if (v.is_number_float()) return CanonicalJsonNumber(v.get<double>());
+  if (v.is_string()) return CanonicalJsonString(v.get<std::string>());
+  std::vector<std::string> elements;
+  for (const Json& e : v) elements.push_back(CanonicalJsonString(e.get<std::string>()));
+  return CanonicalJsonArray(elements);
+}
+
 }  // namespace
 
 Status ValidateContract(const Contract& c) {
@@ -375,7 +295,6 @@ std::string CanonicalContract(const Contract& c) {
   Status st = ValidateContract(c);
   if (!st.ok()) std::fprintf(stderr, "CanonicalContract: %s\n", st.ToString().c_str());
   AFTUNE_CHECK(st.ok());
-  const TrainConfig& t = c.training;
 
   CanonicalJsonObject grid;
   grid.Add("steps_per_block", CanonicalJsonInt(c.grid.steps_per_block));
@@ -397,32 +316,9 @@ std::string CanonicalContract(const Contract& c) {
   if (c.chat_digest) tok.Add("chat_digest", CanonicalJsonString(Hex(*c.chat_digest)));
 
   CanonicalJsonObject tr;
-  tr.Add("method", CanonicalJsonString(t.full_finetune ? "full" : "lora"));
-  if (!t.full_finetune) {
-    tr.Add("r", CanonicalJsonInt(t.lora.r));
-    tr.Add("lora_alpha", CanonicalJsonNumber(t.lora.lora_alpha));
-    std::vector<Proj> targets = t.lora.target_modules;
-    std::sort(targets.begin(), targets.end(), ByName);
-    std::vector<std::string> names;
-    for (Proj p : targets) names.push_back(CanonicalJsonString(ProjName(p)));
-    tr.Add("target_modules", CanonicalJsonArray(names));
-  }
-  tr.Add("optim", CanonicalJsonString(c.optim));
-  tr.Add("learning_rate", CanonicalJsonNumber(t.learning_rate));
-  tr.Add("weight_decay", CanonicalJsonNumber(t.weight_decay));
-  tr.Add("adam_beta1", CanonicalJsonNumber(t.adam_beta1));
-  tr.Add("adam_beta2", CanonicalJsonNumber(t.adam_beta2));
-  tr.Add("adam_epsilon", CanonicalJsonNumber(t.adam_epsilon));
-  tr.Add("max_grad_norm", CanonicalJsonNumber(t.max_grad_norm));
-  tr.Add("lr_scheduler_type", CanonicalJsonString(LrScheduleName(t.lr_scheduler_type)));
-  tr.Add("warmup_steps", CanonicalJsonInt(t.warmup_steps));
-  tr.Add("num_train_epochs", CanonicalJsonInt(t.num_train_epochs));
-  tr.Add("max_steps", CanonicalJsonInt(t.max_steps));
-  tr.Add("per_device_train_batch_size", CanonicalJsonInt(t.per_device_train_batch_size));
-  tr.Add("gradient_accumulation_steps", CanonicalJsonInt(t.gradient_accumulation_steps));
-  tr.Add("max_seq_length", CanonicalJsonInt(t.max_seq_length));
-  tr.Add("overflow", CanonicalJsonString(OverflowPolicyName(t.overflow)));
-  tr.Add("seed", CanonicalJsonUint(t.seed));
+  const TrainConfig t = NormalizeTraining(c.training);
+  for (const TrainingTerm& term : TrainingTerms())
+    if (term.binding && TermApplies(term, t)) tr.Add(term.key, CanonicalTermValue(term.get(t)));
 
   CanonicalJsonObject top;
   top.Add("format", CanonicalJsonString(kContractFormat));

@@ -50,6 +50,7 @@
 #include "commit/sha256.h"
 #include "protocol/input_digest.h"
 #include "train/train_config.h"
+#include "train/training_terms.h"
 
 namespace aftune {
 
@@ -58,7 +59,7 @@ inline constexpr std::string_view kContractFormat = "aftune training contract v1
 inline constexpr size_t kMaxContractBytes = 64 * 1024;
 // Largest value of every integer of a contract except the seed, so that
 // products of them (examples per step, steps) cannot overflow.
-inline constexpr int64_t kMaxContractInt = (int64_t{1} << 31) - 1;
+inline constexpr int64_t kMaxContractInt = kMaxTermInt;
 
 struct AuditGrid {
   int64_t steps_per_block = 8;      // B_S
@@ -78,14 +79,11 @@ struct Contract {
   std::optional<Hash> chat_digest;
   Hash dataset_digest{};
   int64_t dataset_examples = 0;
-  // The hyper-parameters. Only the fields the contract binds are meaningful
-  // (see ContractTrainConfig); base_model is empty, save_steps,
-  // logging_steps and layers_per_block hold TrainConfig's defaults.
+  // The hyper-parameters: the binding training terms (train/training_terms.h).
+  // The operational ones (base_model, save_steps, logging_steps,
+  // layers_per_block) hold TrainConfig's defaults (see ContractTrainConfig);
   // target_modules is sorted by name; for method "full" lora is {}.
   TrainConfig training;
-  // training.optim (TrainingArguments.optim): "adamw_torch", the only
-  // supported value — torch.optim.AdamW as train/adamw.h computes it.
-  std::string optim = "adamw_torch";
   AuditGrid grid;
   std::string precision = "f32";  // the only supported value
 };

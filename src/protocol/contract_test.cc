@@ -359,7 +359,7 @@ TEST(ParseContract, UnsupportedOrOutOfRangeValuesNameTheirKey) {
       {"/training/optim", "sgd", "'training.optim' \"sgd\" is not supported"},
       {"/training/optim", "adamw_hf", "'training.optim'"},
       {"/training/method", "qlora", "'training.method' \"qlora\" is not supported"},
-      {"/training/lr_scheduler_type", "constant", "'training.lr_scheduler_type' \"constant\""},
+      {"/training/lr_scheduler_type", "cosine_with_restarts", "'training.lr_scheduler_type' \"cosine_with_restarts\""},
       {"/training/lr_scheduler_type", "polynomial", "'training.lr_scheduler_type'"},
       {"/training/overflow", "drop", "'training.overflow' \"drop\""},
       {"/tokenizer/kind", "tiktoken", "'tokenizer.kind' \"tiktoken\""},

@@ -90,7 +90,7 @@ const RunCase kCases[] = {
     {"hf_cosine_clip", Adam(0.9, 0.999, 1e-8, 0.1), {LrSchedule::kCosine, 1e-3, 3, 12}, 1.0, 12, true},
     // beta1 < 0.5 takes ATen lerp's other branch.
     {"linear_beta1_0p3", Adam(0.3, 0.99, 1e-6, 0.01), {LrSchedule::kLinear, 5e-3, 0, 10}, std::nullopt, 10, false},
-    {"constant_always_clipped", Adam(0.9, 0.95, 1e-8, 0.0), {LrSchedule::kConstant, 2e-3, 2, 10}, 0.02, 11, true},
+    {"constant_always_clipped", Adam(0.9, 0.95, 1e-8, 0.0), {LrSchedule::kConstantWithWarmup, 2e-3, 2, 10}, 0.02, 11, true},
 };
 
 struct Trajectory {

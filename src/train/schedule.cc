@@ -11,16 +11,16 @@ constexpr double kPiOver2 = 0x1.921fb54442d18p+0;
 }  // namespace
 
 Result<LrSchedule> ParseLrSchedule(std::string_view name) {
-  if (name == "constant_with_warmup" || name == "constant") return LrSchedule::kConstant;
-  if (name == "linear") return LrSchedule::kLinear;
-  if (name == "cosine") return LrSchedule::kCosine;
+  for (LrSchedule s : kLrSchedules)
+    if (name == LrScheduleName(s)) return s;
   return Status::InvalidArgument("unknown lr_scheduler_type \"" + std::string(name) +
-                                 "\" (want constant_with_warmup, constant, linear or cosine)");
+                                 "\" (want constant, constant_with_warmup, linear or cosine)");
 }
 
 const char* LrScheduleName(LrSchedule s) {
   switch (s) {
-    case LrSchedule::kConstant: return "constant_with_warmup";
+    case LrSchedule::kConstant: return "constant";
+    case LrSchedule::kConstantWithWarmup: return "constant_with_warmup";
     case LrSchedule::kLinear: return "linear";
     case LrSchedule::kCosine: return "cosine";
   }
@@ -39,8 +39,9 @@ Status ValidateScheduleConfig(const ScheduleConfig& cfg) {
 double LrMultiplier(const ScheduleConfig& cfg, int64_t step) {
   AFTUNE_CHECK(step >= 0 && cfg.warmup_steps >= 0 && cfg.total_steps >= 1);
   const int64_t W = cfg.warmup_steps, S = cfg.total_steps;
-  if (step < W) return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, W));
   if (cfg.type == LrSchedule::kConstant) return 1.0;
+  if (step < W) return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, W));
+  if (cfg.type == LrSchedule::kConstantWithWarmup) return 1.0;
   double q = static_cast<double>(S - step) / static_cast<double>(std::max<int64_t>(1, S - W));
   q = std::max(0.0, q);
   if (cfg.type == LrSchedule::kLinear) return q;

@@ -6,9 +6,10 @@
 // first step is s = 0, as LambdaLR gives it), with W = warmup_steps and
 // S = total_steps, every operation in IEEE f64 unless marked f32:
 //
-//   s <  W:    lambda = s / max(1, W)                          (all schedules)
+//   constant:  lambda = 1                        (every step: no warmup, as HF's)
+//   s <  W:    lambda = s / max(1, W)             (every other schedule)
 //   s >= W:    q = max(0, (S - s) / max(1, S - W))
-//     constant:  lambda = 1
+//     constant_with_warmup:  lambda = 1
 //     linear:    lambda = q
 //     cosine:    x = f32(pi/2 * q);  y = SinF(x) (f32);  lambda = y * y
 //   lr = f32(learning_rate * lambda)
@@ -20,12 +21,9 @@
 // (near the end), and pi/2 * q is the only argument rounding. pi/2 is the f64
 // constant 0x1.921fb54442d18p+0. SinF is aftune's own (mathfn.h).
 //
-// Differences from Hugging Face, all outside the steps a trainer runs: past
-// s = S the cosine schedule stays at 0 (HF's rises again when the progress
-// exceeds 1); HF's "constant" (get_constant_schedule) ignores warmup_steps,
-// aftune's kConstant always honours it, so "constant" equals HF only with
-// warmup_steps = 0 (ValidateScheduleConfig does not know which name was
-// written; a contract should use "constant_with_warmup").
+// The one difference from Hugging Face is outside the steps a trainer runs:
+// past s = S the cosine schedule stays at 0 (HF's rises again when the
+// progress exceeds 1).
 #pragma once
 
 #include <cstdint>
@@ -36,13 +34,16 @@
 
 namespace aftune {
 
-enum class LrSchedule { kConstant, kLinear, kCosine };
+enum class LrSchedule { kConstant, kConstantWithWarmup, kLinear, kCosine };
 
-// HF lr_scheduler_type names: "constant_with_warmup" and "constant" give
-// kConstant, "linear" kLinear, "cosine" kCosine; anything else (other case,
-// spaces, other HF schedules) is kInvalidArgument.
+// Every schedule, in LrSchedule order.
+inline constexpr LrSchedule kLrSchedules[] = {LrSchedule::kConstant, LrSchedule::kConstantWithWarmup,
+                                              LrSchedule::kLinear, LrSchedule::kCosine};
+
+// HF lr_scheduler_type names ("constant", "constant_with_warmup", "linear",
+// "cosine"); anything else (other case, spaces, other HF schedules) is
+// kInvalidArgument.
 Result<LrSchedule> ParseLrSchedule(std::string_view name);
-// "constant_with_warmup", "linear" or "cosine".
 const char* LrScheduleName(LrSchedule s);
 
 struct ScheduleConfig {

@@ -23,9 +23,11 @@ namespace {
 double HfLambda(const ScheduleConfig& c, int64_t step) {
   const double W = static_cast<double>(c.warmup_steps), S = static_cast<double>(c.total_steps);
   const double s = static_cast<double>(step);
+  if (c.type == LrSchedule::kConstant) return 1.0;  // get_constant_schedule: no warmup
   if (step < c.warmup_steps) return s / std::max(1.0, W);
   switch (c.type) {
-    case LrSchedule::kConstant: return 1.0;
+    case LrSchedule::kConstant:
+    case LrSchedule::kConstantWithWarmup: return 1.0;
     case LrSchedule::kLinear: return std::max(0.0, (S - s) / std::max(1.0, S - W));
     case LrSchedule::kCosine: {
       double progress = (s - W) / std::max(1.0, S - W);
@@ -37,7 +39,7 @@ double HfLambda(const ScheduleConfig& c, int64_t step) {
 
 std::vector<ScheduleConfig> Cases() {
   std::vector<ScheduleConfig> out;
-  for (LrSchedule t : {LrSchedule::kConstant, LrSchedule::kLinear, LrSchedule::kCosine}) {
+  for (LrSchedule t : kLrSchedules) {
     out.push_back({t, 1e-3, 0, 10});
     out.push_back({t, 2e-4, 3, 12});
     out.push_back({t, 5e-5, 100, 1000});
@@ -49,17 +51,15 @@ std::vector<ScheduleConfig> Cases() {
 }
 
 TEST(ScheduleTest, NamesRoundTrip) {
-  for (LrSchedule t : {LrSchedule::kConstant, LrSchedule::kLinear, LrSchedule::kCosine}) {
+  for (LrSchedule t : kLrSchedules) {
     auto parsed = ParseLrSchedule(LrScheduleName(t));
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, t);
   }
-  EXPECT_STREQ(LrScheduleName(LrSchedule::kConstant), "constant_with_warmup");
+  EXPECT_STREQ(LrScheduleName(LrSchedule::kConstant), "constant");
+  EXPECT_STREQ(LrScheduleName(LrSchedule::kConstantWithWarmup), "constant_with_warmup");
   EXPECT_STREQ(LrScheduleName(LrSchedule::kLinear), "linear");
   EXPECT_STREQ(LrScheduleName(LrSchedule::kCosine), "cosine");
-  auto constant = ParseLrSchedule("constant");
-  ASSERT_TRUE(constant.ok());
-  EXPECT_EQ(*constant, LrSchedule::kConstant);
   for (const char* bad : {"", "Linear", "linear ", " cosine", "cosine_with_restarts", "polynomial",
                           "inverse_sqrt", "constant_with_warmup\n"}) {
     auto r = ParseLrSchedule(bad);
@@ -129,9 +129,13 @@ TEST(ScheduleTest, Shapes) {
   EXPECT_EQ(LearningRate(lin, 0), 1e-3f);
   EXPECT_EQ(LearningRate(lin, 4), 0.0f);
   EXPECT_EQ(LearningRate(lin, 9), 0.0f);
-  ScheduleConfig con{LrSchedule::kConstant, 1e-3, 2, 4};
+  ScheduleConfig con{LrSchedule::kConstantWithWarmup, 1e-3, 2, 4};
   EXPECT_EQ(LearningRate(con, 1), static_cast<float>(1e-3 * 0.5));
   EXPECT_EQ(LearningRate(con, 1000000), 1e-3f);
+  // HF's "constant" ignores warmup_steps.
+  ScheduleConfig flat{LrSchedule::kConstant, 1e-3, 2, 4};
+  EXPECT_EQ(LearningRate(flat, 0), 1e-3f);
+  EXPECT_EQ(LearningRate(flat, 1), 1e-3f);
 }
 
 // Pinned bits: the cosine schedule must give these on every machine and

@@ -1,20 +1,10 @@
 // The training configuration: what `aftune train --config FILE` reads. A
-// plain JSON object; hyper-parameters carry the names Hugging Face's
-// TrainingArguments gives them, LoRA's those of PEFT's LoraConfig. Every key
-// is optional (defaults below give a short LoRA run); an unknown key, a wrong
-// type or an out-of-range value is an error naming the key.
-//
-//   {"base_model": "out/small",          model directory (or aftune train --model)
-//    "method": "lora",                   "lora" | "full"
-//    "r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"],
-//    "learning_rate": 1e-3, "weight_decay": 0.0, "adam_beta1": 0.9,
-//    "adam_beta2": 0.999, "adam_epsilon": 1e-8, "max_grad_norm": 1.0,
-//    "lr_scheduler_type": "linear", "warmup_steps": 0,
-//    "num_train_epochs": 1, "max_steps": -1,      max_steps > 0 overrides epochs
-//    "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1,
-//    "max_seq_length": 256, "overflow": "reject",  "reject" | "truncate"
-//    "seed": 42, "save_steps": 50, "logging_steps": 10,
-//    "layers_per_block": 0}                         0: the whole model as one block
+// plain JSON object whose keys are the training terms (train/training_terms.h:
+// their names, defaults, ranges and meanings, also listed in
+// docs/training.md): Hugging Face TrainingArguments' names, LoRA's those of
+// PEFT's LoraConfig. Every key is optional (the defaults below give a short
+// LoRA run); an unknown key, a wrong type, an out-of-range value or a LoRA
+// term under method "full" is an error naming the key.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +22,7 @@ struct TrainConfig {
   std::string base_model;
   bool full_finetune = false;  // method "full"; else "lora"
   LoraConfig lora{8, 16.0, {Proj::kQ, Proj::kV}};
+  std::string optim = "adamw_torch";  // TrainingArguments.optim: the only supported value
   double learning_rate = 1e-3;
   double weight_decay = 0.0;
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
@@ -56,8 +47,8 @@ struct TrainConfig {
 // Parses the JSON text; `source` names the file in errors.
 Result<TrainConfig> ParseTrainConfig(const std::string& json_text, const std::string& source);
 Result<TrainConfig> ReadTrainConfig(const std::string& path);
-// Canonical JSON (sorted keys, every field): what checkpoints record to refuse
-// resuming under another configuration.
+// JSON with every term that applies (sorted keys): what checkpoints record to
+// refuse resuming under another configuration.
 std::string TrainConfigToJson(const TrainConfig& cfg);
 
 }  // namespace aftune

@@ -4,7 +4,7 @@
 The independent oracle for src/train/{adamw,schedule,grad_clip}. Two modes:
 
   adamw_ref.py schedule REQUEST.json OUT.json
-      REQUEST: {"cases": [{"type": "linear"|"cosine"|"constant_with_warmup",
+      REQUEST: {"cases": [{"type": "constant"|"constant_with_warmup"|"linear"|"cosine",
                            "learning_rate": lr, "warmup_steps": W,
                            "total_steps": S, "steps": K}, ...]}
       OUT:     {"lr": [[lr_0, ..., lr_{K-1}], ...]} as LambdaLR gives them
@@ -51,7 +51,10 @@ def hf_lambda(sched):
     W = sched["warmup_steps"]
     S = sched["total_steps"]
 
-    def constant(step):
+    def constant(step):  # get_constant_schedule: warmup_steps plays no part
+        return 1.0
+
+    def constant_with_warmup(step):
         if step < W:
             return float(step) / float(max(1.0, W))
         return 1.0
@@ -67,7 +70,8 @@ def hf_lambda(sched):
         progress = float(step - W) / float(max(1, S - W))
         return max(0.0, 0.5 * (1.0 + math.cos(math.pi * float(num_cycles) * 2.0 * progress)))
 
-    return {"constant_with_warmup": constant, "linear": linear, "cosine": cosine}[kind]
+    return {"constant": constant, "constant_with_warmup": constant_with_warmup, "linear": linear,
+            "cosine": cosine}[kind]
 
 
 def read_safetensors(path):
