@@ -35,6 +35,7 @@ step's loss, the batch-1 tokens). --serve: the line protocol of serve(), with
 which train_bench interleaves single repetitions with aftune's.
 """
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -276,8 +277,19 @@ class Workloads:
         return out
 
 
+def openblas_kernel():
+    """The kernel OpenBLAS chose (torch links Debian's OpenBLAS, already loaded)."""
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return "unknown"
+
+
 def describe():
     return {"torch": torch.__version__, "intra_op_threads": torch.get_num_threads(),
+            "openblas_kernel": openblas_kernel(),
             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", ""),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "")}
 

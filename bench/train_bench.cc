@@ -43,6 +43,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "bench/openblas_kernel.h"
 #include "infer/generator.h"
 #include "model/model_dir.h"
 #include "model/model_init.h"
@@ -210,11 +211,14 @@ constexpr int kTorchSingleThread = 1;  // compared per core with aftune at 1 thr
 class TorchProcess {
  public:
   static Result<std::unique_ptr<TorchProcess>> Start(const std::string& script, const std::string& model_dir,
-                                                     const std::string& data_path, const TorchSetting& s) {
+                                                     const std::string& data_path, const TorchSetting& s,
+                                                     const bench::OpenBlasKernel& blas) {
     int to_child[2], from_child[2];
     if (pipe(to_child) != 0 || pipe(from_child) != 0) return Status::IOError("pipe failed");
     std::vector<std::string> args = {"/usr/bin/env", "-u", "OMP_NUM_THREADS", "-u", "OPENBLAS_NUM_THREADS",
                                      "-u", "GOTO_NUM_THREADS"};
+    // PyTorch's OpenBLAS at its best, in its own command only.
+    for (const std::string& a : bench::OpenBlasEnvArgs(blas)) args.push_back(a);
     if (*s.env) args.push_back(s.env);
     for (const std::string& a : {std::string("/usr/bin/python3"), script, model_dir, data_path, std::string("--serve")})
       args.push_back(a);
@@ -365,13 +369,15 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   AftuneWorkloads aftune(model, data);
+  const bench::OpenBlasKernel blas = bench::BestOpenBlasKernel();
   std::vector<std::unique_ptr<TorchProcess>> torch;
   for (const TorchSetting& s : kTorchSettings) {
-    Result<std::unique_ptr<TorchProcess>> p = TorchProcess::Start(script, model_dir, data_path, s);
+    Result<std::unique_ptr<TorchProcess>> p = TorchProcess::Start(script, model_dir, data_path, s, blas);
     if (!p.ok()) return fail(p.status());
     torch.push_back(std::move(p).value());
   }
-  std::printf("PyTorch %s, settings:", torch[0]->describe().value("torch", "?").c_str());
+  std::printf("PyTorch %s (OpenBLAS kernel %s), settings:", torch[0]->describe().value("torch", "?").c_str(),
+              torch[0]->describe().value("openblas_kernel", "?").c_str());
   for (int s = 0; s < kNumTorch; ++s)
     std::printf(" [%s: intra-op %d]", kTorchSettings[s].label,
                 torch[static_cast<size_t>(s)]->describe().value("intra_op_threads", 0));
