@@ -19,6 +19,7 @@
 #include "protocol/input_digest.h"
 #include "trace/recorder.h"
 #include "trace/run_dir.h"
+#include "trace/store_checkpoint.h"
 #include "trace/tensor_store.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
@@ -99,7 +100,9 @@ Status RunTrain(const TrainArgs& a) {
   AFTUNE_RETURN_IF_ERROR(MakeDirs(a.out));
   const std::string checkpoint = a.out + "/checkpoint.safetensors";
   const std::string identity = RunIdentity(cfg, data_bytes);
-  Status resumed = ResumeFromCheckpoint(checkpoint, identity, trainer.get());
+  const RunDir run{a.out};
+  TensorStore store(run.store());
+  Status resumed = ResumeFromCheckpoint(checkpoint, identity, trainer.get(), StoreStatesLoader(store));
   if (resumed.ok()) {
     std::printf("resuming from %s at step %lld\n", checkpoint.c_str(), (long long)trainer->next_step());
   } else if (resumed.code() != Status::Code::kNotFound) {
@@ -109,8 +112,6 @@ Status RunTrain(const TrainArgs& a) {
               a.data.c_str(), (long long)data.size(), (long long)trainer->total_steps(),
               (long long)cfg.examples_per_step(),
               cfg.full_finetune ? "full fine-tuning" : ("LoRA r=" + std::to_string(cfg.lora.r)).c_str());
-  const RunDir run{a.out};
-  TensorStore store(run.store());
   std::unique_ptr<TraceRecorder> recorder;
   if (key) {
     AFTUNE_RETURN_IF_ERROR(WriteContract(run.contract(), contract));
@@ -118,6 +119,13 @@ Status RunTrain(const TrainArgs& a) {
     AFTUNE_ASSIGN_OR_RETURN(recorder,
                             TraceRecorder::Open(run.trace(), ContractDigest(contract), contract.grid, &store, *trainer));
   }
+  // A recorded run's checkpoint names the state the store kept at that step
+  // (a contract's checkpoints fall exactly there) instead of a second copy.
+  auto save_checkpoint = [&]() -> Status {
+    if (const std::vector<Hash>* kept = recorder ? recorder->KeptStates(trainer->next_step()) : nullptr)
+      return SaveCheckpointRef(checkpoint, *trainer, identity, StoreStatesRef(*kept));
+    return SaveCheckpoint(checkpoint, *trainer, identity);
+  };
   Progress progress(trainer->total_steps(), cfg.logging_steps);
   while (trainer->next_step() < trainer->total_steps()) {
     AFTUNE_ASSIGN_OR_RETURN(StepReport r, trainer->RunStep(recorder.get()));
@@ -125,10 +133,10 @@ Status RunTrain(const TrainArgs& a) {
     progress.Update(r.step + 1, r.loss, r.learning_rate, r.tokens);
     const int64_t done = trainer->next_step();
     if (cfg.save_steps > 0 && done % cfg.save_steps == 0 && done < trainer->total_steps())
-      AFTUNE_RETURN_IF_ERROR(SaveCheckpoint(checkpoint, *trainer, identity));
+      AFTUNE_RETURN_IF_ERROR(save_checkpoint());
   }
   progress.Finish();
-  AFTUNE_RETURN_IF_ERROR(SaveCheckpoint(checkpoint, *trainer, identity));
+  AFTUNE_RETURN_IF_ERROR(save_checkpoint());
   AFTUNE_RETURN_IF_ERROR(WriteResult(*trainer, a.out));
   if (!recorder) return Status::Ok();
   // The full model may be sharded: its directory's weight files, any layout.

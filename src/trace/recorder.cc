@@ -118,10 +118,15 @@ bool TraceRecorder::KeepsState(int64_t step, const Trainer& trainer) const {
 
 Status TraceRecorder::AppendBlockStates(int64_t step, const Trainer& trainer) {
   if (writer_) AFTUNE_RETURN_IF_ERROR(writer_->Flush());
+  kept_step_ = step;
+  kept_states_.clear();
   for (size_t b = 0; b < trainer.blocks().size(); ++b) {
     size_t count = 0;
     Hash h = BlockStateDigest(trainer, b, &count);
-    if (KeepsState(step, trainer)) writer_->PutState(h, BlockStateTensors(trainer, b));
+    if (KeepsState(step, trainer)) {
+      writer_->PutState(h, BlockStateTensors(trainer, b));
+      kept_states_.push_back(h);
+    }
     AFTUNE_RETURN_IF_ERROR(Append(BlockStateRecord(step, b, trainer.blocks()[b], h, count)));
   }
   // Durable once per step-block: a resume starts from a checkpoint at a

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commit/compact_range.h"
 #include "protocol/contract.h"
@@ -61,6 +62,14 @@ class TraceRecorder : public StepObserver {
   // so far is durable (and reporting a failure to keep one).
   Status EndStep(const StepReport& r, const Trainer& trainer);
 
+  // The block states kept in the store at `step` (in block order), when the
+  // last block-state records were of that step and kept: what a resumable
+  // checkpoint there can name instead of copying (trace/store_checkpoint.h).
+  // Null otherwise.
+  const std::vector<Hash>* KeptStates(int64_t step) const {
+    return kept_step_ == step && !kept_states_.empty() ? &kept_states_ : nullptr;
+  }
+
   Hash root() const { return tree_.Root(); }
   uint64_t records() const { return tree_.size(); }
 
@@ -77,6 +86,8 @@ class TraceRecorder : public StepObserver {
   std::unique_ptr<StoreWriter> writer_;  // null: keep nothing
   MerkleBuilder tree_;
   StepDigester digester_;
+  int64_t kept_step_ = -1;
+  std::vector<Hash> kept_states_;
 };
 
 }  // namespace aftune

@@ -13,9 +13,12 @@
 
 #include "base/file.h"
 #include "model/model_init.h"
+#include "model/safetensors.h"
 #include "model/tokenizer.h"
 #include "tensor/thread_pool.h"
 #include "protocol/trace_layout.h"
+#include "trace/store_checkpoint.h"
+#include "trace/tensor_store.h"
 #include "train/checkpoint.h"
 #include "train/grad_clip.h"
 
@@ -201,6 +204,51 @@ TEST_F(RecorderTest, LayoutNamesTheLineOfEveryRecord) {
     EXPECT_EQ(named.size(), lines.size()) << "every line is named exactly once";
     EXPECT_EQ(layout.step_blocks(), (5 + steps_per_block - 1) / steps_per_block);
   }
+}
+
+// A checkpoint at a kept state names the store's objects (no tensors of its
+// own) and resumes exactly as a checkpoint holding the tensors does.
+TEST_F(RecorderTest, CheckpointNamingTheKeptStatesResumesLikeACopy) {
+  TensorStore store(dir_ + "/store");
+  const std::string named = dir_ + "/named.safetensors", copy = dir_ + "/copy.safetensors";
+  {
+    auto t = Make();
+    auto rec = TraceRecorder::Open(dir_ + "/kept.jsonl", contract_, kGrid, &store, *t).value();
+    for (int i = 0; i < 3; ++i) {
+      auto r = t->RunStep(rec.get());
+      ASSERT_TRUE(r.ok());
+      ASSERT_TRUE(rec->EndStep(*r, *t).ok());
+      if (t->next_step() == 1) {
+        EXPECT_EQ(rec->KeptStates(1), nullptr);
+      }
+      if (t->next_step() != 2) continue;
+      const std::vector<Hash>* kept = rec->KeptStates(2);  // B_S * I_C = 2
+      ASSERT_NE(kept, nullptr);
+      EXPECT_EQ(kept->size(), t->blocks().size());
+      ASSERT_TRUE(SaveCheckpointRef(named, *t, "id", StoreStatesRef(*kept)).ok());
+      ASSERT_TRUE(SaveCheckpoint(copy, *t, "id").ok());
+    }
+  }
+  EXPECT_TRUE(SafetensorsFile::Read(named).value().entries().empty());
+  auto from_copy = Make(), from_store = Make();
+  ASSERT_TRUE(ResumeFromCheckpoint(copy, "id", from_copy.get()).ok());
+  Status st = ResumeFromCheckpoint(named, "id", from_store.get(), StoreStatesLoader(store));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(from_store->next_step(), 2);
+  EXPECT_EQ(FinalStateDigest(*from_store), FinalStateDigest(*from_copy));
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(from_copy->RunStep(nullptr).ok());
+    ASSERT_TRUE(from_store->RunStep(nullptr).ok());
+  }
+  EXPECT_EQ(FinalStateDigest(*from_store), FinalStateDigest(*from_copy));
+
+  // Without the store, or with one of its objects gone, it is refused.
+  auto other = Make();
+  EXPECT_EQ(ResumeFromCheckpoint(named, "id", other.get()).code(), Status::Code::kCorruption);
+  TensorStore empty(dir_ + "/no-store");
+  st = ResumeFromCheckpoint(named, "id", other.get(), StoreStatesLoader(empty));
+  EXPECT_EQ(st.code(), Status::Code::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find(named), std::string::npos) << st.ToString();
 }
 
 TEST_F(RecorderTest, ResumedRunEndsWithTheSameTrace) {

@@ -1,24 +1,37 @@
 #include "train/checkpoint.h"
 
+#include <map>
+
 #include "base/file.h"
 #include "model/safetensors.h"
 
 namespace aftune {
 
 namespace {
+
 constexpr char kFormat[] = "aftune training checkpoint v1";
+
+std::map<std::string, std::string> Metadata(const Trainer& trainer, const std::string& identity) {
+  return {{"format", kFormat}, {"next_step", std::to_string(trainer.next_step())}, {"identity", identity}};
+}
+
 }  // namespace
 
 Status SaveCheckpoint(const std::string& path, const Trainer& trainer, const std::string& identity) {
   TensorMap all = trainer.trainable();
   for (const auto& [name, t] : trainer.optimizer().state()) all.emplace(name, t);
-  return WriteSafetensors(path, all, DType::kF32,
-                          {{"format", kFormat},
-                           {"next_step", std::to_string(trainer.next_step())},
-                           {"identity", identity}});
+  return WriteSafetensors(path, all, DType::kF32, Metadata(trainer, identity));
 }
 
-Status ResumeFromCheckpoint(const std::string& path, const std::string& identity, Trainer* trainer) {
+Status SaveCheckpointRef(const std::string& path, const Trainer& trainer, const std::string& identity,
+                         const std::string& tensors_ref) {
+  auto meta = Metadata(trainer, identity);
+  meta["tensors"] = tensors_ref;
+  return WriteSafetensors(path, TensorMap(), DType::kF32, meta);
+}
+
+Status ResumeFromCheckpoint(const std::string& path, const std::string& identity, Trainer* trainer,
+                            const CheckpointTensorLoader& load) {
   if (!FileExists(path)) return Status::NotFound(path + ": no checkpoint");
   AFTUNE_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::Read(path));
   const auto& meta = file.metadata();
@@ -35,7 +48,15 @@ Status ResumeFromCheckpoint(const std::string& path, const std::string& identity
   long long step = std::strtoll(step_text.c_str(), &end, 10);
   if (step_text.empty() || *end != '\0' || step < 0)
     return Status::Corruption(path + ": next_step '" + step_text + "' is not a step number");
-  AFTUNE_ASSIGN_OR_RETURN(TensorMap all, file.AllF32());
+  TensorMap all;
+  if (meta.count("tensors")) {
+    if (!load) return Status::Corruption(path + ": its tensors are kept elsewhere ('" + get("tensors") + "')");
+    Result<TensorMap> loaded = load(get("tensors"));
+    if (!loaded.ok()) return loaded.status().WithContext(path);
+    all = std::move(loaded).value();
+  } else {
+    AFTUNE_ASSIGN_OR_RETURN(all, file.AllF32());
+  }
   TensorMap trainable, state;
   for (auto& [name, t] : all) {
     if (trainer->trainable().count(name)) trainable.emplace(name, std::move(t));
