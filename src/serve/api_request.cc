@@ -145,6 +145,21 @@ std::variant<std::vector<ChatMessage>, ApiError> GetMessages(const Json& v) {
   return out;
 }
 
+// stream_options.include_usage; the object is refused without streaming.
+std::variant<bool, ApiError> GetStreamOptions(const Json& v, bool stream) {
+  if (!stream) return InvalidRequest("stream_options", "'stream_options' is only allowed when 'stream' is true");
+  if (!v.is_object()) return InvalidRequest("stream_options", TypeError("stream_options", "an object"));
+  bool include_usage = false;
+  for (const auto& [key, value] : v.items()) {
+    const std::string field = "stream_options." + key;
+    if (key != "include_usage") return InvalidRequest(field, "unknown or unsupported field '" + field + "'");
+    if (value.is_null()) continue;
+    if (!value.is_boolean()) return InvalidRequest(field, TypeError(field, "a boolean"));
+    include_usage = value.get<bool>();
+  }
+  return include_usage;
+}
+
 // Assigns the parsed value of an optional field to *dst, or returns its error.
 template <typename T, typename F>
 std::optional<ApiError> Optional(const Fields& f, const std::string& key, T* dst, F parse) {
@@ -180,7 +195,8 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   if (!obj.is_object()) return InvalidRequest("", "the request body must be a JSON object");
   const bool chat = endpoint == ApiEndpoint::kChatCompletions;
   static const std::set<std::string> kKnown = {"model", "max_tokens", "temperature", "top_p", "top_k",
-                                               "seed",  "stop",       "n",           "stream", "user"};
+                                               "seed",  "stop",       "n",           "stream", "user",
+                                               "stream_options"};
   for (const auto& [key, value] : obj.items()) {
     if (!kKnown.count(key) && key != (chat ? "messages" : "prompt"))
       return InvalidRequest(key, "unknown or unsupported field '" + key + "'");
@@ -216,8 +232,10 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   if (auto e = Optional(f, "n", &n, integer("n", 1, 1))) return *e;
   if (const Json* stream = f.Get("stream")) {
     if (!stream->is_boolean()) return InvalidRequest("stream", TypeError("stream", "a boolean"));
-    if (stream->get<bool>()) return InvalidRequest("stream", "streaming is not supported: 'stream' must be false");
+    r.stream = stream->get<bool>();
   }
+  if (auto e = Optional(f, "stream_options", &r.include_usage, [&r](const Json& v) { return GetStreamOptions(v, r.stream); }))
+    return *e;
   std::string user;
   if (auto e = Optional(f, "user", &user, str("user"))) return *e;
   if (Status st = r.sampling.Validate(); !st.ok()) {

@@ -13,7 +13,9 @@
 //   top_k        integer >= 0, default 0 (no limit; an aftune extension)
 //   seed         integer in [0, 2^64), default 0
 //   stop         string, array of at most 4 strings, or null
-//   n            must be 1;  stream  must be false;  user  string, ignored
+//   n            must be 1;  user  string, ignored
+//   stream       boolean, default false: the answer as server-sent events
+//   stream_options  {"include_usage": boolean} or null; only with stream
 //
 // Numbers convert to the binary32 nearest to them (temperature, top_p).
 // The body must be one JSON object of at most kMaxRequestBytes bytes, nested
@@ -60,6 +62,8 @@ struct ApiRequest {
   int64_t max_tokens = 16;
   SamplingParams sampling;
   std::vector<std::string> stop;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
 };
 
 // `max_tokens_limit` is the largest max_tokens the server accepts.

@@ -143,7 +143,6 @@ TEST(InferenceService, BadInputIsAnErrorWithoutAReceipt) {
       {C, R"({"model": "tiny", "prompt": "a", "stop": ["a", "b", "c", "d", "e"]})", 400, "stop"},
       {C, R"({"model": "tiny", "prompt": "a", "stop": ["a", 1]})", 400, "stop[1]"},
       {C, R"({"model": "tiny", "prompt": "a", "n": 2})", 400, "n"},
-      {C, R"({"model": "tiny", "prompt": "a", "stream": true})", 400, "stream"},
       {C, R"({"model": "tiny", "prompt": "a", "stream": "no"})", 400, "stream"},
       {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {}})", 400, "logit_bias"},
       {C, R"({"model": "tiny", "messages": []})", 400, "messages"},
@@ -176,6 +175,101 @@ TEST(InferenceService, BadInputIsAnErrorWithoutAReceipt) {
                                           "stream": false, "stop": null, "user": "u", "seed": 18446744073709551615})");
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(f.log->size(), 1u);
+}
+
+}  // namespace
+}  // namespace aftune
+
+namespace aftune {
+namespace {
+
+// The data of every event of a streamed reply.
+std::vector<std::string> Events(const HttpReply& reply) {
+  std::vector<std::string> events;
+  EXPECT_TRUE(reply.stream) << reply.body;
+  if (reply.stream) reply.stream([&](const std::string& data) {
+    events.push_back(data);
+    return true;
+  });
+  return events;
+}
+
+TEST(InferenceServiceStream, StreamedEqualsNonStreamed) {
+  testing::ServedFixture f("stream");
+  const std::string prompts[] = {R"("prompt": "3+4=")", R"("messages": [{"role": "user", "content": "Hi"}])"};
+  for (int chat = 0; chat < 2; ++chat) {
+    const ApiEndpoint endpoint = chat ? ApiEndpoint::kChatCompletions : ApiEndpoint::kCompletions;
+    for (int seed = 0; seed < 6; ++seed) {
+      const std::string common = R"({"model": "tiny", )" + prompts[chat] + R"(, "max_tokens": 12, "seed": )" +
+                                 std::to_string(seed) + (seed % 3 == 2 ? R"(, "stop": ["a", "\u00e9"])" : "");
+      HttpReply whole = f.service->Handle(endpoint, common + "}");
+      ASSERT_EQ(whole.status, 200) << whole.body;
+      Json want = Json::parse(whole.body);
+      const bool usage = seed % 2 == 1;
+      std::vector<std::string> events = Events(f.service->Handle(
+          endpoint, common + R"(, "stream": true, "stream_options": {"include_usage": )" +
+                        (usage ? "true" : "false") + "}}"));
+      ASSERT_GE(events.size(), 2u);
+      EXPECT_EQ(events.back(), "[DONE]");
+      std::string text;
+      Json last, finish;
+      for (size_t i = 0; i + 1 < events.size(); ++i) {
+        Json c = Json::parse(events[i]);
+        EXPECT_EQ(c["object"], chat ? "chat.completion.chunk" : "text_completion");
+        EXPECT_EQ(c["id"], Json::parse(events[0])["id"]);
+        EXPECT_EQ(c["system_fingerprint"], want["system_fingerprint"]);
+        EXPECT_EQ(c.contains("usage"), usage);
+        last = c;
+        if (c["choices"].empty()) continue;  // the usage chunk
+        const Json& choice = c["choices"][0];
+        if (chat) {
+          EXPECT_EQ(choice["delta"].contains("role"), i == 0) << events[i];
+          if (choice["delta"].contains("content")) text += choice["delta"]["content"].get<std::string>();
+        } else {
+          text += choice["text"].get<std::string>();
+        }
+        if (!choice["finish_reason"].is_null()) finish = c;
+        else EXPECT_TRUE(finish.is_null()) << "a chunk after the finish: " << events[i];
+      }
+      const Json& w = want["choices"][0];
+      EXPECT_EQ(text, chat ? w["message"]["content"] : w["text"]) << events.size();
+      ASSERT_FALSE(finish.is_null());
+      EXPECT_EQ(finish["choices"][0]["finish_reason"], w["finish_reason"]);
+      if (usage) {
+        EXPECT_TRUE(last["choices"].empty());
+        EXPECT_EQ(last["usage"], want["usage"]);
+      }
+      // The receipt, in the final chunk, binds the same request and tokens.
+      Result<ReceiptBundle> got = ReceiptBundleFromJson(last["aftune_receipt"]);
+      ASSERT_TRUE(got.ok()) << last.dump();
+      EXPECT_TRUE(CheckReceiptBundle(*got).ok());
+      Result<ReceiptBundle> ref = ReceiptBundleFromJson(want["aftune_receipt"]);
+      EXPECT_EQ(got->completion_tokens, ref->completion_tokens);
+      EXPECT_EQ(RequestDigest(got->request), RequestDigest(ref->request));
+      EXPECT_EQ(got->log_index, ref->log_index + 1);
+    }
+  }
+}
+
+TEST(InferenceServiceStream, StreamOptionsNeedStreaming) {
+  testing::ServedFixture f("stream-opts");
+  struct Case {
+    const char* body;
+    const char* param;
+  } cases[] = {
+      {R"({"model": "tiny", "prompt": "a", "stream_options": {"include_usage": true}})", "stream_options"},
+      {R"({"model": "tiny", "prompt": "a", "stream": true, "stream_options": {"x": 1}})", "stream_options.x"},
+      {R"({"model": "tiny", "prompt": "a", "stream": true, "stream_options": {"include_usage": 1}})",
+       "stream_options.include_usage"},
+      {R"({"model": "tiny", "prompt": "a", "stream": "yes"})", "stream"},
+  };
+  for (const Case& c : cases) {
+    HttpReply r = f.service->Handle(ApiEndpoint::kCompletions, c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    EXPECT_FALSE(r.stream);
+    EXPECT_EQ(Json::parse(r.body)["error"]["param"], c.param) << r.body;
+  }
+  EXPECT_EQ(f.log->size(), 0u);
 }
 
 }  // namespace
