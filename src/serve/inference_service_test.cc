@@ -144,7 +144,21 @@ TEST(InferenceService, BadInputIsAnErrorWithoutAReceipt) {
       {C, R"({"model": "tiny", "prompt": "a", "stop": ["a", 1]})", 400, "stop[1]"},
       {C, R"({"model": "tiny", "prompt": "a", "n": 2})", 400, "n"},
       {C, R"({"model": "tiny", "prompt": "a", "stream": "no"})", 400, "stream"},
-      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {}})", 400, "logit_bias"},
+      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {"5": 10}})", 400, "logit_bias"},
+      {C, R"({"model": "tiny", "prompt": "a", "logprobs": 2})", 400, "logprobs"},
+      {C, R"({"model": "tiny", "prompt": "a", "presence_penalty": 0.5})", 400, "presence_penalty"},
+      {C, R"({"model": "tiny", "prompt": "a", "max_completion_tokens": 3})", 400, "max_completion_tokens"},
+      {C, R"({"model": "tiny", "prompt": "a", "store": "yes"})", 400, "store"},
+      {C, R"({"model": "tiny", "prompt": "a", "metadata": {"k": 1}})", 400, "metadata.k"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": "a"}], "tools": [{"type": "function"}]})", 400,
+       "tools"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": "a"}], "max_tokens": 2,
+              "max_completion_tokens": 3})", 400, "max_completion_tokens"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]})",
+       400, "messages[0].content[0].type"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": [{"type": "text"}]}]})", 400,
+       "messages[0].content[0].text"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": []}]})", 400, "messages[0].content"},
       {C, R"({"model": "tiny", "messages": []})", 400, "messages"},
       {K, R"({"model": "tiny", "prompt": "a"})", 400, "prompt"},
       {K, R"({"model": "tiny"})", 400, "messages"},
@@ -182,6 +196,44 @@ TEST(InferenceService, BadInputIsAnErrorWithoutAReceipt) {
 
 namespace aftune {
 namespace {
+
+// The prompt tokens a chat request's receipt binds.
+std::vector<int32_t> ChatPromptOf(InferenceService& service, const std::string& body) {
+  HttpReply reply = service.Handle(ApiEndpoint::kChatCompletions, body);
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  if (reply.status != 200) return {};
+  Result<ReceiptBundle> b = ReceiptBundleFromJson(Json::parse(reply.body)["aftune_receipt"]);
+  return b.ok() ? b->request.generation.prompt : std::vector<int32_t>{};
+}
+
+TEST(InferenceServiceParams, ChatSpellingsOfTheSameRequest) {
+  testing::ServedFixture f("spellings");
+  auto prompt = [&](const std::string& messages, const std::string& extra) {
+    return ChatPromptOf(*f.service, R"({"model": "tiny", "messages": )" + messages + extra + "}");
+  };
+  const std::string extra = R"(, "max_tokens": 2)";
+  const std::vector<int32_t> want = prompt(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi\nthere"}])",
+                           extra);
+  ASSERT_FALSE(want.empty());
+  // developer is system; text parts are joined with "\n".
+  EXPECT_EQ(prompt(R"([{"role": "developer", "content": "Be brief."},
+                       {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]}])",
+                   extra),
+            want);
+  // max_completion_tokens is max_tokens; no-op fields change nothing.
+  EXPECT_EQ(prompt(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi\nthere"}])",
+                   R"(, "max_completion_tokens": 2, "user": "u", "metadata": {"a": "b"}, "store": false,
+                      "parallel_tool_calls": true, "logprobs": false, "presence_penalty": 0, "frequency_penalty": 0.0,
+                      "logit_bias": {}, "tools": [], "response_format": {"type": "text"})"),
+            want);
+  HttpReply r = f.service->Handle(ApiEndpoint::kChatCompletions,
+                                  R"({"model": "tiny", "messages": [{"role": "user", "content": "x"}],
+                                      "max_completion_tokens": 3, "temperature": 0})");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Json::parse(r.body)["usage"]["completion_tokens"], 3);
+  EXPECT_EQ(Json::parse(r.body)["system_fingerprint"], f.service->system_fingerprint());
+  EXPECT_EQ(f.service->system_fingerprint(), "fp_" + HashToHex(f.identity.model).substr(0, 16));
+}
 
 // The data of every event of a streamed reply.
 std::vector<std::string> Events(const HttpReply& reply) {
