@@ -25,8 +25,9 @@ packages=(
 test_packages=(chromium)
 # The npm folders whose packages the tests run, exactly as their lockfiles pin
 # them: tests/browser (playwright-core, to drive Chromium) and tests/npm (the
-# JS port of HF tokenizers and the real tokenizer files the oracle reads).
-npm_dirs=(tests/browser tests/npm)
+# JS port of HF tokenizers and the real tokenizer files the oracle reads),
+# tests/openai (the official openai SDK, a client of `aftune serve`).
+npm_dirs=(tests/browser tests/npm tests/openai)
 
 with_tests=0
 if [[ ${1:-} == --tests ]]; then

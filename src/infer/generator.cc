@@ -48,7 +48,7 @@ size_t FindStop(const std::string& text, const std::vector<std::string>& stops) 
 }
 
 std::vector<GenerationResult> Generator::Generate(const std::vector<GenerationRequest>& requests,
-                                                  bool keep_logits) const {
+                                                  bool keep_logits, const TokenCallback& on_token) const {
   const ModelConfig& cfg = decoder_.config();
   const int64_t V = cfg.vocab_size;
   std::vector<GenerationResult> results(requests.size());
@@ -78,6 +78,7 @@ std::vector<GenerationResult> Generator::Generate(const std::vector<GenerationRe
       const int64_t position = a.cache->length();
       int32_t token = SampleToken(row, V, r.sampling, position);
       out.tokens.push_back(token);
+      if (on_token) on_token(a.request, token);
       if (keep_logits) logit_rows[a.request].insert(logit_rows[a.request].end(), row, row + V);
       bool done = false;
       if (std::find(eos_ids_.begin(), eos_ids_.end(), token) != eos_ids_.end()) {

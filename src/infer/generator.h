@@ -50,9 +50,13 @@ class Generator {
   // model's positions, token ids out of range).
   Status Validate(const GenerationRequest& request) const;
 
+  // Called after each sampled token with the request's index and the token
+  // (streaming); on the calling thread, in sampling order.
+  using TokenCallback = std::function<void(size_t request, int32_t token)>;
+
   // REQUIRES: every request Validate()s ok.
   std::vector<GenerationResult> Generate(const std::vector<GenerationRequest>& requests,
-                                         bool keep_logits = false) const;
+                                         bool keep_logits = false, const TokenCallback& on_token = {}) const;
 
  private:
   const Decoder& decoder_;

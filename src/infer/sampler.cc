@@ -29,9 +29,10 @@ int32_t Greedy(const float* logits, int64_t V) {
 }  // namespace
 
 int32_t SampleToken(const float* logits, int64_t V, const SamplingParams& params, int64_t position) {
-  if (params.temperature == 0.0f) return Greedy(logits, V);
+  if (params.temperature < kGreedyBelowTemperature) return Greedy(logits, V);
   std::vector<float> z(static_cast<size_t>(V));
   for (int64_t v = 0; v < V; ++v) z[v] = logits[v] / params.temperature;
+  if (!std::isfinite(z[Greedy(logits, V)])) return Greedy(logits, V);  // z_0 overflowed
   std::vector<int32_t> order(static_cast<size_t>(V));
   std::iota(order.begin(), order.end(), 0);
   int64_t kept = params.top_k > 0 ? std::min(params.top_k, V) : V;

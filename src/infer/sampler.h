@@ -14,7 +14,12 @@
 //   6. u = Philox(seed, kSampling, stream 0).Uniform(position); pick the first
 //      kept candidate with c_i > u * c_kept (the last one if rounding leaves
 //      none).
-// temperature == 0 is greedy: the largest logit, ties to the lowest id.
+// Greedy (the largest logit, ties to the lowest id) when temperature == 0,
+// when temperature < kGreedyBelowTemperature (subnormal: the limit T → 0),
+// and when z_0 = max logit / temperature is not finite (it overflowed, as
+// 10 / 1e-38 does): steps 4-6 would compute inf - inf = NaN, and greedy is
+// the limit of the distribution as the temperature falls. Every other case
+// is the procedure above, bit for bit as before this rule was written.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +28,9 @@
 #include "base/status.h"
 
 namespace aftune {
+
+// The smallest normal binary32 (FLT_MIN).
+inline constexpr float kGreedyBelowTemperature = 1.17549435e-38f;
 
 struct SamplingParams {
   float temperature = 1.0f;  // 0: greedy

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -15,6 +16,45 @@ TEST(SamplerTest, GreedyTakesLargestLogitLowestIdOnTies) {
   SamplingParams p;
   p.temperature = 0.0f;
   EXPECT_EQ(SampleToken(logits.data(), 4, p, 0), 1);
+}
+
+// Before the greedy rule, 1e-39 made logits / T overflow to inf, the
+// cumulative sums NaN, and the fall-through picked the least likely token.
+TEST(SamplerTest, TinyTemperaturesAreGreedy) {
+  const std::vector<float> logits = {0.5f, 2.0f, -1.0f, 1.9f, -3.0f};
+  for (float t : {1e-39f, 1e-30f, 1e-20f, kGreedyBelowTemperature, std::nextafter(kGreedyBelowTemperature, 1.0f)}) {
+    for (int64_t pos = 0; pos < 64; ++pos) {
+      SamplingParams p;
+      p.temperature = t;
+      p.seed = 5;
+      EXPECT_EQ(SampleToken(logits.data(), 5, p, pos), 1) << "T=" << t << " position " << pos;
+    }
+  }
+  // logits / T overflows even at a normal temperature: greedy, not NaN.
+  const std::vector<float> large = {1e10f, -1e10f, 3e10f, 5.0f};
+  SamplingParams p;
+  p.temperature = 1e-30f;
+  for (int64_t pos = 0; pos < 64; ++pos) EXPECT_EQ(SampleToken(large.data(), 4, p, pos), 2);
+}
+
+TEST(SamplerTest, TheGreedyBoundIsExact) {
+  // Equal logits: any temperature that samples spreads the choices; below the
+  // bound every choice is the lowest id.
+  const std::vector<float> flat(8, 0.0f);
+  auto distinct = [&](float t) {
+    std::vector<bool> seen(8, false);
+    for (int64_t pos = 0; pos < 200; ++pos) {
+      SamplingParams p;
+      p.temperature = t;
+      seen[SampleToken(flat.data(), 8, p, pos)] = true;
+    }
+    return std::count(seen.begin(), seen.end(), true);
+  };
+  EXPECT_EQ(distinct(1e-39f), 1);
+  EXPECT_EQ(distinct(std::nextafter(kGreedyBelowTemperature, 0.0f)), 1);
+  EXPECT_EQ(distinct(kGreedyBelowTemperature), 8);
+  EXPECT_EQ(distinct(std::nextafter(kGreedyBelowTemperature, 1.0f)), 8);
+  EXPECT_EQ(distinct(1e-30f), 8);
 }
 
 TEST(SamplerTest, TopKOneAndTinyTopPAreGreedy) {

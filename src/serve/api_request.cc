@@ -1,6 +1,9 @@
 #include "serve/api_request.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <optional>
 #include <limits>
 #include <set>
 
@@ -122,6 +125,32 @@ std::variant<std::vector<std::string>, ApiError> GetStop(const Json& v) {
   return out;
 }
 
+// A message's content: a string, or an array of text parts
+// [{"type": "text", "text": "…"}] joined with "\n" (as vLLM joins them).
+std::variant<std::string, ApiError> GetContent(const Json& v, const std::string& field) {
+  if (!v.is_array()) return GetString(v, field);
+  if (v.empty()) return InvalidRequest(field, TypeError(field, "a string or a non-empty array of text parts"));
+  std::string out;
+  for (size_t j = 0; j < v.size(); ++j) {
+    const std::string part = field + "[" + std::to_string(j) + "]";
+    if (!v[j].is_object()) return InvalidRequest(part, TypeError(part, "an object"));
+    if (!v[j].contains("type") || v[j]["type"] != "text")
+      return InvalidRequest(part + ".type", "'" + part + ".type' must be \"text\": only text content parts are supported");
+    for (const auto& [key, value] : v[j].items())
+      if (key != "type" && key != "text") return InvalidRequest(part + "." + key, "unknown field '" + part + "." + key + "'");
+    if (!v[j].contains("text")) return InvalidRequest(part + ".text", "'" + part + ".text' is missing");
+    auto text = GetString(v[j]["text"], part + ".text");
+    if (auto* e = std::get_if<ApiError>(&text)) return *e;
+    if (j > 0) out += "\n";
+    out += std::get<std::string>(text);
+  }
+  return out;
+}
+
+// Roles as the chat template sees them: OpenAI's "developer" is its newer
+// name for "system" (the models served here know no other).
+std::string TemplateRole(const std::string& role) { return role == "developer" ? "system" : role; }
+
 std::variant<std::vector<ChatMessage>, ApiError> GetMessages(const Json& v) {
   if (!v.is_array() || v.empty()) return InvalidRequest("messages", TypeError("messages", "a non-empty array"));
   std::vector<ChatMessage> out;
@@ -133,16 +162,77 @@ std::variant<std::vector<ChatMessage>, ApiError> GetMessages(const Json& v) {
       if (key != "role" && key != "content" && key != "name")
         return InvalidRequest(at + "." + key, "unknown field '" + at + "." + key + "'");
     }
-    for (auto [key, dst] : {std::pair{"role", &m.role}, std::pair{"content", &m.content}}) {
+    for (const char* key : {"role", "content"}) {
       const std::string field = at + "." + key;
       if (!v[i].contains(key)) return InvalidRequest(field, "'" + field + "' is missing");
-      auto s = GetString(v[i][key], field);
-      if (auto* e = std::get_if<ApiError>(&s)) return *e;
-      *dst = std::get<std::string>(s);
     }
+    auto role = GetString(v[i]["role"], at + ".role");
+    if (auto* e = std::get_if<ApiError>(&role)) return *e;
+    m.role = TemplateRole(std::get<std::string>(role));
+    auto content = GetContent(v[i]["content"], at + ".content");
+    if (auto* e = std::get_if<ApiError>(&content)) return *e;
+    m.content = std::get<std::string>(content);
     out.push_back(std::move(m));
   }
   return out;
+}
+
+// OpenAI fields that would change the output and are not implemented: each
+// accepted only at the value that changes nothing (absent and null too).
+struct Unimplemented {
+  const char* name;
+  bool (*no_op)(const Json&);
+};
+constexpr Unimplemented kUnimplemented[] = {
+    {"logprobs", [](const Json& v) { return v == false || v == 0; }},
+    {"top_logprobs", [](const Json& v) { return v == 0; }},
+    {"presence_penalty", [](const Json& v) { return v.is_number() && v.get<double>() == 0.0; }},
+    {"frequency_penalty", [](const Json& v) { return v.is_number() && v.get<double>() == 0.0; }},
+    {"logit_bias", [](const Json& v) { return v.is_object() && v.empty(); }},
+    {"echo", [](const Json& v) { return v == false; }},
+    {"best_of", [](const Json& v) { return v == 1; }},
+    {"suffix", [](const Json& v) { return v == ""; }},
+    {"response_format", [](const Json& v) { return v == Json{{"type", "text"}}; }},
+    {"tools", [](const Json& v) { return v.is_array() && v.empty(); }},
+    {"tool_choice", [](const Json& v) { return v == "none"; }},
+    {"functions", [](const Json& v) { return v.is_array() && v.empty(); }},
+    {"function_call", [](const Json& v) { return v == "none"; }},
+    {"prediction", [](const Json&) { return false; }},
+    {"reasoning_effort", [](const Json&) { return false; }},
+    {"modalities", [](const Json& v) { return v == Json::array({"text"}); }},
+    {"audio", [](const Json&) { return false; }},
+    {"web_search_options", [](const Json&) { return false; }},
+};
+
+// Fields that change nothing about the output: checked for their type, then
+// ignored (docs/formats.md, "Inference HTTP API").
+std::optional<ApiError> CheckNoOpFields(const Json& obj) {
+  for (const char* key : {"store", "parallel_tool_calls"}) {
+    auto it = obj.find(key);
+    if (it != obj.end() && !it->is_null() && !it->is_boolean())
+      return InvalidRequest(key, TypeError(key, "a boolean"));
+  }
+  if (auto it = obj.find("metadata"); it != obj.end() && !it->is_null()) {
+    if (!it->is_object()) return InvalidRequest("metadata", TypeError("metadata", "an object of strings"));
+    for (const auto& [key, value] : it->items())
+      if (!value.is_string()) return InvalidRequest("metadata." + key, TypeError("metadata." + key, "a string"));
+  }
+  return std::nullopt;
+}
+
+// stream_options.include_usage; the object is refused without streaming.
+std::variant<bool, ApiError> GetStreamOptions(const Json& v, bool stream) {
+  if (!stream) return InvalidRequest("stream_options", "'stream_options' is only allowed when 'stream' is true");
+  if (!v.is_object()) return InvalidRequest("stream_options", TypeError("stream_options", "an object"));
+  bool include_usage = false;
+  for (const auto& [key, value] : v.items()) {
+    const std::string field = "stream_options." + key;
+    if (key != "include_usage") return InvalidRequest(field, "unknown or unsupported field '" + field + "'");
+    if (value.is_null()) continue;
+    if (!value.is_boolean()) return InvalidRequest(field, TypeError(field, "a boolean"));
+    include_usage = value.get<bool>();
+  }
+  return include_usage;
 }
 
 // Assigns the parsed value of an optional field to *dst, or returns its error.
@@ -180,11 +270,19 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   if (!obj.is_object()) return InvalidRequest("", "the request body must be a JSON object");
   const bool chat = endpoint == ApiEndpoint::kChatCompletions;
   static const std::set<std::string> kKnown = {"model", "max_tokens", "temperature", "top_p", "top_k",
-                                               "seed",  "stop",       "n",           "stream", "user"};
+                                               "seed",  "stop",       "n",           "stream", "user",
+                                               "stream_options", "metadata", "store", "parallel_tool_calls"};
   for (const auto& [key, value] : obj.items()) {
-    if (!kKnown.count(key) && key != (chat ? "messages" : "prompt"))
+    if (kKnown.count(key) || key == (chat ? "messages" : "prompt") || (chat && key == "max_completion_tokens"))
+      continue;
+    auto it = std::find_if(std::begin(kUnimplemented), std::end(kUnimplemented),
+                           [&key](const Unimplemented& u) { return key == u.name; });
+    if (it == std::end(kUnimplemented))
       return InvalidRequest(key, "unknown or unsupported field '" + key + "'");
+    if (!value.is_null() && !it->no_op(value))
+      return InvalidRequest(key, "'" + key + "' is not supported by this server (only its no-op value is accepted)");
   }
+  if (auto e = CheckNoOpFields(obj)) return *e;
   Fields f(obj);
   ApiRequest r;
   r.endpoint = endpoint;
@@ -203,6 +301,15 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   };
   auto number = [](const std::string& key) { return [key](const Json& v) { return GetFloat(v, key); }; };
   if (auto e = Optional(f, "max_tokens", &r.max_tokens, integer("max_tokens", 1, max_tokens_limit))) return *e;
+  if (chat && f.Get("max_completion_tokens")) {
+    // The chat API's current name for max_tokens; both given must agree.
+    const int64_t max_tokens = r.max_tokens;
+    if (auto e = Optional(f, "max_completion_tokens", &r.max_tokens,
+                          integer("max_completion_tokens", 1, max_tokens_limit)))
+      return *e;
+    if (f.Get("max_tokens") && max_tokens != r.max_tokens)
+      return InvalidRequest("max_completion_tokens", "'max_completion_tokens' and 'max_tokens' differ; give one");
+  }
   if (auto e = Optional(f, "temperature", &r.sampling.temperature, number("temperature"))) return *e;
   if (auto e = Optional(f, "top_p", &r.sampling.top_p, number("top_p"))) return *e;
   if (auto e = Optional(f, "top_k", &r.sampling.top_k, integer("top_k", 0, INT64_MAX))) return *e;
@@ -216,8 +323,10 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   if (auto e = Optional(f, "n", &n, integer("n", 1, 1))) return *e;
   if (const Json* stream = f.Get("stream")) {
     if (!stream->is_boolean()) return InvalidRequest("stream", TypeError("stream", "a boolean"));
-    if (stream->get<bool>()) return InvalidRequest("stream", "streaming is not supported: 'stream' must be false");
+    r.stream = stream->get<bool>();
   }
+  if (auto e = Optional(f, "stream_options", &r.include_usage, [&r](const Json& v) { return GetStreamOptions(v, r.stream); }))
+    return *e;
   std::string user;
   if (auto e = Optional(f, "user", &user, str("user"))) return *e;
   if (Status st = r.sampling.Validate(); !st.ok()) {

@@ -5,15 +5,25 @@
 //
 //   model        string, required
 //   prompt       string, required for /v1/completions (not allowed in chat)
-//   messages     array of {"role": string, "content": string}, required for
-//                /v1/chat/completions (not allowed in completions)
-//   max_tokens   integer in [1, limit], default 16
+//   messages     array of {"role": string, "content": string or array of
+//                {"type": "text", "text": string} (joined with "\n"), "name"},
+//                required for /v1/chat/completions (not allowed in
+//                completions); role "developer" is taken as "system"
+//   max_tokens   integer in [1, limit], default 16; chat also takes
+//                max_completion_tokens (both given: must be equal)
 //   temperature  number >= 0, default 1 (0: greedy)
 //   top_p        number in (0, 1], default 1
 //   top_k        integer >= 0, default 0 (no limit; an aftune extension)
 //   seed         integer in [0, 2^64), default 0
 //   stop         string, array of at most 4 strings, or null
-//   n            must be 1;  stream  must be false;  user  string, ignored
+//   n            must be 1;  user  string, ignored
+//   metadata (object of strings), store, parallel_tool_calls (booleans):
+//                ignored, they change nothing about the output
+//   logprobs, presence_penalty, logit_bias, tools, ... (kUnimplemented in
+//                api_request.cc): refused naming the field unless at the
+//                value that changes nothing (false, 0, {}, [], "none")
+//   stream       boolean, default false: the answer as server-sent events
+//   stream_options  {"include_usage": boolean} or null; only with stream
 //
 // Numbers convert to the binary32 nearest to them (temperature, top_p).
 // The body must be one JSON object of at most kMaxRequestBytes bytes, nested
@@ -60,6 +70,8 @@ struct ApiRequest {
   int64_t max_tokens = 16;
   SamplingParams sampling;
   std::vector<std::string> stop;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
 };
 
 // `max_tokens_limit` is the largest max_tokens the server accepts.

@@ -20,12 +20,26 @@ BatchQueue::~BatchQueue() {
   worker_.join();
 }
 
-GenerationResult BatchQueue::Generate(const GenerationRequest& request) {
-  Job job{&request, {}, false};
+GenerationResult BatchQueue::Generate(const GenerationRequest& request, const TokenSink& on_tokens) {
+  Job job;
+  job.request = &request;
+  job.streamed = static_cast<bool>(on_tokens);
   std::unique_lock<std::mutex> lk(mu_);
   queue_.push_back(&job);
   queued_.notify_all();
-  finished_.wait(lk, [&] { return job.done; });
+  size_t delivered = 0;
+  for (;;) {
+    finished_.wait(lk, [&] { return job.done || job.sampled.size() > delivered; });
+    if (job.sampled.size() > delivered) {
+      std::vector<int32_t> fresh(job.sampled.begin() + static_cast<std::ptrdiff_t>(delivered), job.sampled.end());
+      delivered = job.sampled.size();
+      lk.unlock();
+      on_tokens(fresh);
+      lk.lock();
+      continue;
+    }
+    if (job.done) break;
+  }
   return std::move(job.result);
 }
 
@@ -48,7 +62,18 @@ void BatchQueue::WorkLoop() {
     std::vector<GenerationRequest> requests;
     requests.reserve(batch.size());
     for (Job* job : batch) requests.push_back(*job->request);
-    std::vector<GenerationResult> results = generator_.Generate(requests);
+    bool any_streamed = false;
+    for (Job* job : batch) any_streamed |= job->streamed;
+    Generator::TokenCallback on_token;
+    if (any_streamed) {
+      on_token = [&](size_t i, int32_t token) {
+        if (!batch[i]->streamed) return;
+        std::lock_guard<std::mutex> guard(mu_);
+        batch[i]->sampled.push_back(token);
+        finished_.notify_all();
+      };
+    }
+    std::vector<GenerationResult> results = generator_.Generate(requests, false, on_token);
     lk.lock();
     for (size_t i = 0; i < batch.size(); ++i) {
       batch[i]->result = std::move(results[i]);

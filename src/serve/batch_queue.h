@@ -17,7 +17,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "infer/generator.h"
@@ -35,13 +37,20 @@ class BatchQueue {
   BatchQueue(const BatchQueue&) = delete;
   BatchQueue& operator=(const BatchQueue&) = delete;
 
-  // Blocks until the request has been generated.
+  // Receives the tokens sampled since its last call, on the caller's thread
+  // (never the worker's, so a slow client cannot stall the batch).
+  using TokenSink = std::function<void(std::span<const int32_t> tokens)>;
+
+  // Blocks until the request has been generated; with `on_tokens`, hands
+  // the tokens over as they are sampled, all of them before returning.
   // REQUIRES: generator.Validate(request).ok().
-  GenerationResult Generate(const GenerationRequest& request);
+  GenerationResult Generate(const GenerationRequest& request, const TokenSink& on_tokens = {});
 
  private:
   struct Job {
     const GenerationRequest* request;
+    bool streamed = false;
+    std::vector<int32_t> sampled;  // streamed: the tokens so far (under mu_)
     GenerationResult result;
     bool done = false;
   };

@@ -15,7 +15,20 @@ namespace {
 
 void Send(httplib::Response& res, const HttpReply& reply) {
   res.status = reply.status;
-  res.set_content(reply.body, "application/json");
+  if (!reply.stream) {
+    res.set_content(reply.body, "application/json");
+    return;
+  }
+  // Server-sent events, one "data: …" event per chunk (chunked encoding).
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider("text/event-stream", [stream = reply.stream](size_t, httplib::DataSink& sink) {
+    stream([&sink](const std::string& data) {
+      const std::string event = "data: " + data + "\n\n";
+      return sink.write(event.data(), event.size());
+    });
+    sink.done();
+    return true;
+  });
 }
 
 HttpReply JsonError(int status, const std::string& type, const std::string& message) {
@@ -47,6 +60,9 @@ HttpServer::HttpServer(InferenceService& service, ReceiptLog* log, int threads)
   });
   s.Get("/v1/models", [&service](const httplib::Request&, httplib::Response& res) {
     Send(res, {200, service.ModelsJson()});
+  });
+  s.Get(R"(/v1/models/(.+))", [&service](const httplib::Request& req, httplib::Response& res) {
+    Send(res, service.ModelReply(req.matches[1].str()));
   });
   s.Get("/health", [log](const httplib::Request&, httplib::Response& res) {
     nlohmann::json j = {{"status", "ok"}};

@@ -114,5 +114,55 @@ TEST_F(HttpServerTest, EveryRefusalIsJson) {
   EXPECT_EQ(f_.log->size(), 0u);
 }
 
+TEST_F(HttpServerTest, StreamsServerSentEvents) {
+  httplib::Client raw(url_);
+  auto res = raw.Post("/v1/chat/completions",
+                      R"({"model": "tiny", "messages": [{"role": "user", "content": "hey"}], "max_tokens": 4,
+                          "stream": true, "stream_options": {"include_usage": true}})",
+                      "application/json");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/event-stream");
+  // Every event is "data: …\n\n"; the last is [DONE]; the one before it
+  // carries the usage and the receipt.
+  std::vector<std::string> events;
+  size_t at = 0;
+  while (at < res->body.size()) {
+    ASSERT_EQ(res->body.compare(at, 6, "data: "), 0) << res->body.substr(at);
+    size_t end = res->body.find("\n\n", at);
+    ASSERT_NE(end, std::string::npos);
+    events.push_back(res->body.substr(at + 6, end - at - 6));
+    at = end + 2;
+  }
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  Json last = Json::parse(events[events.size() - 2]);
+  EXPECT_EQ(last["usage"]["completion_tokens"], 4);
+  Result<ReceiptBundle> b = ReceiptBundleFromJson(last["aftune_receipt"]);
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(CheckReceiptBundle(*b).ok());
+  EXPECT_EQ(f_.log->size(), 1u);
+  // A bad streamed request is a plain JSON error, not a stream.
+  auto bad = raw.Post("/v1/completions", R"({"model": "tiny", "prompt": "a", "stream": true, "n": 2})",
+                      "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(Json::parse(bad->body)["error"]["param"], "n");
+}
+
+TEST_F(HttpServerTest, ModelById) {
+  httplib::Client raw(url_);
+  auto ok = raw.Get("/v1/models/tiny");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  Json m = Json::parse(ok->body);
+  EXPECT_EQ(m["id"], "tiny");
+  EXPECT_EQ(m["object"], "model");
+  auto missing = raw.Get("/v1/models/other");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(Json::parse(missing->body)["error"]["code"], "model_not_found");
+}
+
 }  // namespace
 }  // namespace aftune

@@ -8,15 +8,21 @@
 // layout's EncodeChatPrompt) → decode in a shared batch (BatchQueue) → receipt signed
 // over (log index, served identity, request digest, response digest) and
 // appended to the log; only after that append is durable is the reply built.
-// A failed append is a 500 with no completion in it.
+// A failed append is a 500 with no completion in it. A streamed answer
+// ("stream": true) sends its text as it is sampled and its receipt, logged
+// the same way, in the final event; a failed append there is an error event
+// and no finish.
 //
 // Thread safety: Handle and ModelsJson may be called from any thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "commit/key.h"
 #include "commit/sha256.h"
@@ -25,6 +31,7 @@
 #include "serve/api_request.h"
 #include "serve/batch_queue.h"
 #include "serve/receipt_log.h"
+#include "protocol/receipt_bundle.h"
 #include "protocol/request.h"
 
 namespace aftune {
@@ -42,9 +49,18 @@ struct ServiceOptions {
   size_t max_batch = 32;           // requests decoded together at most
 };
 
+// Takes the data of one server-sent event; false once the client is gone.
+using EventSink = std::function<bool(const std::string& data)>;
+
 struct HttpReply {
+  HttpReply() = default;
+  HttpReply(int status_, std::string body_) : status(status_), body(std::move(body_)) {}
   int status = 200;
-  std::string body;  // JSON
+  std::string body;  // JSON; unused when `stream` is set
+  // Set for a streamed 200 ("stream": true): writes the data of each event
+  // to the sink, in order, the last one "[DONE]". Runs on the connection's
+  // thread once the headers are sent.
+  std::function<void(const EventSink&)> stream;
 };
 
 class InferenceService {
@@ -58,6 +74,11 @@ class InferenceService {
   HttpReply Handle(ApiEndpoint endpoint, std::string_view body);
   // GET /v1/models.
   std::string ModelsJson() const;
+  // GET /v1/models/{id}: the model object, or a 404 model_not_found.
+  HttpReply ModelReply(const std::string& id) const;
+  // "fp_" + 16 hex digits of the served weights' digest (of SHA-256 over the
+  // model's and the adapter's digests when serving an adapter).
+  const std::string& system_fingerprint() const { return fingerprint_; }
   const ServedIdentity& identity() const { return identity_; }
 
  private:
@@ -65,12 +86,21 @@ class InferenceService {
   std::variant<InferenceRequest, ApiError> Prepare(const ApiRequest& api) const;
   // The prompt ids of a chat request (see the order of work above).
   Result<std::vector<int32_t>> ChatPrompt(const std::vector<ChatMessage>& messages) const;
+  // Signs and durably logs the receipt of `out`; nullopt without a log.
+  std::variant<std::optional<ReceiptBundle>, ApiError> LogReceipt(const InferenceRequest& request,
+                                                                  const GenerationResult& out);
+  nlohmann::json ModelJson() const;  // one entry of /v1/models
+  // The fields every reply and chunk starts with.
+  nlohmann::json ReplyHead(const char* object, const std::string& id) const;
+  // The events of a streamed answer (see HttpReply::stream).
+  void Stream(const ApiRequest& api, const InferenceRequest& request, const EventSink& sink);
 
   const ServedModel& model_;
   const ServedIdentity identity_;
   const PrivateKey& key_;
   ReceiptLog* log_;
   const ServiceOptions options_;
+  const std::string fingerprint_;
   Generator generator_;
   BatchQueue queue_;
 };

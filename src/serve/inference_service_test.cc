@@ -143,9 +143,22 @@ TEST(InferenceService, BadInputIsAnErrorWithoutAReceipt) {
       {C, R"({"model": "tiny", "prompt": "a", "stop": ["a", "b", "c", "d", "e"]})", 400, "stop"},
       {C, R"({"model": "tiny", "prompt": "a", "stop": ["a", 1]})", 400, "stop[1]"},
       {C, R"({"model": "tiny", "prompt": "a", "n": 2})", 400, "n"},
-      {C, R"({"model": "tiny", "prompt": "a", "stream": true})", 400, "stream"},
       {C, R"({"model": "tiny", "prompt": "a", "stream": "no"})", 400, "stream"},
-      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {}})", 400, "logit_bias"},
+      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {"5": 10}})", 400, "logit_bias"},
+      {C, R"({"model": "tiny", "prompt": "a", "logprobs": 2})", 400, "logprobs"},
+      {C, R"({"model": "tiny", "prompt": "a", "presence_penalty": 0.5})", 400, "presence_penalty"},
+      {C, R"({"model": "tiny", "prompt": "a", "max_completion_tokens": 3})", 400, "max_completion_tokens"},
+      {C, R"({"model": "tiny", "prompt": "a", "store": "yes"})", 400, "store"},
+      {C, R"({"model": "tiny", "prompt": "a", "metadata": {"k": 1}})", 400, "metadata.k"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": "a"}], "tools": [{"type": "function"}]})", 400,
+       "tools"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": "a"}], "max_tokens": 2,
+              "max_completion_tokens": 3})", 400, "max_completion_tokens"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]})",
+       400, "messages[0].content[0].type"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": [{"type": "text"}]}]})", 400,
+       "messages[0].content[0].text"},
+      {K, R"({"model": "tiny", "messages": [{"role": "user", "content": []}]})", 400, "messages[0].content"},
       {C, R"({"model": "tiny", "messages": []})", 400, "messages"},
       {K, R"({"model": "tiny", "prompt": "a"})", 400, "prompt"},
       {K, R"({"model": "tiny"})", 400, "messages"},
@@ -176,6 +189,139 @@ TEST(InferenceService, BadInputIsAnErrorWithoutAReceipt) {
                                           "stream": false, "stop": null, "user": "u", "seed": 18446744073709551615})");
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(f.log->size(), 1u);
+}
+
+}  // namespace
+}  // namespace aftune
+
+namespace aftune {
+namespace {
+
+// The prompt tokens a chat request's receipt binds.
+std::vector<int32_t> ChatPromptOf(InferenceService& service, const std::string& body) {
+  HttpReply reply = service.Handle(ApiEndpoint::kChatCompletions, body);
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  if (reply.status != 200) return {};
+  Result<ReceiptBundle> b = ReceiptBundleFromJson(Json::parse(reply.body)["aftune_receipt"]);
+  return b.ok() ? b->request.generation.prompt : std::vector<int32_t>{};
+}
+
+TEST(InferenceServiceParams, ChatSpellingsOfTheSameRequest) {
+  testing::ServedFixture f("spellings");
+  auto prompt = [&](const std::string& messages, const std::string& extra) {
+    return ChatPromptOf(*f.service, R"({"model": "tiny", "messages": )" + messages + extra + "}");
+  };
+  const std::string extra = R"(, "max_tokens": 2)";
+  const std::vector<int32_t> want = prompt(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi\nthere"}])",
+                           extra);
+  ASSERT_FALSE(want.empty());
+  // developer is system; text parts are joined with "\n".
+  EXPECT_EQ(prompt(R"([{"role": "developer", "content": "Be brief."},
+                       {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]}])",
+                   extra),
+            want);
+  // max_completion_tokens is max_tokens; no-op fields change nothing.
+  EXPECT_EQ(prompt(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi\nthere"}])",
+                   R"(, "max_completion_tokens": 2, "user": "u", "metadata": {"a": "b"}, "store": false,
+                      "parallel_tool_calls": true, "logprobs": false, "presence_penalty": 0, "frequency_penalty": 0.0,
+                      "logit_bias": {}, "tools": [], "response_format": {"type": "text"})"),
+            want);
+  HttpReply r = f.service->Handle(ApiEndpoint::kChatCompletions,
+                                  R"({"model": "tiny", "messages": [{"role": "user", "content": "x"}],
+                                      "max_completion_tokens": 3, "temperature": 0})");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Json::parse(r.body)["usage"]["completion_tokens"], 3);
+  EXPECT_EQ(Json::parse(r.body)["system_fingerprint"], f.service->system_fingerprint());
+  EXPECT_EQ(f.service->system_fingerprint(), "fp_" + HashToHex(f.identity.model).substr(0, 16));
+}
+
+// The data of every event of a streamed reply.
+std::vector<std::string> Events(const HttpReply& reply) {
+  std::vector<std::string> events;
+  EXPECT_TRUE(reply.stream) << reply.body;
+  if (reply.stream) reply.stream([&](const std::string& data) {
+    events.push_back(data);
+    return true;
+  });
+  return events;
+}
+
+TEST(InferenceServiceStream, StreamedEqualsNonStreamed) {
+  testing::ServedFixture f("stream");
+  const std::string prompts[] = {R"("prompt": "3+4=")", R"("messages": [{"role": "user", "content": "Hi"}])"};
+  for (int chat = 0; chat < 2; ++chat) {
+    const ApiEndpoint endpoint = chat ? ApiEndpoint::kChatCompletions : ApiEndpoint::kCompletions;
+    for (int seed = 0; seed < 6; ++seed) {
+      const std::string common = R"({"model": "tiny", )" + prompts[chat] + R"(, "max_tokens": 12, "seed": )" +
+                                 std::to_string(seed) + (seed % 3 == 2 ? R"(, "stop": ["a", "\u00e9"])" : "");
+      HttpReply whole = f.service->Handle(endpoint, common + "}");
+      ASSERT_EQ(whole.status, 200) << whole.body;
+      Json want = Json::parse(whole.body);
+      const bool usage = seed % 2 == 1;
+      std::vector<std::string> events = Events(f.service->Handle(
+          endpoint, common + R"(, "stream": true, "stream_options": {"include_usage": )" +
+                        (usage ? "true" : "false") + "}}"));
+      ASSERT_GE(events.size(), 2u);
+      EXPECT_EQ(events.back(), "[DONE]");
+      std::string text;
+      Json last, finish;
+      for (size_t i = 0; i + 1 < events.size(); ++i) {
+        Json c = Json::parse(events[i]);
+        EXPECT_EQ(c["object"], chat ? "chat.completion.chunk" : "text_completion");
+        EXPECT_EQ(c["id"], Json::parse(events[0])["id"]);
+        EXPECT_EQ(c["system_fingerprint"], want["system_fingerprint"]);
+        EXPECT_EQ(c.contains("usage"), usage);
+        last = c;
+        if (c["choices"].empty()) continue;  // the usage chunk
+        const Json& choice = c["choices"][0];
+        if (chat) {
+          EXPECT_EQ(choice["delta"].contains("role"), i == 0) << events[i];
+          if (choice["delta"].contains("content")) text += choice["delta"]["content"].get<std::string>();
+        } else {
+          text += choice["text"].get<std::string>();
+        }
+        if (!choice["finish_reason"].is_null()) finish = c;
+        else EXPECT_TRUE(finish.is_null()) << "a chunk after the finish: " << events[i];
+      }
+      const Json& w = want["choices"][0];
+      EXPECT_EQ(text, chat ? w["message"]["content"] : w["text"]) << events.size();
+      ASSERT_FALSE(finish.is_null());
+      EXPECT_EQ(finish["choices"][0]["finish_reason"], w["finish_reason"]);
+      if (usage) {
+        EXPECT_TRUE(last["choices"].empty());
+        EXPECT_EQ(last["usage"], want["usage"]);
+      }
+      // The receipt, in the final chunk, binds the same request and tokens.
+      Result<ReceiptBundle> got = ReceiptBundleFromJson(last["aftune_receipt"]);
+      ASSERT_TRUE(got.ok()) << last.dump();
+      EXPECT_TRUE(CheckReceiptBundle(*got).ok());
+      Result<ReceiptBundle> ref = ReceiptBundleFromJson(want["aftune_receipt"]);
+      EXPECT_EQ(got->completion_tokens, ref->completion_tokens);
+      EXPECT_EQ(RequestDigest(got->request), RequestDigest(ref->request));
+      EXPECT_EQ(got->log_index, ref->log_index + 1);
+    }
+  }
+}
+
+TEST(InferenceServiceStream, StreamOptionsNeedStreaming) {
+  testing::ServedFixture f("stream-opts");
+  struct Case {
+    const char* body;
+    const char* param;
+  } cases[] = {
+      {R"({"model": "tiny", "prompt": "a", "stream_options": {"include_usage": true}})", "stream_options"},
+      {R"({"model": "tiny", "prompt": "a", "stream": true, "stream_options": {"x": 1}})", "stream_options.x"},
+      {R"({"model": "tiny", "prompt": "a", "stream": true, "stream_options": {"include_usage": 1}})",
+       "stream_options.include_usage"},
+      {R"({"model": "tiny", "prompt": "a", "stream": "yes"})", "stream"},
+  };
+  for (const Case& c : cases) {
+    HttpReply r = f.service->Handle(ApiEndpoint::kCompletions, c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    EXPECT_FALSE(r.stream);
+    EXPECT_EQ(Json::parse(r.body)["error"]["param"], c.param) << r.body;
+  }
+  EXPECT_EQ(f.log->size(), 0u);
 }
 
 }  // namespace

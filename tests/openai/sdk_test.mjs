@@ -1,0 +1,81 @@
+// aftune serve as the official openai SDK sees it: chat and completions,
+// streamed and not, new-style parameters; each answer's receipt is written
+// to a receipts file (docs/formats.md, "Receipts file") for `aftune audit
+// infer`. Usage: node sdk_test.mjs URL MODEL RECEIPTS_FILE
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import OpenAI from 'openai';
+
+const [url, model, receiptsFile] = process.argv.slice(2);
+const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+const receipts = [];
+const keep = (receipt) => {
+  assert.ok(receipt && typeof receipt.receipt === 'string', 'a receipt bundle');
+  receipts.push(JSON.stringify({ ...receipt, server: url }));
+};
+
+// Streams a request; returns the joined text, finish reason, usage and receipt.
+async function collect(stream, pieceOf) {
+  let text = '', finish = null, usage = null, receipt = null, first = null, chunks = 0;
+  for await (const chunk of stream) {
+    chunks++;
+    first ??= chunk;
+    assert.equal(chunk.id, first.id);
+    if (chunk.usage) usage = chunk.usage;
+    if (chunk.aftune_receipt) receipt = chunk.aftune_receipt;
+    for (const c of chunk.choices) {
+      text += pieceOf(c) ?? '';
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+  }
+  return { text, finish, usage, receipt, first, chunks };
+}
+
+const models = await client.models.list();
+assert.deepEqual(models.data.map((m) => m.id), [model]);
+assert.equal((await client.models.retrieve(model)).id, model);
+
+const chatBody = {
+  model,
+  messages: [
+    { role: 'developer', content: 'Answer briefly.' },
+    { role: 'user', content: [{ type: 'text', text: 'What is 3+4?' }] },
+  ],
+  max_completion_tokens: 8,
+  temperature: 0.8,
+  seed: 7,
+};
+const chat = await client.chat.completions.create(chatBody);
+assert.equal(chat.object, 'chat.completion');
+assert.match(chat.system_fingerprint, /^fp_[0-9a-f]{16}$/);
+keep(chat.aftune_receipt);
+const chatStream = await collect(
+  await client.chat.completions.create({ ...chatBody, stream: true, stream_options: { include_usage: true } }),
+  (c) => c.delta?.content);
+assert.equal(chatStream.first.object, 'chat.completion.chunk');
+assert.equal(chatStream.first.choices[0].delta.role, 'assistant');
+assert.equal(chatStream.text, chat.choices[0].message.content);
+assert.equal(chatStream.finish, chat.choices[0].finish_reason);
+assert.deepEqual(chatStream.usage, chat.usage);
+assert.deepEqual(chatStream.receipt.completion_tokens, chat.aftune_receipt.completion_tokens);
+keep(chatStream.receipt);
+
+const completionBody = { model, prompt: '3+4=', max_tokens: 10, temperature: 1, top_p: 0.9, seed: 3, stop: ['\n'] };
+const completion = await client.completions.create(completionBody);
+assert.equal(completion.object, 'text_completion');
+keep(completion.aftune_receipt);
+const completionStream = await collect(await client.completions.create({ ...completionBody, stream: true }),
+                                       (c) => c.text);
+assert.equal(completionStream.text, completion.choices[0].text);
+assert.equal(completionStream.finish, completion.choices[0].finish_reason);
+assert.deepEqual(completionStream.receipt.completion_tokens, completion.aftune_receipt.completion_tokens);
+keep(completionStream.receipt);
+
+// Errors are the SDK's typed errors, naming the field.
+await assert.rejects(client.chat.completions.create({ ...chatBody, logit_bias: { 5: 3 } }),
+                     (e) => e instanceof OpenAI.BadRequestError && e.param === 'logit_bias');
+await assert.rejects(client.completions.create({ ...completionBody, model: 'nope', stream: true }),
+                     (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
+
+fs.writeFileSync(receiptsFile, receipts.map((r) => r + '\n').join(''));
+console.log(`openai SDK: ${receipts.length} answers (2 streamed), all as the non-streamed ones`);
