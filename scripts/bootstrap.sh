@@ -14,6 +14,7 @@ packages=(
   libssl-dev libsodium-dev nlohmann-json3-dev libcli11-dev
   libcpp-httplib-dev libsqlite3-dev libzstd-dev
   libsentencepiece-dev
+  openmpi-bin libopenmpi-dev   # data-parallel training (mpirun)
   libpcre2-dev libutf8proc-dev   # tokenizer.json: Unicode regexes, NFC/NFKC
   libopenblas-dev             # benchmark competitor only
   python3 python3-torch python3-numpy   # PyTorch oracle for tests

@@ -2,6 +2,10 @@
 // aftune train --contract FILE --data FILE --key KEY --out DIR --model DIR
 //   runs a training contract on inputs whose digests must match it, recording
 //   DIR/trace.jsonl and signing DIR/commitment.note at the end.
+// mpirun -np R aftune train ...: the same run on R ranks, same bits
+//   (train/trainer.h, "Across ranks"). Rank 0 records, keeps the store, signs
+//   and writes every output; the others only read (inputs and, to resume,
+//   DIR's checkpoint: DIR must be visible to every rank).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -11,6 +15,7 @@
 #include "cli/progress.h"
 #include "commit/digest.h"
 #include "commit/sha256.h"
+#include "dist/communicator.h"
 #include "model/adapter_dir.h"
 #include "model/model_dir.h"
 #include "model/tokenizer.h"
@@ -68,7 +73,8 @@ Result<TrainConfig> ContractConfig(const TrainArgs& a, const Contract& c, const 
   return ContractTrainConfig(c, a.model);
 }
 
-Status RunTrain(const TrainArgs& a) {
+Status RunTrain(const TrainArgs& a, Communicator* comm) {
+  const bool writer = comm->rank() == 0;
   if (a.config.empty() == a.contract.empty())
     return Status::InvalidArgument("give exactly one of --config and --contract");
   if (!a.contract.empty() && a.key.empty()) return Status::InvalidArgument("--contract needs --key (the signing key)");
@@ -92,26 +98,33 @@ Status RunTrain(const TrainArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(std::shared_ptr<const ChatRenderer> chat, LoadChatRenderer(cfg.base_model));
   AFTUNE_ASSIGN_OR_RETURN(Dataset data,
                           ParseJsonlDataset(data_bytes, a.data, *tok, {cfg.max_seq_length, cfg.overflow, chat}));
-  if (data.num_truncated > 0)
+  if (data.num_truncated > 0 && writer)
     std::printf("%s: %lld of %lld examples truncated to %lld tokens (overflow: truncate)\n", a.data.c_str(),
                 (long long)data.num_truncated, (long long)data.size(), (long long)cfg.max_seq_length);
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
                           Trainer::Create(cfg, base.config, std::move(base.params), &data));
-  AFTUNE_RETURN_IF_ERROR(MakeDirs(a.out));
+  trainer->SetCommunicator(comm);
+  if (writer) AFTUNE_RETURN_IF_ERROR(MakeDirs(a.out));
+  comm->Barrier();  // DIR exists for every rank
   const std::string checkpoint = a.out + "/checkpoint.safetensors";
   const std::string identity = RunIdentity(cfg, data_bytes);
   const RunDir run{a.out};
   TensorStore store(run.store());
   Status resumed = ResumeFromCheckpoint(checkpoint, identity, trainer.get(), StoreStatesLoader(store));
   if (resumed.ok()) {
-    std::printf("resuming from %s at step %lld\n", checkpoint.c_str(), (long long)trainer->next_step());
+    if (writer) std::printf("resuming from %s at step %lld\n", checkpoint.c_str(), (long long)trainer->next_step());
   } else if (resumed.code() != Status::Code::kNotFound) {
     return resumed;
   }
-  std::printf("training %s on %s: %lld examples, %lld steps of %lld examples, %s\n", cfg.base_model.c_str(),
+  if (!writer) {  // the steps only: every rank must run each of them
+    while (trainer->next_step() < trainer->total_steps()) AFTUNE_RETURN_IF_ERROR(trainer->RunStep().status());
+    return Status::Ok();
+  }
+  std::printf("training %s on %s: %lld examples, %lld steps of %lld examples, %s%s\n", cfg.base_model.c_str(),
               a.data.c_str(), (long long)data.size(), (long long)trainer->total_steps(),
               (long long)cfg.examples_per_step(),
-              cfg.full_finetune ? "full fine-tuning" : ("LoRA r=" + std::to_string(cfg.lora.r)).c_str());
+              cfg.full_finetune ? "full fine-tuning" : ("LoRA r=" + std::to_string(cfg.lora.r)).c_str(),
+              comm->size() > 1 ? (", " + std::to_string(comm->size()) + " ranks").c_str() : "");
   std::unique_ptr<TraceRecorder> recorder;
   if (key) {
     AFTUNE_RETURN_IF_ERROR(WriteContract(run.contract(), contract));
@@ -164,7 +177,15 @@ void RegisterTrainCommands(CLI::App& app) {
   c->add_option("--out", args->out, "output directory (a rerun resumes from its checkpoint)")->required();
   c->add_option("--model", args->model, "base model directory (overrides the config's base_model)");
   AddThreadsOption(c);
-  c->callback([args] { Finish(RunTrain(*args)); });
+  c->callback([args] {
+    Result<std::unique_ptr<Communicator>> comm = JoinJob();
+    if (!comm.ok()) return Finish(comm.status());
+    Status st = RunTrain(*args, comm->get());
+    // A failing rank stops the others, which would otherwise wait on it.
+    if (!st.ok() && (*comm)->size() > 1) (*comm)->Abort(st.ToString());
+    comm->reset();  // finalises MPI
+    Finish(st);
+  });
 }
 
 }  // namespace aftune::cli

@@ -14,6 +14,15 @@ BlockPasses::BlockPasses(std::vector<const Decoder*> decoders, std::vector<size_
 
 float BlockPasses::ForwardBackward(const StepBatch& batch, const BlockEdges& edges, TensorMap* grads,
                                    StepObserver* observer) {
+  float loss_sum = 0.0f;
+  RunMicros(batch, edges, 0, batch.micro.size(), &loss_sum, grads, observer, {});
+  return loss_sum;
+}
+
+void BlockPasses::RunMicros(const StepBatch& batch, const BlockEdges& edges, size_t begin, size_t end,
+                            float* loss_sum, TensorMap* grads, StepObserver* observer,
+                            const std::function<void()>& before_backward) {
+  AFTUNE_CHECK(begin < end && end <= batch.micro.size());
   const size_t n = decoders_.size();
   const size_t micros = batch.micro.size();
   // The edge tensors of held block i's input and output, when they come from outside.
@@ -24,8 +33,7 @@ float BlockPasses::ForwardBackward(const StepBatch& batch, const BlockEdges& edg
   };
   auto fed_by_previous = [&](size_t i) { return i > 0 && blocks_[i - 1] + 1 == blocks_[i]; };
   auto fed_by_next = [&](size_t i) { return i + 1 < n && blocks_[i] + 1 == blocks_[i + 1]; };
-  float loss_sum = 0.0f;
-  for (size_t m = 0; m < micros; ++m) {
+  for (size_t m = begin; m < end; ++m) {
     const PackedBatch& mb = batch.micro[m];
     const auto micro = static_cast<int64_t>(m);
     for (size_t i = 0; i < n; ++i) {
@@ -37,7 +45,8 @@ float BlockPasses::ForwardBackward(const StepBatch& batch, const BlockEdges& edg
       if (observer && block + 1 < num_blocks_)
         observer->OnActivation(batch.step, micro, static_cast<int64_t>(block + 1), acts_[i].output());
     }
-    if (holds_last()) loss_sum += acts_[n - 1].loss.loss_sum;
+    if (m == begin && before_backward) before_backward();
+    if (holds_last()) *loss_sum += acts_[n - 1].loss.loss_sum;
     Tensor d_out, d_in;
     for (size_t i = n; i-- > 0;) {
       const size_t block = blocks_[i];
@@ -51,7 +60,6 @@ float BlockPasses::ForwardBackward(const StepBatch& batch, const BlockEdges& edg
       }
     }
   }
-  return loss_sum;
 }
 
 }  // namespace aftune

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -63,6 +64,16 @@ class BlockPasses {
   // the last block, else 0. REQUIRES: the edges the run needs, each with one
   // tensor per micro-batch of the right shape.
   float ForwardBackward(const StepBatch& batch, const BlockEdges& edges, TensorMap* grads, StepObserver* observer);
+
+  // The same passes over micro-batches [begin, end) only, continuing
+  // *loss_sum (when the run holds the last block) and *grads exactly as the
+  // micro-batches before `begin` left them. before_backward (may be empty)
+  // runs once, after the forward of micro-batch `begin` and before its
+  // loss is added and its backward runs: where a rank of a data-parallel step receives the previous
+  // ranks' partial gradients (train/trainer.h, "Across ranks").
+  // REQUIRES: begin < end <= batch.micro.size().
+  void RunMicros(const StepBatch& batch, const BlockEdges& edges, size_t begin, size_t end, float* loss_sum,
+                 TensorMap* grads, StepObserver* observer, const std::function<void()>& before_backward);
 
  private:
   std::vector<const Decoder*> decoders_;

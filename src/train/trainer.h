@@ -12,6 +12,18 @@
 //   loss = (sum of all token losses) / count
 //   grad_norm = GlobalGradNorm(grads); clip to max_grad_norm (when > 0)
 //   lr = LearningRate(schedule, s); AdamW step
+//
+// Across ranks (mpirun; docs/scaling.md): R ranks share each step's
+// micro-batches, rank r the contiguous range RankMicros(M, R, r), and give
+// the single-process bits for every R. The weight gradients are one f32
+// chain per element over the step's tokens (Gemm accumulate), so the chain
+// is handed on: rank r runs the forward of its first micro-batch, receives
+// the loss sum and every gradient as ranks 0..r-1 left them, continues them
+// through its micro-batches exactly as one process would and hands them to
+// rank r+1. The last rank broadcasts the finished sums; every rank then
+// runs the identical norm, clip and AdamW step, so all hold the same state.
+// Rank 0's observer sees every boundary tensor in single-process order: its
+// own live, then each later rank's, sent to it after the step's chain.
 // The model runs as layer-blocks of layers_per_block layers (DESIGN.md, "The
 // audit grid"); a StepObserver sees every boundary tensor as it is produced.
 // The step is composed of parts an auditor also runs for one layer-block
@@ -36,6 +48,7 @@
 namespace aftune {
 
 class BlockPasses;
+class Communicator;
 
 struct StepReport {
   int64_t step = 0;                  // 0-based optimizer step
@@ -88,6 +101,11 @@ class Trainer {
   // or the gradient norm is not finite. REQUIRES: next_step() < total_steps().
   Result<StepReport> RunStep(StepObserver* observer = nullptr);
 
+  // Runs the following steps as one rank of `comm` (not owned; null or one
+  // rank: the single-process step). Every rank must call RunStep for every
+  // step; only rank 0's observer is called.
+  void SetCommunicator(Communicator* comm) { comm_ = comm; }
+
   // The trainable tensors (the adapter, or the whole model) and the optimizer.
   const TensorMap& trainable() const { return *trainable_; }
   const TensorMap& base() const { return base_; }
@@ -99,6 +117,8 @@ class Trainer {
  private:
   Trainer() = default;
   Status BuildDecoders();
+  // The passes of `batch` as one rank of comm_; returns the step's loss sum.
+  float RankPasses(const StepBatch& batch, StepObserver* observer);
 
   TrainConfig cfg_;
   ModelConfig model_;
@@ -113,6 +133,7 @@ class Trainer {
   std::vector<std::unique_ptr<Decoder>> decoders_;
   std::unique_ptr<BlockPasses> passes_;  // over all of decoders_
   TensorMap grads_;
+  Communicator* comm_ = nullptr;
 };
 
 // Optimizer steps of the whole job: max_steps when > 0, else epochs x
