@@ -2,7 +2,8 @@
 # Data-parallel training over MPI gives the single-process bytes for every
 # rank count (train/trainer.h, "Across ranks"): trace.jsonl, the signed
 # commitment and the delivered weights, LoRA and full fine-tuning, with 5
-# micro-batches a step (uneven for R = 2, 3, 4) and free --threads per rank.
+# micro-batches a step (uneven for R = 2, 3, 4; R = 6 leaves a rank without
+# one) and free --threads per rank.
 # Then a rank is killed mid-run: the job stops with a message naming it, and
 # a resume with another R ends identical to the uninterrupted run.
 #
@@ -56,6 +57,9 @@ for method in lora full; do
     same "$method R=$r" "$work/$method-single" "$work/$method-np$r"
   done
 done
+# More ranks than micro-batches: rank 5 has none and passes the chain on.
+train "$work/lora.json" "$work/lora-np6" "${mpi[@]}" -np 6
+same "lora R=6 (5 micro-batches)" "$work/lora-single" "$work/lora-np6"
 # Threads per rank stay free.
 "${mpi[@]}" -np 2 "$aftune" train --contract "$work/lora.json" --model "$work/base" --data "$data" \
   --key "$work/provider.key" --out "$work/lora-np2-t2" --threads 2 >"$work/lora-np2-t2.log" 2>&1

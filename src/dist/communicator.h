@@ -32,7 +32,7 @@ class Communicator {
 };
 
 // The job this process belongs to: under mpirun (Open MPI sets
-// OMPI_COMM_WORLD_SIZE) an MPI communicator over MPI_COMM_WORLD, which
+// OMPI_COMM_WORLD_SIZE; srun sets PMIX_RANK or PMI_RANK) an MPI communicator over MPI_COMM_WORLD, which
 // finalises MPI when destroyed; otherwise a single rank. Only one MPI
 // communicator may exist per process.
 Result<std::unique_ptr<Communicator>> JoinJob();

@@ -78,7 +78,9 @@ class MpiCommunicator : public Communicator {
 }  // namespace
 
 Result<std::unique_ptr<Communicator>> JoinJob() {
-  if (std::getenv("OMPI_COMM_WORLD_SIZE") == nullptr) return SingleRank();
+  // Started by a process manager (mpirun, or srun through PMIx/PMI)?
+  const bool launched = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
+  if (!launched) return SingleRank();
   int provided = 0;
   if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
     return Status::IOError("MPI_Init_thread failed (started by mpirun?)");
