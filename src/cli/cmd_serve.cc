@@ -38,7 +38,7 @@ struct ServeArgs {
   int port = 0;
   int64_t max_tokens_limit = 512;
   size_t max_batch = 32;
-  int http_threads = 64;
+  int http_threads = 1024;
 };
 
 // The identity every receipt names; checks the commitment against the
@@ -139,7 +139,7 @@ void RegisterServeCommands(CLI::App& app) {
   c->add_option("--max-batch", args->max_batch, "requests decoded together at most")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
-  c->add_option("--http-threads", args->http_threads, "connections served at once")
+  c->add_option("--http-threads", args->http_threads, "connections open at once (a thread each; slow clients hold only their own)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
   AddThreadsOption(c);

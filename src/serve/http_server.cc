@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "serve/connection_threads.h"
 #include "serve/log_api.h"
 
 namespace aftune {
@@ -130,7 +131,7 @@ HttpServer::HttpServer(InferenceService& service, ReceiptLog* log, int threads, 
     res.set_header("Connection", "close");
     return httplib::Server::HandlerResponse::Handled;
   });
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.new_task_queue = [threads] { return new ConnectionThreads(static_cast<size_t>(threads)); };
   s.set_payload_max_length(kMaxRequestBytes);
   s.set_tcp_nodelay(true);  // small JSON replies: no Nagle / delayed-ACK stalls
   s.set_keep_alive_max_count(1000);

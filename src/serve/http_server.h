@@ -56,7 +56,7 @@ class HttpServer {
  public:
   // `service` and `log` outlive the server. log == nullptr: no log
   // endpoints (a service without receipts, for serve_bench). `threads`:
-  // connections served at once.
+  // connections open at once, each on its own thread (connection_threads.h).
   HttpServer(InferenceService& service, ReceiptLog* log, int threads, HttpServerOptions options = {});
   ~HttpServer();
 

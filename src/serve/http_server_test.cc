@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <thread>
 
 #include "commit/checkpoint.h"
@@ -29,7 +30,7 @@ class HttpServerTest : public ::testing::Test {
  protected:
   virtual HttpServerOptions Options() { return {}; }
   void SetUp() override {
-    server_ = std::make_unique<HttpServer>(*f_.service, f_.log.get(), 8, Options());
+    server_ = std::make_unique<HttpServer>(*f_.service, f_.log.get(), 256, Options());
     Result<int> port = server_->Bind("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status().ToString();
     url_ = "http://127.0.0.1:" + std::to_string(*port);
@@ -225,6 +226,33 @@ TEST_F(HttpServerTest, ChunkedBodyLimitIsEnforcedWhileReading) {
   EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply.substr(0, 200);
   EXPECT_LT(sent, total) << "the reply came only after the whole body was sent";
   EXPECT_EQ(f_.log->size(), 0u);
+}
+
+// Slowloris: 160 connections that never finish their headers; an ordinary
+// client is still served at once (the bar: within 1 s).
+TEST_F(HttpServerTest, SlowClientsDoNotStarveOthers) {
+  const int port = std::stoi(url_.substr(url_.rfind(':') + 1));
+  std::vector<int> slow;
+  for (int i = 0; i < 160; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string part = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1";
+    ASSERT_GT(::send(fd, part.data(), part.size(), MSG_NOSIGNAL), 0);
+    slow.push_back(fd);
+  }
+  httplib::Client raw(url_);
+  const auto start = std::chrono::steady_clock::now();
+  auto res = raw.Post("/v1/completions", kBody, "application/json");
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_LT(took, std::chrono::seconds(1));
+  for (int fd : slow) ::close(fd);
 }
 
 class HttpServerKeysTest : public HttpServerTest {
