@@ -1,5 +1,10 @@
 // aftune serve --model DIR [--adapter DIR] [--commitment RUN/commitment.note]
 //              --key provider.key --db FILE --port N [--host ADDR]
+//              [--api-keys FILE]
+//
+// With --api-keys (serve/api_keys.h), generation needs a Bearer key; the log
+// stays public. Listening beyond loopback without keys warns loudly. The
+// database is locked for the server's lifetime (serve/db_lock.h).
 //
 // Serves the model over the OpenAI-compatible HTTP API with a signed receipt
 // for every answer, appended durably to the receipt log in --db before the
@@ -17,6 +22,7 @@
 #include "cli/commands.h"
 #include "infer/served_model.h"
 #include "model/safetensors.h"
+#include "serve/db_lock.h"
 #include "serve/http_server.h"
 #include "serve/inference_service.h"
 #include "serve/receipt_log.h"
@@ -28,11 +34,11 @@ namespace aftune::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model, adapter, commitment, key, db, host = "127.0.0.1", name;
+  std::string model, adapter, commitment, key, db, host = "127.0.0.1", name, api_keys;
   int port = 0;
   int64_t max_tokens_limit = 512;
   size_t max_batch = 32;
-  int http_threads = 64;
+  int http_threads = 1024;
 };
 
 // The identity every receipt names; checks the commitment against the
@@ -69,10 +75,20 @@ Status RunServe(const ServeArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(PrivateKey key, ReadPrivateKeyFile(a.key));
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> model, LoadServedModel(a.model, a.adapter));
   AFTUNE_ASSIGN_OR_RETURN(ServedIdentity identity, Identify(a, key));
+  HttpServerOptions http;
+  if (!a.api_keys.empty()) {
+    AFTUNE_ASSIGN_OR_RETURN(http.api_keys, ReadApiKeysFile(a.api_keys));
+  } else if (!IsLoopback(a.host)) {
+    std::fprintf(stderr,
+                 "aftune serve: WARNING: listening on %s without --api-keys: anyone who reaches this port can spend "
+                 "this machine's compute and add signed entries to the public receipt log\n",
+                 a.host.c_str());
+  }
+  AFTUNE_ASSIGN_OR_RETURN(DbLock db_lock, DbLock::Acquire(a.db));
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ReceiptLog> log, ReceiptLog::Open(a.db, key));
   InferenceService service(*model, identity, key, log.get(),
                            ServiceOptions{.max_tokens_limit = a.max_tokens_limit, .max_batch = a.max_batch});
-  HttpServer server(service, log.get(), a.http_threads);
+  HttpServer server(service, log.get(), a.http_threads, std::move(http));
   AFTUNE_ASSIGN_OR_RETURN(int port, server.Bind(a.host, a.port));
   std::printf("aftune serve: listening on http://%s:%d (model '%s', log '%s' of %llu receipts)\n", a.host.c_str(),
               port, identity.name.c_str(), log->origin().c_str(), static_cast<unsigned long long>(log->size()));
@@ -113,6 +129,9 @@ void RegisterServeCommands(CLI::App& app) {
   c->add_option("--db", args->db, "receipt log database (SQLite; created when absent)")->required();
   c->add_option("--port", args->port, "TCP port (0: any free port, printed)")->required()->check(CLI::Range(0, 65535));
   c->add_option("--host", args->host, "address to listen on")->capture_default_str();
+  c->add_option("--api-keys", args->api_keys,
+                "API keys file ('name secret' or 'name sha256:HEX' per line, mode 0600): generation needs a Bearer "
+                "key; the log stays public");
   c->add_option("--name", args->name, "model name clients ask for (default: the model directory's name)");
   c->add_option("--max-tokens-limit", args->max_tokens_limit, "largest max_tokens accepted")
       ->capture_default_str()
@@ -120,7 +139,7 @@ void RegisterServeCommands(CLI::App& app) {
   c->add_option("--max-batch", args->max_batch, "requests decoded together at most")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
-  c->add_option("--http-threads", args->http_threads, "connections served at once")
+  c->add_option("--http-threads", args->http_threads, "connections open at once (a thread each; slow clients hold only their own)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
   AddThreadsOption(c);

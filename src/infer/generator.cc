@@ -6,7 +6,9 @@
 
 namespace aftune {
 
-const char* FinishReasonName(FinishReason r) { return r == FinishReason::kLength ? "length" : "stop"; }
+const char* FinishReasonName(FinishReason r) {
+  return r == FinishReason::kLength ? "length" : r == FinishReason::kCancelled ? "cancelled" : "stop";
+}
 
 Generator::Generator(const Decoder& decoder, std::vector<int32_t> eos_ids,
                      std::function<std::string(const std::vector<int32_t>&)> decode)
@@ -78,10 +80,13 @@ std::vector<GenerationResult> Generator::Generate(const std::vector<GenerationRe
       const int64_t position = a.cache->length();
       int32_t token = SampleToken(row, V, r.sampling, position);
       out.tokens.push_back(token);
-      if (on_token) on_token(a.request, token);
+      const bool go_on = !on_token || on_token(a.request, token);
       if (keep_logits) logit_rows[a.request].insert(logit_rows[a.request].end(), row, row + V);
       bool done = false;
-      if (std::find(eos_ids_.begin(), eos_ids_.end(), token) != eos_ids_.end()) {
+      if (!go_on) {
+        out.finish = FinishReason::kCancelled;
+        done = true;
+      } else if (std::find(eos_ids_.begin(), eos_ids_.end(), token) != eos_ids_.end()) {
         out.finish = FinishReason::kEos;
         done = true;
       } else if (!r.stop.empty() && FindStop(decode_(out.tokens), r.stop) != std::string::npos) {

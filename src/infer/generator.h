@@ -24,8 +24,10 @@ struct GenerationRequest {
   std::vector<std::string> stop;  // stop strings, matched on the decoded text
 };
 
-enum class FinishReason { kLength, kEos, kStop };
-const char* FinishReasonName(FinishReason r);  // "length", "stop" (EOS and stop strings)
+// kCancelled: the caller stopped it (TokenCallback returned false); such a
+// result is never delivered as an answer.
+enum class FinishReason { kLength, kEos, kStop, kCancelled };
+const char* FinishReasonName(FinishReason r);  // "length", "stop" (EOS and stop strings), "cancelled"
 
 struct GenerationResult {
   // Every sampled token, including a final EOS or the token that completed a
@@ -51,8 +53,9 @@ class Generator {
   Status Validate(const GenerationRequest& request) const;
 
   // Called after each sampled token with the request's index and the token
-  // (streaming); on the calling thread, in sampling order.
-  using TokenCallback = std::function<void(size_t request, int32_t token)>;
+  // (streaming); on the calling thread, in sampling order. false: stop that
+  // request now (FinishReason::kCancelled); the others go on unchanged.
+  using TokenCallback = std::function<bool(size_t request, int32_t token)>;
 
   // REQUIRES: every request Validate()s ok.
   std::vector<GenerationResult> Generate(const std::vector<GenerationRequest>& requests,

@@ -73,6 +73,22 @@ TEST_F(GeneratorTest, StopsOnEveryEndOfSequenceId) {
   EXPECT_EQ(out.finish, FinishReason::kEos);
 }
 
+// A request cancelled mid-decode leaves the batch at once; the others get
+// exactly what they get alone.
+TEST_F(GeneratorTest, CancellingOneRequestChangesNoOther) {
+  std::vector<GenerationRequest> reqs = {Request("ab", 1.0f, 1, 12), Request("xyz", 0.8f, 2, 12)};
+  for (auto& r : reqs) r.stop.clear();
+  Generator gen = MakeGenerator();
+  std::vector<GenerationResult> alone = {gen.Generate({reqs[0]})[0], gen.Generate({reqs[1]})[0]};
+  std::vector<GenerationResult> out =
+      gen.Generate(reqs, false, [](size_t i, int32_t) { return i != 0; });  // cancel request 0 at its first token
+  EXPECT_EQ(out[0].finish, FinishReason::kCancelled);
+  EXPECT_EQ(out[0].tokens.size(), 1u);
+  EXPECT_EQ(out[0].tokens[0], alone[0].tokens[0]);
+  EXPECT_EQ(out[1].tokens, alone[1].tokens);
+  EXPECT_STREQ(FinishReasonName(FinishReason::kCancelled), "cancelled");
+}
+
 TEST_F(GeneratorTest, BatchedEqualsAloneAtAnyThreadCount) {
   std::vector<GenerationRequest> reqs = {Request("a", 0.9f, 1, 30), Request("a longer prompt here", 0.0f, 2, 12),
                                          Request("mid-size prompt", 1.1f, 3, 25), Request("xyz", 0.8f, 4, 5)};

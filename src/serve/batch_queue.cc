@@ -34,8 +34,9 @@ GenerationResult BatchQueue::Generate(const GenerationRequest& request, const To
       std::vector<int32_t> fresh(job.sampled.begin() + static_cast<std::ptrdiff_t>(delivered), job.sampled.end());
       delivered = job.sampled.size();
       lk.unlock();
-      on_tokens(fresh);
+      const bool go_on = on_tokens(fresh);
       lk.lock();
+      if (!go_on) job.cancelled = true;
       continue;
     }
     if (job.done) break;
@@ -67,10 +68,11 @@ void BatchQueue::WorkLoop() {
     Generator::TokenCallback on_token;
     if (any_streamed) {
       on_token = [&](size_t i, int32_t token) {
-        if (!batch[i]->streamed) return;
+        if (!batch[i]->streamed) return true;
         std::lock_guard<std::mutex> guard(mu_);
         batch[i]->sampled.push_back(token);
         finished_.notify_all();
+        return !batch[i]->cancelled;
       };
     }
     std::vector<GenerationResult> results = generator_.Generate(requests, false, on_token);

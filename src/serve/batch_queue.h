@@ -38,8 +38,10 @@ class BatchQueue {
   BatchQueue& operator=(const BatchQueue&) = delete;
 
   // Receives the tokens sampled since its last call, on the caller's thread
-  // (never the worker's, so a slow client cannot stall the batch).
-  using TokenSink = std::function<void(std::span<const int32_t> tokens)>;
+  // (never the worker's, so a slow client cannot stall the batch). false:
+  // cancel the request (the client is gone); it leaves the batch at the next
+  // step with FinishReason::kCancelled.
+  using TokenSink = std::function<bool(std::span<const int32_t> tokens)>;
 
   // Blocks until the request has been generated; with `on_tokens`, hands
   // the tokens over as they are sampled, all of them before returning.
@@ -51,6 +53,7 @@ class BatchQueue {
     const GenerationRequest* request;
     bool streamed = false;
     std::vector<int32_t> sampled;  // streamed: the tokens so far (under mu_)
+    bool cancelled = false;        // under mu_
     GenerationResult result;
     bool done = false;
   };

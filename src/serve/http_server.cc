@@ -3,10 +3,13 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <exception>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "serve/connection_threads.h"
 #include "serve/log_api.h"
 
 namespace aftune {
@@ -39,24 +42,110 @@ HttpReply JsonError(int status, const std::string& type, const std::string& mess
   return {status, e.ToJson()};
 }
 
+bool IsGeneration(const httplib::Request& req) {
+  return req.method == "POST" && (req.path == "/v1/completions" || req.path == "/v1/chat/completions");
+}
+
+// The checks made on a request's headers, before its body is read (see
+// http_server.h); nullopt: go on.
+std::optional<HttpReply> Refusal(const httplib::Request& req, const std::vector<std::string>& hosts,
+                                 const std::vector<ApiKey>& keys) {
+  auto allowed = [&hosts](const std::string& host) {
+    return hosts.empty() || std::find(hosts.begin(), hosts.end(), host) != hosts.end();
+  };
+  const std::string host = req.get_header_value("Host");
+  if (!allowed(host))
+    return JsonError(403, "permission_error", "the Host '" + host.substr(0, 100) + "' is not this server's address");
+  if (req.has_header("Origin")) {
+    const std::string origin = req.get_header_value("Origin");
+    if (origin.rfind("http://", 0) != 0 || !allowed(origin.substr(7)))
+      return JsonError(403, "permission_error", "the Origin '" + origin.substr(0, 100) + "' is not this server");
+  }
+  if (req.method == "POST") {
+    const std::string type = req.get_header_value("Content-Type");
+    if (type.substr(0, type.find(';')) != "application/json")
+      return JsonError(415, "invalid_request_error",
+                       "the Content-Type must be application/json, got '" + type.substr(0, 100) + "'");
+  }
+  if (!keys.empty() && IsGeneration(req)) {
+    const std::string auth = req.get_header_value("Authorization");
+    const bool bearer = auth.rfind("Bearer ", 0) == 0;
+    if (!bearer || MatchApiKey(keys, std::string_view(auth).substr(7)).empty()) {
+      HttpReply r = JsonError(401, "invalid_request_error",
+                              bearer ? "Incorrect API key provided"
+                                     : "You didn't provide an API key: send 'Authorization: Bearer <key>'");
+      nlohmann::json j = nlohmann::json::parse(r.body);
+      j["error"]["code"] = "invalid_api_key";
+      r.body = j.dump();
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
+// Reads a request body of at most kMaxRequestBytes, chunked or not,
+// stopping as soon as it is longer (httplib discards, unbuffered, a body
+// whose Content-Length is over its payload limit); nullopt: refused, with
+// the reply in *res.
+std::optional<std::string> ReadBody(const httplib::ContentReader& reader, httplib::Response& res) {
+  std::string body;
+  bool too_long = false;
+  const bool read = reader([&](const char* data, size_t n) {
+    if (body.size() + n > kMaxRequestBytes) {
+      too_long = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (read) return body;
+  if (too_long || res.status == 413) {
+    Send(res, JsonError(413, "invalid_request_error",
+                        "the request body exceeds " + std::to_string(kMaxRequestBytes) + " bytes"));
+  } else {
+    Send(res, JsonError(400, "invalid_request_error", "the request body could not be read"));
+  }
+  res.set_header("Connection", "close");  // the rest of the body is never read
+  return std::nullopt;
+}
+
 std::string Param(const httplib::Request& req, const char* name) {
   return req.has_param(name) ? req.get_param_value(name) : "";
 }
 
 }  // namespace
 
-HttpServer::HttpServer(InferenceService& service, ReceiptLog* log, int threads)
-    : server_(std::make_unique<httplib::Server>()) {
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+HttpServer::HttpServer(InferenceService& service, ReceiptLog* log, int threads, HttpServerOptions options)
+    : server_(std::make_unique<httplib::Server>()), options_(std::move(options)) {
   httplib::Server& s = *server_;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.set_read_timeout(options_.read_timeout);
+  s.set_keep_alive_timeout(options_.keep_alive_timeout.count());
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    std::optional<HttpReply> refused = Refusal(req, allowed_hosts_, options_.api_keys);
+    if (!refused) return httplib::Server::HandlerResponse::Unhandled;
+    Send(res, *refused);
+    res.set_header("Connection", "close");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  s.new_task_queue = [threads] { return new ConnectionThreads(static_cast<size_t>(threads)); };
   s.set_payload_max_length(kMaxRequestBytes);
   s.set_tcp_nodelay(true);  // small JSON replies: no Nagle / delayed-ACK stalls
   s.set_keep_alive_max_count(1000);
-  s.Post("/v1/completions", [&service](const httplib::Request& req, httplib::Response& res) {
-    Send(res, service.Handle(ApiEndpoint::kCompletions, req.body));
+  s.Post("/v1/completions", [&service](const httplib::Request&, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+    std::optional<std::string> body = ReadBody(reader, res);
+    if (!body) return;
+    Send(res, service.Handle(ApiEndpoint::kCompletions, *body));
   });
-  s.Post("/v1/chat/completions", [&service](const httplib::Request& req, httplib::Response& res) {
-    Send(res, service.Handle(ApiEndpoint::kChatCompletions, req.body));
+  s.Post("/v1/chat/completions", [&service](const httplib::Request&, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+    std::optional<std::string> body = ReadBody(reader, res);
+    if (!body) return;
+    Send(res, service.Handle(ApiEndpoint::kChatCompletions, *body));
   });
   s.Get("/v1/models", [&service](const httplib::Request&, httplib::Response& res) {
     Send(res, {200, service.ModelsJson()});
@@ -115,11 +204,19 @@ Result<int> HttpServer::Bind(const std::string& host, int port) {
     listening = sock;
   });
   int bound = port;
+  allowed_hosts_.clear();
   if (port == 0) {
     bound = server_->bind_to_any_port(host);
     if (bound < 0) return Status::IOError("cannot bind " + host + " to a free port");
   } else if (!server_->bind_to_port(host, port)) {
     return Status::IOError("cannot bind " + host + ":" + std::to_string(port) + " (in use, or not an address here)");
+  }
+  if (host != "0.0.0.0" && host != "::" && !host.empty()) {
+    const std::string p = ":" + std::to_string(bound);
+    const bool v6 = host.find(':') != std::string::npos;
+    allowed_hosts_.push_back((v6 ? "[" + host + "]" : host) + p);
+    if (IsLoopback(host))
+      for (const char* name : {"localhost", "127.0.0.1", "[::1]"}) allowed_hosts_.push_back(name + p);
   }
   if (listening < 0 || ::listen(listening, SOMAXCONN) != 0)
     return Status::IOError("cannot raise the listen backlog of " + host + ":" + std::to_string(bound));

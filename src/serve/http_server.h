@@ -9,13 +9,31 @@
 //   GET  /v1/log/...                             log_api.h
 //
 // Any other path is a JSON 404; an exception escaping a handler is a JSON
-// 500. Request bodies above kMaxRequestBytes are refused (413).
+// 500. Request bodies above kMaxRequestBytes are refused (413) while they
+// are read, chunked or not: no more than the limit is ever buffered.
+//
+// Before any body is read, every request is checked (OpenAI-shaped errors):
+//  - Host, and Origin when sent, must name the bound address (for a
+//    loopback bind also localhost / 127.0.0.1 / [::1] with the port), so a
+//    web page cannot reach the server through DNS rebinding (403). A
+//    wildcard bind (0.0.0.0, ::) checks neither: put it behind API keys.
+//  - POSTs must be Content-Type application/json (415): a page's form or
+//    text/plain POST is refused.
+//  - With API keys, the generation endpoints (POST /v1/completions,
+//    /v1/chat/completions) need `Authorization: Bearer <secret>` (401
+//    invalid_api_key). /health, /v1/models and the log stay public: the log
+//    is public by design, so that anyone can check it.
+// Timeouts: HttpServerOptions::read_timeout between the bytes of a request,
+// keep_alive_timeout for an idle connection.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
+#include "serve/api_keys.h"
 #include "serve/inference_service.h"
 #include "serve/receipt_log.h"
 
@@ -25,12 +43,21 @@ class Server;
 
 namespace aftune {
 
+// localhost, ::1 or 127.x.y.z: an address only this machine reaches.
+bool IsLoopback(const std::string& host);
+
+struct HttpServerOptions {
+  std::vector<ApiKey> api_keys;            // empty: no authentication
+  std::chrono::seconds read_timeout{10};   // longest wait for the next bytes of a request
+  std::chrono::seconds keep_alive_timeout{5};
+};
+
 class HttpServer {
  public:
   // `service` and `log` outlive the server. log == nullptr: no log
   // endpoints (a service without receipts, for serve_bench). `threads`:
-  // connections served at once.
-  HttpServer(InferenceService& service, ReceiptLog* log, int threads);
+  // connections open at once, each on its own thread (connection_threads.h).
+  HttpServer(InferenceService& service, ReceiptLog* log, int threads, HttpServerOptions options = {});
   ~HttpServer();
 
   // Binds host:port; port 0 picks a free port. Returns the bound port.
@@ -42,6 +69,8 @@ class HttpServer {
 
  private:
   std::unique_ptr<httplib::Server> server_;
+  const HttpServerOptions options_;
+  std::vector<std::string> allowed_hosts_;  // set by Bind; empty: any (wildcard bind)
 };
 
 }  // namespace aftune

@@ -232,7 +232,11 @@ void InferenceService::Stream(const ApiRequest& api, const InferenceRequest& req
     tokens.insert(tokens.end(), fresh.begin(), fresh.end());
     std::string piece = text.Push(tok.Decode(tokens));
     if (!piece.empty()) send(chunk(piece, false, nullptr));
+    return connected;
   });
+  // A client gone mid-stream cancelled its generation: no answer was
+  // delivered, so none is receipted.
+  if (out.finish == FinishReason::kCancelled) return;
   auto logged = LogReceipt(request, out);
   if (auto* e = std::get_if<ApiError>(&logged)) {
     send(Json::parse(e->ToJson()));

@@ -11,7 +11,8 @@
 // A failed append is a 500 with no completion in it. A streamed answer
 // ("stream": true) sends its text as it is sampled and its receipt, logged
 // the same way, in the final event; a failed append there is an error event
-// and no finish.
+// and no finish. A streamed request whose client goes away is cancelled at
+// the next decode step and nothing is receipted for it.
 //
 // Thread safety: Handle and ModelsJson may be called from any thread.
 #pragma once

@@ -303,6 +303,21 @@ TEST(InferenceServiceStream, StreamedEqualsNonStreamed) {
   }
 }
 
+TEST(InferenceServiceStream, AClientGoneMidStreamIsCancelledAndNotReceipted) {
+  testing::ServedFixture f("stream-gone");
+  const std::string body = R"({"model": "tiny", "prompt": "3+4=", "max_tokens": 200, "temperature": 0)";
+  HttpReply reply = f.service->Handle(ApiEndpoint::kCompletions, body + R"(, "stream": true})");
+  ASSERT_TRUE(reply.stream);
+  int events = 0;
+  reply.stream([&](const std::string&) { return ++events < 2; });  // the client leaves at the second event
+  EXPECT_EQ(events, 2);
+  EXPECT_EQ(f.log->size(), 0u);
+  // The service goes on serving: the same request, not streamed, is answered and receipted.
+  HttpReply whole = f.service->Handle(ApiEndpoint::kCompletions, body + "}");
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  EXPECT_EQ(f.log->size(), 1u);
+}
+
 TEST(InferenceServiceStream, StreamOptionsNeedStreaming) {
   testing::ServedFixture f("stream-opts");
   struct Case {
