@@ -8,8 +8,6 @@ namespace aftune {
 
 namespace {
 
-using nlohmann::json;
-
 // Thrown from the parser callback to stop at the first refusal.
 struct Refusal {
   std::string what;
@@ -56,9 +54,8 @@ Status Make(Status::Code code, std::string_view source, const std::string& what)
   }
 }
 
-}  // namespace
-
-Result<json> ParseStrictJson(std::string_view text, std::string_view source, const StrictJsonOptions& options) {
+template <typename json>
+Result<json> Parse(std::string_view text, std::string_view source, const StrictJsonOptions& options) {
   if (text.size() > options.max_bytes)
     return Make(options.code, source, "larger than " + std::to_string(options.max_bytes) + " bytes");
   // nlohmann's lexer takes a NUL byte for the end of input.
@@ -68,26 +65,26 @@ Result<json> ParseStrictJson(std::string_view text, std::string_view source, con
   auto begin_element = [&frames] {
     if (!frames.empty() && frames.back().is_array) ++frames.back().elements;
   };
-  auto cb = [&](int, json::parse_event_t event, json& parsed) {
+  auto cb = [&](int, nlohmann::json::parse_event_t event, json& parsed) {
     switch (event) {
-      case json::parse_event_t::object_start:
-      case json::parse_event_t::array_start:
+      case nlohmann::json::parse_event_t::object_start:
+      case nlohmann::json::parse_event_t::array_start:
         if (static_cast<int>(frames.size()) >= options.max_depth)
           throw Refusal{"nested more than " + std::to_string(options.max_depth) + " levels deep"};
         begin_element();
-        frames.push_back({event == json::parse_event_t::array_start, "", 0, {}});
+        frames.push_back({event == nlohmann::json::parse_event_t::array_start, "", 0, {}});
         break;
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end:
+      case nlohmann::json::parse_event_t::object_end:
+      case nlohmann::json::parse_event_t::array_end:
         frames.pop_back();
         break;
-      case json::parse_event_t::key: {
+      case nlohmann::json::parse_event_t::key: {
         Frame& f = frames.back();
-        f.key = parsed.get<std::string>();
+        f.key = parsed.template get<std::string>();
         if (!f.keys.insert(f.key).second) throw Refusal{"key '" + PathOf(frames) + "' appears twice"};
         break;
       }
-      case json::parse_event_t::value:
+      case nlohmann::json::parse_event_t::value:
         begin_element();
         break;
     }
@@ -97,11 +94,22 @@ Result<json> ParseStrictJson(std::string_view text, std::string_view source, con
     return json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
   } catch (const Refusal& r) {
     return Make(options.code, source, r.what);
-  } catch (const json::exception& e) {
+  } catch (const nlohmann::json::exception& e) {
     std::string what = e.what();
     if (size_t cut = what.find("] "); cut != std::string::npos) what = what.substr(cut + 2);
     return Make(options.code, source, "not valid JSON: " + what);
   }
 }
+
+}  // namespace
+
+template <typename Json>
+Result<Json> ParseStrictJsonAs(std::string_view text, std::string_view source, const StrictJsonOptions& options) {
+  return Parse<Json>(text, source, options);
+}
+
+template Result<nlohmann::json> ParseStrictJsonAs(std::string_view, std::string_view, const StrictJsonOptions&);
+template Result<nlohmann::ordered_json> ParseStrictJsonAs(std::string_view, std::string_view,
+                                                          const StrictJsonOptions&);
 
 }  // namespace aftune

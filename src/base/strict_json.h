@@ -33,9 +33,14 @@ struct StrictJsonOptions {
   Status::Code code = Status::Code::kCorruption;
 };
 
-// Parses `text`; errors read "<source>: <what>" (just "<what>" when source is
-// empty).
-Result<nlohmann::json> ParseStrictJson(std::string_view text, std::string_view source,
-                                       const StrictJsonOptions& options = {});
+// Parses `text` into Json (nlohmann::json or nlohmann::ordered_json); errors
+// read "<source>: <what>" (just "<what>" when source is empty).
+template <typename Json>
+Result<Json> ParseStrictJsonAs(std::string_view text, std::string_view source, const StrictJsonOptions& options = {});
+
+inline Result<nlohmann::json> ParseStrictJson(std::string_view text, std::string_view source,
+                                              const StrictJsonOptions& options = {}) {
+  return ParseStrictJsonAs<nlohmann::json>(text, source, options);
+}
 
 }  // namespace aftune

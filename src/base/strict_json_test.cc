@@ -52,5 +52,12 @@ TEST(StrictJson, UsesTheCallersStatusCode) {
   ExpectRefused(R"({"a":1,"a":2})", "appears twice", Status::Code::kInvalidArgument, o);
 }
 
+TEST(StrictJson, OrderedKeepsTheTextsOrder) {
+  Result<nlohmann::ordered_json> r = ParseStrictJsonAs<nlohmann::ordered_json>(R"({"b":1,"a":2})", "in.json");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->begin().key(), "b");
+  EXPECT_FALSE(ParseStrictJsonAs<nlohmann::ordered_json>(R"({"b":1,"b":2})", "in.json").ok());
+}
+
 }  // namespace
 }  // namespace aftune

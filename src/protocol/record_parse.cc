@@ -2,6 +2,9 @@
 
 #include <bit>
 #include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/strict_json.h"
 
 namespace aftune {
 
@@ -11,9 +14,22 @@ using nlohmann::json;
 
 class Reader {
  public:
+  // Records are at most this long: a step record of the largest grids is a
+  // few hundred kB.
+  static constexpr size_t kMaxRecordBytes = size_t{16} << 20;
+
   Reader(std::string_view text, uint64_t line) : where_("trace line " + std::to_string(line)) {
-    j_ = json::parse(text, nullptr, false);
-    if (j_.is_discarded() || !j_.is_object()) error_ = Status::Corruption(where_ + ": not a JSON object");
+    StrictJsonOptions strict;
+    strict.max_bytes = kMaxRecordBytes;
+    strict.max_depth = 8;  // a step record nests 4 deep
+    Result<json> j = ParseStrictJson(text, where_, strict);
+    if (!j.ok()) {
+      error_ = j.status();
+    } else if (!j->is_object()) {
+      error_ = Status::Corruption(where_ + ": not a JSON object");
+    } else {
+      j_ = std::move(j).value();
+    }
   }
   const Status& error() const { return error_; }
   bool ok() const { return error_.ok(); }
@@ -21,6 +37,7 @@ class Reader {
   const json& Get(const char* key, json::value_t type) {
     static const json kNull;
     if (!ok()) return kNull;
+    taken_.insert(key);
     auto it = j_.find(key);
     bool good = it != j_.end();
     if (good && type == json::value_t::number_integer) good = it->is_number_integer();
@@ -63,7 +80,17 @@ class Reader {
   RecordedF32 F32(const char* key) {
     const json& v = Get(key, json::value_t::object);
     if (!ok()) return {};
+    for (const auto& [k, member] : v.items())
+      if (k != "bits" && k != "value") Fail(std::string("unknown key '") + key + "." + k + "'");
+    if (!v.contains("value") || !v["value"].is_number()) Fail(std::string("'") + key + ".value' is not a number");
     return {static_cast<uint32_t>(Hex(v.contains("bits") ? v["bits"] : json(), 8, std::string(key) + ".bits"))};
+  }
+  // Every key of the record was read: a record with a key the format does
+  // not have is not a record of this format.
+  void Done() {
+    if (!ok()) return;
+    for (const auto& [k, v] : j_.items())
+      if (!taken_.count(k)) return Fail("unknown key '" + k + "'");
   }
   void Fail(const std::string& what) {
     if (ok()) error_ = Status::Corruption(where_ + ": " + what);
@@ -72,6 +99,7 @@ class Reader {
  private:
   std::string where_;
   json j_;
+  std::set<std::string> taken_;
   Status error_;
 };
 
@@ -113,6 +141,7 @@ Result<ParsedStepRecord> ParseStepRecord(std::string_view text, uint64_t line) {
     for (const auto& [name, v] : block.items()) sums[name] = r.Hex(v, 16, "grad_sumsq." + name);
     p.grad_sumsq.push_back(std::move(sums));
   }
+  r.Done();
   if (!r.ok()) return r.error();
   return p;
 }
@@ -128,8 +157,30 @@ Result<ParsedBlockState> ParseBlockStateRecord(std::string_view text, uint64_t l
   const nlohmann::json& layers = r.Get("layers", nlohmann::json::value_t::array);
   if (r.ok() && (layers.size() != 2 || !layers[0].is_number_integer() || !layers[1].is_number_integer()))
     r.Fail("'layers' is not [begin, end]");
+  r.Done();
   if (!r.ok()) return r.error();
   p.layers = {layers[0].get<int64_t>(), layers[1].get<int64_t>()};
+  return p;
+}
+
+Result<ParsedTraceHeader> ParseTraceHeaderRecord(std::string_view text, uint64_t line) {
+  Reader r(text, line);
+  ParsedTraceHeader p;
+  r.Kind("header");
+  if (r.Str("format") != kTraceFormat && r.ok()) r.Fail("'format' is not \"" + std::string(kTraceFormat) + "\"");
+  p.contract = r.Digest(r.Get("contract", json::value_t::string), "contract");
+  p.steps = r.Int("steps");
+  p.steps_per_block = r.Int("steps_per_block");
+  for (const json& span : r.Get("layer_blocks", json::value_t::array)) {
+    if (!span.is_array() || span.size() != 2 || !span[0].is_number_integer() || !span[1].is_number_integer())
+      r.Fail("'layer_blocks' holds an entry that is not [begin, end]");
+    if (!r.ok()) break;
+    p.layer_blocks.push_back({span[0].get<int64_t>(), span[1].get<int64_t>()});
+  }
+  r.Done();
+  if (!r.ok()) return r.error();
+  if (p.layer_blocks.empty() || p.steps < 1 || p.steps_per_block < 1)
+    return Status::Corruption("trace line " + std::to_string(line) + ": no layer-blocks or steps");
   return p;
 }
 
