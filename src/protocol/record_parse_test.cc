@@ -91,5 +91,24 @@ TEST(RecordParse, RefusesMalformedRecords) {
   ExpectCorrupt(ParseStepRecord(no_value, 5).status(), "'loss.value' is not a number");
 }
 
+TEST(RecordParse, RefusesAnotherTextOfTheSameFields) {
+  const std::string canonical = "not the canonical text";
+  std::string spaced = Block();
+  spaced.insert(1, " ");
+  ExpectCorrupt(ParseBlockStateRecord(spaced, 5).status(), canonical);
+  std::string value = Step();
+  value.replace(value.find("\"value\":1.5"), 11, "\"value\":2.5");  // bits still say 1.5
+  ExpectCorrupt(ParseStepRecord(value, 5).status(), canonical);
+  std::string negative = Block();
+  negative.replace(negative.find("\"tensors\":6"), 11, "\"tensors\":-6");
+  ExpectCorrupt(ParseBlockStateRecord(negative, 5).status(), "'tensors' is negative");
+  std::string gap = Header();
+  gap.replace(gap.find("[2,4]"), 5, "[3,4]");
+  ExpectCorrupt(ParseTraceHeaderRecord(gap, 5).status(), "contiguous");
+  std::string nan = Step();
+  nan.replace(nan.find("\"bits\":\"3fc00000\""), 17, "\"bits\":\"7fc00000\"");
+  ExpectCorrupt(ParseStepRecord(nan, 5).status(), "'loss' is not finite");
+}
+
 }  // namespace
 }  // namespace aftune
