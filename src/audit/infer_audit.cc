@@ -10,6 +10,7 @@
 #include "audit/challenge.h"
 #include "audit/check_tally.h"
 #include "base/file.h"
+#include "base/strict_json.h"
 #include "commit/checkpoint.h"
 #include "commit/encoding.h"
 #include "commit/note.h"
@@ -268,8 +269,7 @@ Result<std::vector<ReceiptBundle>> ReadReceiptsFile(const std::string& path) {
   for (std::string line; std::getline(lines, line);) {
     ++number;
     if (line.empty()) continue;
-    const Json j = Json::parse(line, nullptr, false);
-    if (j.is_discarded()) return Status::Corruption(path + " line " + std::to_string(number) + ": not JSON");
+    AFTUNE_ASSIGN_OR_RETURN(const Json j, ParseStrictJson(line, path + " line " + std::to_string(number)));
     Result<ReceiptBundle> b = ReceiptBundleFromJson(j, {"server"});
     if (!b.ok()) return b.status().WithContext(path + " line " + std::to_string(number));
     out.push_back(std::move(*b));

@@ -5,12 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <filesystem>
 #include <unistd.h>
 #include <regex>
 #include <set>
 
 #include "audit/audit_test_util.h"
+#include "protocol/trace_record.h"
 
 namespace aftune {
 namespace {
@@ -203,8 +205,11 @@ TEST_F(TrainAuditTest, EditedAndResignedStepRecordFailsTheCellThatRecomputesIt) 
   ASSERT_TRUE(std::regex_search(run.lines[line], m, std::regex("\"loss\":\\{\"bits\":\"([0-9a-f]{8})\"")));
   const std::string bits = m[1].str();
   const std::string other = bits.substr(0, 7) + (bits[7] == '0' ? "1" : "0");  // one ulp away
-  run.lines[line] = std::regex_replace(run.lines[line], std::regex("\"bits\":\"" + bits + "\""),
-                                       "\"bits\":\"" + other + "\"", std::regex_constants::format_first_only);
+  // bits and value edited together: the record stays canonical (record_parse
+  // refuses a value that is not its bits), only the recomputation sees it.
+  const float edited = std::bit_cast<float>(static_cast<uint32_t>(std::stoul(other, nullptr, 16)));
+  run.lines[line] = std::regex_replace(run.lines[line], std::regex("\"loss\":\\{[^}]*\\}"),
+                                       "\"loss\":" + RecordedF32Json(edited), std::regex_constants::format_first_only);
   run.commitment.trace = testing::LinesRoot(run.lines);
   testing::Resign(&run);
   const AuditReport r = Audit(run);

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "base/strict_json.h"
+
 namespace aftune {
 
 using Json = nlohmann::json;
@@ -13,8 +15,9 @@ constexpr int kReadTimeoutSeconds = 600;
 
 Result<Json> ParseReply(const httplib::Result& res, const std::string& what) {
   if (!res) return Status::IOError(what + ": " + httplib::to_string(res.error()));
-  Json body = Json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   if (res->status >= 400) {
+    // Read leniently, only to quote the server's message in the error.
+    const Json body = Json::parse(res->body, nullptr, /*allow_exceptions=*/false);
     std::string message = "HTTP " + std::to_string(res->status);
     if (body.is_object() && body.contains("error") && body["error"].is_object() &&
         body["error"].contains("message") && body["error"]["message"].is_string())
@@ -22,6 +25,7 @@ Result<Json> ParseReply(const httplib::Result& res, const std::string& what) {
     if (res->status < 500) return Status::InvalidArgument(what + ": " + message);
     return Status::IOError(what + ": " + message);
   }
+  AFTUNE_ASSIGN_OR_RETURN(Json body, ParseStrictJson(res->body, what + ": the reply"));
   if (!body.is_object()) return Status::Corruption(what + ": the reply is not a JSON object");
   return body;
 }

@@ -87,6 +87,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 
 namespace aftune {
 
@@ -605,35 +606,10 @@ int64_t ModelConfig::NumParameters() const {
 }
 
 Result<ModelConfig> ParseModelConfig(const std::string& json_text, const std::string& source) {
-  // The DOM parser, with a callback that spots a key repeated at the top
-  // level (nlohmann keeps the last silently).
-  std::set<std::string> keys;
-  std::string repeated;
-  auto cb = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    if (event == Json::parse_event_t::key && depth == 1 && !keys.insert(parsed.get<std::string>()).second &&
-        repeated.empty()) {
-      repeated = parsed.get<std::string>();
-    }
-    return true;
-  };
-  // nlohmann's lexer takes a NUL byte for the end of input and would ignore
-  // whatever follows it; valid JSON never holds a raw NUL.
-  if (size_t nul = json_text.find('\0'); nul != std::string::npos) {
-    return Status::InvalidArgument(source + ": not valid JSON: NUL byte at byte " + std::to_string(nul));
-  }
-  Json obj;
-  try {
-    obj = Json::parse(json_text, cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const Json::exception& ex) {
-    std::string what = ex.what();
-    size_t cut = what.find("] ");
-    if (cut != std::string::npos) what = what.substr(cut + 2);
-    return Status::InvalidArgument(source + ": not valid JSON: " + what);
-  }
+  StrictJsonOptions strict;
+  strict.code = Status::Code::kInvalidArgument;
+  AFTUNE_ASSIGN_OR_RETURN(Json obj, ParseStrictJson(json_text, source, strict));
   if (!obj.is_object()) return Status::InvalidArgument(source + ": not a JSON object");
-  if (!repeated.empty()) {
-    return Status::InvalidArgument(source + ": key '" + repeated.substr(0, 64) + "' appears twice");
-  }
   ModelConfig c;
   Fields f(obj, source);
   AFTUNE_RETURN_IF_ERROR(ParseFields(f, &c));

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 
 namespace aftune {
 
@@ -38,8 +39,7 @@ Result<std::optional<double>> OptionalNumber(const Json& j, const char* key, con
 }  // namespace
 
 Result<GenerationConfig> ParseGenerationConfig(std::string_view json, const std::string& source) {
-  Json j = Json::parse(json, nullptr, false);
-  if (j.is_discarded()) return Status::Corruption(source + ": not valid JSON");
+  AFTUNE_ASSIGN_OR_RETURN(Json j, ParseStrictJson(json, source));
   if (!j.is_object()) return Status::Corruption(source + ": must be a JSON object");
   GenerationConfig g;
   if (auto e = j.find("eos_token_id"); e != j.end() && !e->is_null()) {

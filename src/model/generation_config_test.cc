@@ -26,7 +26,8 @@ TEST(GenerationConfig, EosListAndSamplingDefaults) {
 
 TEST(GenerationConfig, BadFieldsAreNamed) {
   auto err = [](const char* json) { return ParseGenerationConfig(json, "gc.json").status().message(); };
-  EXPECT_EQ(err("{"), "gc.json: not valid JSON");
+  EXPECT_EQ(err("{").rfind("gc.json: not valid JSON: ", 0), 0u);
+  EXPECT_EQ(err(R"({"top_k": 1, "top_k": 2})"), "gc.json: key 'top_k' appears twice");
   EXPECT_EQ(err(R"({"eos_token_id": [1, -2]})"), "gc.json: field 'eos_token_id[1]' must be a non-negative integer");
   EXPECT_EQ(err(R"({"eos_token_id": "2"})"), "gc.json: field 'eos_token_id' must be a non-negative integer");
   EXPECT_EQ(err(R"({"temperature": "hot"})"), "gc.json: field 'temperature' must be a number");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 
 namespace aftune {
 
@@ -80,8 +81,7 @@ std::string ChatTemplateConfig::CanonicalBytes() const {
 }
 
 Result<ChatTemplateConfig> ParseTokenizerConfig(std::string_view json, const std::string& source) {
-  Json j = Json::parse(json, nullptr, false);
-  if (j.is_discarded()) return Status::Corruption(source + ": not valid JSON");
+  AFTUNE_ASSIGN_OR_RETURN(Json j, ParseStrictJsonAs<Json>(json, source));
   if (!j.is_object()) return Status::Corruption(source + ": must be a JSON object");
   ChatTemplateConfig c;
   if (auto t = j.find("chat_template"); t != j.end()) {

@@ -44,7 +44,8 @@ TEST(TokenizerConfig, TemplateStringOrNamedDefaultAndSpecialTokens) {
 }
 
 TEST(TokenizerConfig, BadFieldsAreNamed) {
-  EXPECT_EQ(Err("{"), "tc.json: not valid JSON");
+  EXPECT_EQ(Err("{").rfind("tc.json: not valid JSON: ", 0), 0u);
+  EXPECT_EQ(Err(R"({"eos_token": "a", "eos_token": "b"})"), "tc.json: key 'eos_token' appears twice");
   EXPECT_EQ(Err("[]"), "tc.json: must be a JSON object");
   EXPECT_EQ(Err(R"({"chat_template": 3})"),
             "tc.json: field 'chat_template' must be a string, a list of {name, template} or null");

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 #include "model/llama_names.h"
 #include "protocol/canonical_json.h"
 #include "train/batch_sampler.h"
@@ -165,36 +166,10 @@ Status ParseTraining(const Json& j, TrainConfig* t) {
   return m.Done(why_not);
 }
 
-// JSON text -> value, rejecting a key repeated within any object.
-Result<Json> ParseJsonNoDuplicates(std::string_view text) {
-  if (text.find('\0') != std::string_view::npos) return Status::Corruption("not valid JSON: contains a NUL byte");
-  std::vector<std::set<std::string>> open;
-  std::string repeated;
-  auto callback = [&](int, Json::parse_event_t event, Json& parsed) {
-    if (event == Json::parse_event_t::object_start) {
-      open.emplace_back();
-    } else if (event == Json::parse_event_t::object_end) {
-      if (!open.empty()) open.pop_back();
-    } else if (event == Json::parse_event_t::key && !open.empty()) {
-      std::string k = parsed.get<std::string>();
-      if (!open.back().insert(k).second && repeated.empty()) repeated = k;
-    }
-    return true;
-  };
-  Json j;
-  try {
-    j = Json::parse(text.begin(), text.end(), callback);
-  } catch (const Json::exception& e) {
-    return Status::Corruption(std::string("not valid JSON: ") + e.what());
-  }
-  if (!repeated.empty()) return Status::Corruption("key '" + repeated + "' is repeated");
-  return j;
-}
-
 Result<Contract> ParseContractJson(std::string_view text) {
   if (text.size() > kMaxContractBytes)
     return Status::Corruption("larger than " + std::to_string(kMaxContractBytes) + " bytes");
-  AFTUNE_ASSIGN_OR_RETURN(Json j, ParseJsonNoDuplicates(text));
+  AFTUNE_ASSIGN_OR_RETURN(Json j, ParseStrictJson(text, ""));
   if (!j.is_object()) return Status::Corruption("must be a JSON object");
   if (!j.contains("format") || !j["format"].is_string() || j["format"].get<std::string>() != kContractFormat)
     return Status::Corruption("not a training contract: 'format' must be \"" + std::string(kContractFormat) + "\"");

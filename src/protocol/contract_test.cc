@@ -239,12 +239,12 @@ TEST(ParseContract, RepeatedKeyAnywhereIsAnError) {
   std::string canonical = Vector()["canonical"].get<std::string>();
   std::string top = canonical;
   top.insert(1, "\"precision\":\"f32\",");
-  ExpectError(ParseContract(top, "c.json").status(), Status::Code::kCorruption, "key 'precision' is repeated");
+  ExpectError(ParseContract(top, "c.json").status(), Status::Code::kCorruption, "key 'precision' appears twice");
   std::string nested = canonical;
   size_t at = nested.find("\"r\":4");
   ASSERT_NE(at, std::string::npos);
   nested.insert(at, "\"r\":4,");
-  ExpectError(ParseContract(nested, "c.json").status(), Status::Code::kCorruption, "key 'r' is repeated");
+  ExpectError(ParseContract(nested, "c.json").status(), Status::Code::kCorruption, "key 'training.r' appears twice");
 }
 
 TEST(ParseContract, EveryMissingKeyIsNamed) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 #include "model/safetensors.h"
 
 namespace aftune {
@@ -28,8 +29,8 @@ nlohmann::json LinesJson(const std::vector<OpenedLine>& lines) {
 }
 
 Result<std::vector<OpenedLine>> ParseLines(const std::string& text, const std::string& source) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_array()) return Status::Corruption(source + ": metadata 'lines' is not a JSON array");
+  AFTUNE_ASSIGN_OR_RETURN(nlohmann::json j, ParseStrictJson(text, source + ": metadata 'lines'"));
+  if (!j.is_array()) return Status::Corruption(source + ": metadata 'lines' is not a JSON array");
   std::vector<OpenedLine> lines;
   for (size_t i = 0; i < j.size(); ++i) {
     const nlohmann::json& e = j[i];

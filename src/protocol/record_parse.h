@@ -42,7 +42,17 @@ struct ParsedBlockState {
   int64_t tensors = 0;
 };
 
-// `line` names the record in errors ("trace line 7").
+struct ParsedTraceHeader {
+  Hash contract{};
+  std::vector<LayerSpan> layer_blocks;
+  int64_t steps = 0;
+  int64_t steps_per_block = 0;
+};
+
+// `line` names the record in errors ("trace line 7"). Each parser reads the
+// line with base/strict_json.h (a repeated key is refused, naming it) and
+// refuses a key its record does not have ("unknown key 'x'").
+Result<ParsedTraceHeader> ParseTraceHeaderRecord(std::string_view text, uint64_t line);
 Result<ParsedStepRecord> ParseStepRecord(std::string_view text, uint64_t line);
 Result<ParsedBlockState> ParseBlockStateRecord(std::string_view text, uint64_t line);
 

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/strict_json.h"
 #include "commit/encoding.h"
 
 namespace aftune {
@@ -17,49 +18,15 @@ using Json = nlohmann::json;
 
 namespace {
 
-// Thrown from the parser callback; caught in ParseBody.
-struct BodyError {
-  std::string message;
-};
-
+// One strict reader for bodies as for every outside JSON (base/strict_json.h).
 std::variant<Json, ApiError> ParseBody(std::string_view body) {
-  if (body.size() > kMaxRequestBytes)
-    return InvalidRequest("", "the request body exceeds " + std::to_string(kMaxRequestBytes) + " bytes");
-  if (size_t nul = body.find('\0'); nul != std::string_view::npos)
-    return InvalidRequest("", "the request body is not valid JSON: NUL byte at byte " + std::to_string(nul));
-  std::vector<std::set<std::string>> keys;  // one set per open object
-  auto cb = [&keys](int depth, Json::parse_event_t event, Json& parsed) {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-      case Json::parse_event_t::array_start:
-        if (depth >= kMaxRequestDepth)
-          throw BodyError{"nested more than " + std::to_string(kMaxRequestDepth) + " levels deep"};
-        if (event == Json::parse_event_t::object_start) keys.emplace_back();
-        break;
-      case Json::parse_event_t::object_end:
-        keys.pop_back();
-        break;
-      case Json::parse_event_t::key: {
-        const std::string& k = parsed.get_ref<const std::string&>();
-        if (!keys.back().insert(k).second)
-          throw BodyError{"key '" + k.substr(0, 40) + "' appears twice in one object"};
-        break;
-      }
-      default:
-        break;
-    }
-    return true;
-  };
-  try {
-    return Json::parse(body.begin(), body.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const BodyError& e) {
-    return InvalidRequest("", "the request body is not valid: " + e.message);
-  } catch (const Json::exception& e) {
-    std::string what = e.what();
-    size_t cut = what.find("] ");
-    if (cut != std::string::npos) what = what.substr(cut + 2);
-    return InvalidRequest("", "the request body is not valid JSON: " + what);
-  }
+  StrictJsonOptions strict;
+  strict.max_bytes = kMaxRequestBytes;
+  strict.max_depth = kMaxRequestDepth;
+  strict.code = Status::Code::kInvalidArgument;
+  Result<Json> j = ParseStrictJson(body, "the request body", strict);
+  if (!j.ok()) return InvalidRequest("", j.status().message());
+  return std::move(j).value();
 }
 
 // A field's value checked for its type; nullptr when absent (or null).

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 
 namespace aftune {
 
@@ -64,8 +65,8 @@ Status TraceRecorder::KeepPrefix(const std::string& header, int64_t k) {
     if (line_no == 1) {
       if (line != header) return Status::Corruption(where + ": the header differs from this run's");
     } else {
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("kind") || !j.contains("step") ||
+      AFTUNE_ASSIGN_OR_RETURN(nlohmann::json j, ParseStrictJson(line, where));
+      if (!j.is_object() || !j.contains("kind") || !j.contains("step") ||
           !j["step"].is_number_integer())
         return Status::Corruption(where + ": not a trace record");
       const int64_t step = j["step"].get<int64_t>();

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 #include "protocol/canonical_json.h"
 
 namespace aftune {
@@ -21,8 +22,8 @@ Status WriteRunInputs(const RunDir& run, const RunInputs& inputs) {
 
 Result<RunInputs> ReadRunInputs(const RunDir& run) {
   AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadFile(run.inputs()));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.size() != 2 || !j.contains("data") || !j["data"].is_string() ||
+  AFTUNE_ASSIGN_OR_RETURN(nlohmann::json j, ParseStrictJson(text, run.inputs()));
+  if (!j.is_object() || j.size() != 2 || !j.contains("data") || !j["data"].is_string() ||
       !j.contains("model") || !j["model"].is_string())
     return Status::Corruption(run.inputs() + ": expected {\"data\":\"<path>\",\"model\":\"<path>\"}");
   return RunInputs{j["model"].get<std::string>(), j["data"].get<std::string>()};

@@ -4,6 +4,7 @@
 #include "commit/merkle.h"
 #include "model/model_dir.h"
 #include "model/tokenizer.h"
+#include "protocol/record_parse.h"
 #include "trace/step_digester.h"
 
 namespace aftune {
@@ -22,6 +23,13 @@ std::vector<std::string> SplitLines(const std::string& bytes) {
   return lines;
 }
 
+// A record parser's error, named in the run's trace file.
+template <typename T>
+Result<T> InTrace(const RunDir& run, Result<T> r) {
+  if (!r.ok()) return r.status().WithContext(run.trace());
+  return r;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<RunOpenings>> RunOpenings::Open(const std::string& run_dir) {
@@ -29,18 +37,12 @@ Result<std::unique_ptr<RunOpenings>> RunOpenings::Open(const std::string& run_di
   AFTUNE_ASSIGN_OR_RETURN(r->contract_, ReadContract(r->run_.contract()));
   AFTUNE_ASSIGN_OR_RETURN(std::string bytes, ReadFile(r->run_.trace()));
   r->lines_ = SplitLines(bytes);
-  const std::string where = r->run_.trace() + ":1";
   if (r->lines_.empty()) return Status::Corruption(r->run_.trace() + ": empty trace");
-  nlohmann::json h = nlohmann::json::parse(r->lines_[0], nullptr, false);
-  if (h.is_discarded() || !h.is_object() || h.value("kind", "") != "header" || !h["layer_blocks"].is_array() ||
-      !h["steps"].is_number_integer() || !h["steps_per_block"].is_number_integer() || !h["contract"].is_string())
-    return Status::Corruption(where + ": not a trace header");
-  if (h["contract"].get<std::string>() != HashToHex(ContractDigest(r->contract_)))
-    return Status::Corruption(where + ": the trace names another contract than " + r->run_.contract());
-  r->layout_ = {static_cast<int64_t>(h["layer_blocks"].size()), h["steps_per_block"].get<int64_t>(),
-                h["steps"].get<int64_t>()};
-  if (r->layout_.blocks < 1 || r->layout_.steps_per_block < 1 || r->layout_.total_steps < 1)
-    return Status::Corruption(where + ": no layer-blocks or steps");
+  AFTUNE_ASSIGN_OR_RETURN(ParsedTraceHeader h, InTrace(r->run_, ParseTraceHeaderRecord(r->lines_[0], 0)));
+  if (h.contract != ContractDigest(r->contract_))
+    return Status::Corruption(r->run_.trace() + ": the trace header names another contract than " +
+                              r->run_.contract());
+  r->layout_ = {static_cast<int64_t>(h.layer_blocks.size()), h.steps_per_block, h.steps};
   for (const std::string& line : r->lines_)
     r->leaves_.push_back(LeafHash({reinterpret_cast<const uint8_t*>(line.data()), line.size()}));
   return r;
@@ -57,23 +59,21 @@ Result<std::vector<OpenedLine>> RunOpenings::Lines(std::span<const uint64_t> ind
   return out;
 }
 
-Result<nlohmann::json> RunOpenings::Record(uint64_t line) const {
+Result<std::string_view> RunOpenings::Line(uint64_t line) const {
   if (line >= lines_.size())
     return Status::NotFound(run_.trace() + ": no line " + std::to_string(line) + "; the run is incomplete");
-  nlohmann::json j = nlohmann::json::parse(lines_[line], nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return Status::Corruption(run_.trace() + ":" + std::to_string(line + 1) + ": not a trace record");
-  return j;
+  return std::string_view(lines_[line]);
 }
 
 Result<Hash> RunOpenings::StateDigestAt(int64_t step, int64_t block) const {
-  AFTUNE_ASSIGN_OR_RETURN(nlohmann::json j, Record(layout_.BlockStateLine(step, block)));
-  if (j.value("kind", "") != "block-state" || j.value("step", int64_t{-1}) != step ||
-      j.value("block", int64_t{-1}) != block || !j["state"].is_string())
-    return Status::Corruption(run_.trace() + ": line " + std::to_string(layout_.BlockStateLine(step, block) + 1) +
+  const uint64_t line = layout_.BlockStateLine(step, block);
+  AFTUNE_ASSIGN_OR_RETURN(std::string_view text, Line(line));
+  AFTUNE_ASSIGN_OR_RETURN(ParsedBlockState rec, InTrace(run_, ParseBlockStateRecord(text, line)));
+  if (rec.step != step || rec.block != block)
+    return Status::Corruption(run_.trace() + ": line " + std::to_string(line) +
                               " is not the block-state record of block " + std::to_string(block) + " at step " +
                               std::to_string(step));
-  return HashFromHex(j["state"].get<std::string>());
+  return rec.state;
 }
 
 Result<TensorMap> RunOpenings::BlockState(int64_t step, int64_t block) {
@@ -87,19 +87,20 @@ Result<TensorMap> RunOpenings::BlockState(int64_t step, int64_t block) {
 Result<std::vector<Tensor>> RunOpenings::Boundary(int64_t step, int64_t boundary, BoundaryKind kind) {
   if (step < 0 || step >= layout_.total_steps || boundary < 1 || boundary >= layout_.blocks)
     return Status::NotFound("no boundary " + std::to_string(boundary) + " at step " + std::to_string(step));
-  AFTUNE_ASSIGN_OR_RETURN(nlohmann::json j, Record(layout_.StepLine(step)));
-  const std::string where = run_.trace() + ":" + std::to_string(layout_.StepLine(step) + 1);
-  if (j.value("kind", "") != "step" || j.value("step", int64_t{-1}) != step || !j["boundaries"].is_array())
-    return Status::Corruption(where + ": not the step record of step " + std::to_string(step));
-  const char* field = kind == BoundaryKind::kActivation ? "activation" : "gradient";
+  const uint64_t line = layout_.StepLine(step);
+  AFTUNE_ASSIGN_OR_RETURN(std::string_view text, Line(line));
+  AFTUNE_ASSIGN_OR_RETURN(ParsedStepRecord rec, InTrace(run_, ParseStepRecord(text, line)));
+  if (rec.step != step)
+    return Status::Corruption(run_.trace() + ": line " + std::to_string(line) + " is not the step record of step " +
+                              std::to_string(step));
   const std::string name = BoundaryTensorName(kind, boundary);
   std::vector<Hash> digests;
-  for (const nlohmann::json& micro : j["boundaries"]) {
+  for (const std::vector<BoundaryDigests>& micro : rec.boundaries) {
     const auto b = static_cast<size_t>(boundary - 1);
-    if (!micro.is_array() || micro.size() <= b || !micro[b].is_object() || !micro[b][field].is_string())
-      return Status::Corruption(where + ": malformed boundaries");
-    AFTUNE_ASSIGN_OR_RETURN(Hash d, HashFromHex(micro[b][field].get<std::string>()));
-    digests.push_back(d);
+    if (micro.size() <= b)
+      return Status::Corruption(run_.trace() + ": line " + std::to_string(line) + ": boundaries list no boundary " +
+                                std::to_string(boundary));
+    digests.push_back(kind == BoundaryKind::kActivation ? micro[b].activation : micro[b].gradient);
   }
   for (const Hash& d : digests)
     if (!store_.Has(d)) {

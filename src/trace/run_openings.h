@@ -22,8 +22,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "protocol/contract.h"
 #include "protocol/opening.h"
 #include "trace/run_dir.h"
@@ -51,7 +49,8 @@ class RunOpenings : public OpeningSource {
 
  private:
   explicit RunOpenings(std::string run_dir) : run_{std::move(run_dir)}, store_(run_.store()) {}
-  Result<nlohmann::json> Record(uint64_t line) const;
+  // The text of trace line `line` (0-based), or kNotFound past the end.
+  Result<std::string_view> Line(uint64_t line) const;
   Result<Hash> StateDigestAt(int64_t step, int64_t block) const;
   // Brings the replaying trainer to next_step() == `step`, starting at or
   // before `latest_start` (<= step).
