@@ -83,6 +83,15 @@ Status RunComplete(const ClientArgs& a) {
   return Status::Ok();
 }
 
+// The client states every sampling parameter, so the receipt it checks
+// binds exactly what it asked for.
+void AddSamplingOptions(CLI::App* c, float* temperature, float* top_p, int64_t* top_k, uint64_t* seed) {
+  c->add_option("--temperature", *temperature, "0: greedy")->capture_default_str();
+  c->add_option("--top-p", *top_p, "nucleus sampling mass in (0, 1]")->capture_default_str();
+  c->add_option("--top-k", *top_k, "keep the k most likely tokens (0: all)")->capture_default_str();
+  c->add_option("--seed", *seed, "sampling seed")->capture_default_str();
+}
+
 }  // namespace
 
 void RegisterClientCommands(CLI::App& app) {

@@ -66,7 +66,8 @@ Status DigestModel(const std::string& dir) {
   PrintDigest("model", d.state, "state of " + std::to_string(d.tensors.size()) + " tensors, " + d.weights);
   PrintDigest("config", d.config, "SHA-256 of " + dir + "/config.json");
   PrintDigest("tokenizer", d.tokenizer,
-              d.tokenizer_kind == "byte" ? "byte (built in)" : "sentencepiece, SHA-256 of " + dir + "/tokenizer.model");
+              d.tokenizer_kind == "byte" ? "byte (built in)"
+                                         : d.tokenizer_kind + ", SHA-256 of " + TokenizerSource(dir, d.tokenizer_kind));
   return Status::Ok();
 }
 

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.h"
 #include "infer/generator.h"
@@ -14,8 +15,8 @@ namespace {
 struct GenerateArgs {
   std::string model, adapter, prompt;
   int64_t max_tokens = 64;
-  float temperature = 1.0f, top_p = 1.0f;
-  int64_t top_k = 0;
+  std::optional<float> temperature, top_p;  // unset: the model's default
+  std::optional<int64_t> top_k;
   uint64_t seed = 0;
   std::vector<std::string> stop;
 };
@@ -27,7 +28,12 @@ Status RunGenerate(const GenerateArgs& a) {
   r.prompt.push_back(tok.bos_id());
   for (int32_t id : tok.Encode(a.prompt)) r.prompt.push_back(id);
   r.max_tokens = a.max_tokens;
-  r.sampling = {a.temperature, a.top_p, a.top_k, a.seed};
+  // The model's defaults (generation_config.json) where no option was given.
+  r.sampling = m->default_sampling;
+  if (a.temperature) r.sampling.temperature = *a.temperature;
+  if (a.top_p) r.sampling.top_p = *a.top_p;
+  if (a.top_k) r.sampling.top_k = *a.top_k;
+  r.sampling.seed = a.seed;
   r.stop = a.stop;
   Generator gen(*m->decoder, m->eos_ids, [&tok](const std::vector<int32_t>& ids) { return tok.Decode(ids); });
   AFTUNE_RETURN_IF_ERROR(gen.Validate(r));
@@ -42,13 +48,6 @@ Status RunGenerate(const GenerateArgs& a) {
 
 }  // namespace
 
-void AddSamplingOptions(CLI::App* c, float* temperature, float* top_p, int64_t* top_k, uint64_t* seed) {
-  c->add_option("--temperature", *temperature, "0: greedy")->capture_default_str();
-  c->add_option("--top-p", *top_p, "nucleus sampling mass in (0, 1]")->capture_default_str();
-  c->add_option("--top-k", *top_k, "keep the k most likely tokens (0: all)")->capture_default_str();
-  c->add_option("--seed", *seed, "sampling seed")->capture_default_str();
-}
-
 void RegisterGenerateCommands(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
   auto* c = app.add_subcommand("generate", "generate text from a prompt (KV cache, deterministic sampling)");
@@ -56,7 +55,11 @@ void RegisterGenerateCommands(CLI::App& app) {
   c->add_option("--adapter", args->adapter, "PEFT LoRA adapter directory");
   c->add_option("--prompt", args->prompt, "prompt text")->required();
   c->add_option("--max-tokens", args->max_tokens, "most tokens to generate")->capture_default_str();
-  AddSamplingOptions(c, &args->temperature, &args->top_p, &args->top_k, &args->seed);
+  c->add_option("--temperature", args->temperature,
+                "0: greedy (default: generation_config.json's, else 1; do_sample false: 0)");
+  c->add_option("--top-p", args->top_p, "nucleus sampling mass in (0, 1] (default: generation_config.json's, else 1)");
+  c->add_option("--top-k", args->top_k, "keep the k most likely tokens, 0: all (default: generation_config.json's, else 0)");
+  c->add_option("--seed", args->seed, "sampling seed")->capture_default_str();
   c->add_option("--stop", args->stop, "stop string (repeatable)");
   AddThreadsOption(c);
   c->callback([args] { Finish(RunGenerate(*args)); });

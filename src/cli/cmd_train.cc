@@ -47,10 +47,13 @@ Status WriteResult(const Trainer& t, const std::string& out) {
   const TrainConfig& cfg = t.config();
   if (cfg.full_finetune) {
     AFTUNE_RETURN_IF_ERROR(SaveModelDir(out + "/model", t.model_config(), t.trainable()));
-    // The tokenizer travels with the model.
-    if (FileExists(cfg.base_model + "/tokenizer.model")) {
-      AFTUNE_ASSIGN_OR_RETURN(std::string tok, ReadFile(cfg.base_model + "/tokenizer.model"));
-      AFTUNE_RETURN_IF_ERROR(WriteFileAtomic(out + "/model/tokenizer.model", tok));
+    // The tokenizer, chat template and generation defaults travel with the
+    // model: they are part of what it is served and evaluated with.
+    for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "chat_template.jinja",
+                             "special_tokens_map.json", "generation_config.json"}) {
+      if (!FileExists(cfg.base_model + "/" + name)) continue;
+      AFTUNE_ASSIGN_OR_RETURN(std::string bytes, ReadFile(cfg.base_model + "/" + name));
+      AFTUNE_RETURN_IF_ERROR(WriteFileAtomic(out + "/model/" + name, bytes));
     }
     std::printf("wrote %s/model (Hugging Face layout)\n", out.c_str());
   } else {

@@ -30,8 +30,6 @@ void RegisterTokenizeCommands(CLI::App& app);
 // `aftune audit infer`, a subcommand of `audit` (cmd_audit_infer.cc).
 void RegisterAuditInferCommand(CLI::App* audit);
 
-// --temperature, --top-p, --top-k, --seed.
-void AddSamplingOptions(CLI::App* cmd, float* temperature, float* top_p, int64_t* top_k, uint64_t* seed);
 
 // Adds --threads N to a compute command (default: AFTUNE_THREADS, else all
 // cores) and applies it before the command runs.

@@ -19,6 +19,15 @@ Status SamplingParams::Validate() const {
   return Status::Ok();
 }
 
+SamplingParams DefaultSampling(const GenerationConfig& g) {
+  SamplingParams s;
+  if (g.temperature) s.temperature = static_cast<float>(*g.temperature);
+  if (g.top_p) s.top_p = static_cast<float>(*g.top_p);
+  if (g.top_k) s.top_k = *g.top_k;
+  if (g.do_sample == false) s.temperature = 0.0f;
+  return s;
+}
+
 namespace {
 int32_t Greedy(const float* logits, int64_t V) {
   int64_t best = 0;

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "model/generation_config.h"
 
 namespace aftune {
 
@@ -41,6 +42,14 @@ struct SamplingParams {
   // InvalidArgument naming the parameter when out of range.
   Status Validate() const;
 };
+
+// A model's default sampling (what a request or the command line leaves
+// unset): generation_config.json's temperature, top_p and top_k where it
+// gives them, converted to binary32 as a request's are; do_sample false
+// makes the default greedy (temperature 0), as transformers generates; the
+// rest SamplingParams' own. As vLLM's OpenAI server, the file's values are
+// defaults only: a request's own values win.
+SamplingParams DefaultSampling(const GenerationConfig& g);
 
 // REQUIRES: V >= 1, params valid, no NaN in logits. `position` is the
 // position in the sequence of the token being chosen.

@@ -11,6 +11,29 @@
 namespace aftune {
 namespace {
 
+// generation_config.json's sampling fields are defaults, converted as a
+// request's numbers are; do_sample false is greedy, as transformers has it.
+TEST(SamplerTest, DefaultSamplingIsTheModelsGenerationConfig) {
+  const SamplingParams none = DefaultSampling(GenerationConfig{});
+  EXPECT_EQ(none.temperature, 1.0f);
+  EXPECT_EQ(none.top_p, 1.0f);
+  EXPECT_EQ(none.top_k, 0);
+  Result<GenerationConfig> llama = ParseGenerationConfig(
+      R"({"do_sample": true, "temperature": 0.6, "top_p": 0.9, "top_k": 20, "eos_token_id": [1, 2]})", "g.json");
+  ASSERT_TRUE(llama.ok());
+  const SamplingParams s = DefaultSampling(*llama);
+  EXPECT_EQ(s.temperature, 0.6f);
+  EXPECT_EQ(s.top_p, 0.9f);
+  EXPECT_EQ(s.top_k, 20);
+  Result<GenerationConfig> greedy = ParseGenerationConfig(R"({"do_sample": false, "temperature": 0.6})", "g.json");
+  ASSERT_TRUE(greedy.ok());
+  EXPECT_EQ(DefaultSampling(*greedy).temperature, 0.0f);
+  Result<GenerationConfig> only_p = ParseGenerationConfig(R"({"top_p": 0.5})", "g.json");
+  ASSERT_TRUE(only_p.ok());
+  EXPECT_EQ(DefaultSampling(*only_p).temperature, 1.0f);
+  EXPECT_EQ(DefaultSampling(*only_p).top_p, 0.5f);
+}
+
 TEST(SamplerTest, GreedyTakesLargestLogitLowestIdOnTies) {
   std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f};
   SamplingParams p;

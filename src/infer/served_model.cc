@@ -22,6 +22,9 @@ Result<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& model_di
   AFTUNE_ASSIGN_OR_RETURN(m->tokenizer, LoadTokenizer(model_dir, m->config));
   AFTUNE_ASSIGN_OR_RETURN(m->chat, LoadChatRenderer(model_dir));
   AFTUNE_ASSIGN_OR_RETURN(m->generation, LoadGenerationConfig(model_dir));
+  m->default_sampling = DefaultSampling(m->generation);
+  if (Status st = m->default_sampling.Validate(); !st.ok())
+    return st.WithContext(model_dir + "/generation_config.json");
   std::vector<int64_t> eos = {m->tokenizer->eos_id()};
   if (m->config.eos_token_id >= 0) eos.push_back(m->config.eos_token_id);
   eos.insert(eos.end(), m->config.extra_eos_token_ids.begin(), m->config.extra_eos_token_ids.end());

@@ -8,6 +8,7 @@
 #include "base/status.h"
 #include "model/chat_render.h"
 #include "model/decoder.h"
+#include "infer/sampler.h"
 #include "model/generation_config.h"
 #include "model/tokenizer.h"
 
@@ -26,6 +27,7 @@ struct ServedModel {
   // eos_token_id (one or a list) and generation_config.json's, each once.
   std::vector<int32_t> eos_ids;
   GenerationConfig generation;  // DIR/generation_config.json (empty when absent)
+  SamplingParams default_sampling;  // DefaultSampling(generation), valid
   std::unique_ptr<Decoder> decoder;  // points into base and adapter: not copyable
 
   ServedModel() = default;

@@ -258,8 +258,9 @@ Status ValidateContract(const Contract& c) {
       return Invalid("tokenizer.digest", "must be " + Hex(ByteTokenizerDigest()) +
                                              " for kind \"byte\" (SHA-256 of \"" +
                                              std::string(kByteTokenizerDigestText) + "\")");
-  } else if (c.tokenizer_kind != "sentencepiece") {
-    return Invalid("tokenizer.kind", "\"" + c.tokenizer_kind + "\" is not supported (\"byte\" or \"sentencepiece\")");
+  } else if (!IsTokenizerKind(c.tokenizer_kind)) {
+    return Invalid("tokenizer.kind", "\"" + c.tokenizer_kind +
+                                         "\" is not supported (\"byte\", \"sentencepiece\" or \"tokenizer.json\")");
   }
   if (c.dataset_examples < 1 || c.dataset_examples > static_cast<int64_t>(0xFFFFFFFF))
     return Invalid("dataset.examples", "must be in [1, 2^32 - 1], got " + std::to_string(c.dataset_examples));
@@ -375,9 +376,7 @@ std::vector<ContractMismatch> CompareContractInputs(const Contract& c, const std
     out.push_back({"base model config", base_dir + "/config.json", "SHA-256 " + Hex(c.base_config_digest),
                    "SHA-256 " + Hex(model.config)});
   if (model.tokenizer != c.tokenizer_digest || model.tokenizer_kind != c.tokenizer_kind) {
-    const std::string path = model.tokenizer_kind == "byte" ? base_dir + " (no tokenizer.model: the byte tokenizer)"
-                                                            : base_dir + "/tokenizer.model";
-    out.push_back({"tokenizer", path, c.tokenizer_kind + " " + Hex(c.tokenizer_digest),
+    out.push_back({"tokenizer", TokenizerSource(base_dir, model.tokenizer_kind), c.tokenizer_kind + " " + Hex(c.tokenizer_digest),
                    model.tokenizer_kind + " " + Hex(model.tokenizer)});
   }
   if (model.chat != c.chat_digest) {

@@ -71,7 +71,7 @@ struct AuditGrid {
 struct Contract {
   Hash base_state_digest{};   // state digest of the base model's tensors as stored
   Hash base_config_digest{};  // SHA-256 of its config.json
-  std::string tokenizer_kind = "byte";  // "byte" | "sentencepiece"
+  std::string tokenizer_kind = "byte";  // "byte" | "sentencepiece" | "tokenizer.json"
   Hash tokenizer_digest{};
   // tokenizer.chat_digest: SHA-256 of the base model's chat configuration
   // (model/tokenizer_config.h, CanonicalBytes): present exactly when the model

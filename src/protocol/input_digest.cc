@@ -49,6 +49,16 @@ Result<Hash> WeightsStateDigest(const std::string& path) {
   return WeightFilesStateDigest(files);
 }
 
+bool IsTokenizerKind(std::string_view kind) {
+  return kind == "byte" || kind == "sentencepiece" || kind == "tokenizer.json";
+}
+
+std::string TokenizerSource(const std::string& dir, std::string_view kind) {
+  if (kind == "tokenizer.json") return dir + "/tokenizer.json";
+  if (kind == "sentencepiece") return dir + "/tokenizer.model";
+  return dir + " (no tokenizer file: the byte tokenizer)";
+}
+
 Result<ModelDirDigests> DigestModelDir(const std::string& dir) {
   ModelDirDigests d;
   const std::string config_path = dir + "/config.json";

@@ -8,8 +8,11 @@
 //                      raw bytes; the sharding does not change it
 //   base model config  SHA-256 of the bytes of DIR/config.json (the
 //                      architecture is part of what is agreed)
-//   tokenizer          SentencePiece: SHA-256 of the bytes of
-//                      DIR/tokenizer.model; the built-in byte tokenizer:
+//   tokenizer          its kind and a digest: "tokenizer.json" (Hugging
+//                      Face tokenizers): SHA-256 of the bytes of
+//                      DIR/tokenizer.json; "sentencepiece": SHA-256 of the
+//                      bytes of DIR/tokenizer.model; "byte", the built-in
+//                      byte tokenizer:
 //                      SHA-256 of the 24 ASCII bytes "aftune byte tokenizer v1"
 //                      = 66847138… (ByteTokenizerDigest)
 //   chat template      when DIR has a chat template or special tokens
@@ -46,6 +49,14 @@ Hash ByteTokenizerDigest();
 // ByteTokenizerDigest() for the byte tokenizer, else SHA-256 of file_bytes().
 Hash TokenizerDigest(const Tokenizer& tokenizer);
 
+// Whether `kind` names a tokenizer a contract can bind: "byte",
+// "sentencepiece" or "tokenizer.json" (Tokenizer::kind()).
+bool IsTokenizerKind(std::string_view kind);
+// What the digest of a tokenizer of `kind` in model directory `dir` is of:
+// "DIR/tokenizer.json", "DIR/tokenizer.model", or for "byte"
+// "DIR (no tokenizer file: the byte tokenizer)".
+std::string TokenizerSource(const std::string& dir, std::string_view kind);
+
 // SHA-256 of chat.CanonicalBytes(), or none when the model has neither a
 // chat template nor special tokens.
 std::optional<Hash> ChatDigest(const ChatTemplateConfig& chat);
@@ -68,7 +79,7 @@ struct ModelDirDigests {
   Hash state{};                // the weight files
   std::string weights;         // the path naming them (model.safetensors or the index)
   Hash config{};               // config.json
-  std::string tokenizer_kind;  // "byte" or "sentencepiece"
+  std::string tokenizer_kind;  // IsTokenizerKind
   Hash tokenizer{};
   std::optional<Hash> chat;  // the chat template digest, when DIR has one
   // What the digests were computed from, for callers that check more.

@@ -230,7 +230,7 @@ std::string ApiError::ToJson() const {
 }
 
 std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::string_view body,
-                                                   int64_t max_tokens_limit) {
+                                                   int64_t max_tokens_limit, const SamplingParams& defaults) {
   auto parsed = ParseBody(body);
   if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
   const Json& obj = std::get<Json>(parsed);
@@ -253,6 +253,8 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   Fields f(obj);
   ApiRequest r;
   r.endpoint = endpoint;
+  r.sampling = defaults;
+  r.sampling.seed = 0;
   auto str = [](const std::string& key) { return [key](const Json& v) { return GetString(v, key); }; };
   if (!f.Get("model")) return InvalidRequest("model", "'model' is missing");
   if (auto e = Optional(f, "model", &r.model, str("model"))) return *e;

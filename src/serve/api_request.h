@@ -11,9 +11,10 @@
 //                completions); role "developer" is taken as "system"
 //   max_tokens   integer in [1, limit], default 16; chat also takes
 //                max_completion_tokens (both given: must be equal)
-//   temperature  number >= 0, default 1 (0: greedy)
-//   top_p        number in (0, 1], default 1
-//   top_k        integer >= 0, default 0 (no limit; an aftune extension)
+//   temperature  number >= 0, default the model's, else 1 (0: greedy)
+//   top_p        number in (0, 1], default the model's, else 1
+//   top_k        integer >= 0, default the model's, else 0 (no limit; an
+//                aftune extension)
 //   seed         integer in [0, 2^64), default 0
 //   stop         string, array of at most 4 strings, or null
 //   n            must be 1;  user  string, ignored
@@ -74,8 +75,11 @@ struct ApiRequest {
   bool include_usage = false;  // stream_options.include_usage
 };
 
-// `max_tokens_limit` is the largest max_tokens the server accepts.
+// `max_tokens_limit` is the largest max_tokens the server accepts;
+// `defaults` gives temperature, top_p and top_k where the body does not (the
+// model's, infer/sampler.h DefaultSampling). The receipt binds the values
+// used, defaults included.
 std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::string_view body,
-                                                   int64_t max_tokens_limit);
+                                                   int64_t max_tokens_limit, const SamplingParams& defaults = {});
 
 }  // namespace aftune

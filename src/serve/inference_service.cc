@@ -165,7 +165,7 @@ Json InferenceService::ReplyHead(const char* object, const std::string& id) cons
 }
 
 HttpReply InferenceService::Handle(ApiEndpoint endpoint, std::string_view body) {
-  auto parsed = ParseApiRequest(endpoint, body, options_.max_tokens_limit);
+  auto parsed = ParseApiRequest(endpoint, body, options_.max_tokens_limit, model_.default_sampling);
   if (auto* e = std::get_if<ApiError>(&parsed)) return ErrorReply(*e);
   const ApiRequest& api = std::get<ApiRequest>(parsed);
   auto prepared = Prepare(api);

@@ -59,6 +59,36 @@ TEST(InferenceService, CompletionCarriesAVerifiableLoggedReceipt) {
   EXPECT_TRUE(VerifyInclusion(bundle->log_index, cp.size, LeafHash(AsBytes(bundle->receipt)), *proof, cp.root).ok());
 }
 
+// A model's generation_config.json gives the sampling a request leaves out;
+// the receipt binds what was used, and a request's own values win.
+TEST(InferenceService, ModelsGenerationConfigSuppliesSamplingDefaults) {
+  testing::ServedFixture f("gen-defaults");
+  ASSERT_TRUE(WriteFileAtomic(f.dir + "/model/generation_config.json",
+                              R"({"do_sample": true, "temperature": 0.6, "top_p": 0.9, "top_k": 20})")
+                  .ok());
+  Result<std::unique_ptr<ServedModel>> model = LoadServedModel(f.dir + "/model", "");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  InferenceService service(**model, f.identity, f.key, f.log.get(), {});
+  auto sampling = [&](const std::string& extra) {
+    HttpReply reply = service.Handle(ApiEndpoint::kCompletions,
+                                     R"({"model": "tiny", "prompt": "3+4=", "max_tokens": 3)" + extra + "}");
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return ReceiptBundleFromJson(Json::parse(reply.body)["aftune_receipt"]).value().request.generation.sampling;
+  };
+  SamplingParams s = sampling("");
+  EXPECT_EQ(s.temperature, 0.6f);
+  EXPECT_EQ(s.top_p, 0.9f);
+  EXPECT_EQ(s.top_k, 20);
+  s = sampling(R"(, "temperature": 0, "top_k": 0)");
+  EXPECT_EQ(s.temperature, 0.0f);
+  EXPECT_EQ(s.top_p, 0.9f);
+  EXPECT_EQ(s.top_k, 0);
+
+  ASSERT_TRUE(WriteFileAtomic(f.dir + "/model/generation_config.json", R"({"top_p": 1.5})").ok());
+  Status bad = LoadServedModel(f.dir + "/model", "").status();
+  EXPECT_NE(bad.message().find("generation_config.json: top_p"), std::string::npos) << bad.ToString();
+}
+
 TEST(InferenceService, ChatUsesTheChatTemplate) {
   testing::ServedFixture f("chat");
   HttpReply reply = f.service->Handle(
