@@ -21,10 +21,13 @@ Status SamplingParams::Validate() const {
 
 SamplingParams DefaultSampling(const GenerationConfig& g) {
   SamplingParams s;
+  if (g.do_sample == false) {  // greedy: transformers then ignores the sampling fields
+    s.temperature = 0.0f;
+    return s;
+  }
   if (g.temperature) s.temperature = static_cast<float>(*g.temperature);
   if (g.top_p) s.top_p = static_cast<float>(*g.top_p);
   if (g.top_k) s.top_k = *g.top_k;
-  if (g.do_sample == false) s.temperature = 0.0f;
   return s;
 }
 

@@ -46,8 +46,8 @@ struct SamplingParams {
 // A model's default sampling (what a request or the command line leaves
 // unset): generation_config.json's temperature, top_p and top_k where it
 // gives them, converted to binary32 as a request's are; do_sample false
-// makes the default greedy (temperature 0), as transformers generates; the
-// rest SamplingParams' own. As vLLM's OpenAI server, the file's values are
+// makes the default greedy (temperature 0) and the file's other sampling
+// fields void, as transformers generates; the rest SamplingParams' own. As vLLM's OpenAI server, the file's values are
 // defaults only: a request's own values win.
 SamplingParams DefaultSampling(const GenerationConfig& g);
 

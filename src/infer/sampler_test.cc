@@ -28,6 +28,9 @@ TEST(SamplerTest, DefaultSamplingIsTheModelsGenerationConfig) {
   Result<GenerationConfig> greedy = ParseGenerationConfig(R"({"do_sample": false, "temperature": 0.6})", "g.json");
   ASSERT_TRUE(greedy.ok());
   EXPECT_EQ(DefaultSampling(*greedy).temperature, 0.0f);
+  Result<GenerationConfig> greedy_k = ParseGenerationConfig(R"({"do_sample": false, "top_k": 3})", "g.json");
+  ASSERT_TRUE(greedy_k.ok());
+  EXPECT_EQ(DefaultSampling(*greedy_k).top_k, 0);
   Result<GenerationConfig> only_p = ParseGenerationConfig(R"({"top_p": 0.5})", "g.json");
   ASSERT_TRUE(only_p.ok());
   EXPECT_EQ(DefaultSampling(*only_p).temperature, 1.0f);
