@@ -246,12 +246,10 @@ int main(int argc, char** argv) {
   }
   cfg->num_hidden_layers = layers;
   const bool reuse = std::filesystem::exists(dir + "/config.json");
-  if (!reuse) {
-    if (Status st = WriteInitModel(dir, *cfg, 1); !st.ok()) {
-      std::fprintf(stderr, "%s\n", st.ToString().c_str());
-      return 1;
-    }
-  }
+  // In a child too: this process must not start the thread pool before it
+  // forks the workloads (a forked child has none of its threads).
+  if (!reuse && (ChildPeak([&] { return WriteInitModel(dir, *cfg, 1); }), !std::filesystem::exists(dir + "/config.json")))
+    return 1;
   const WeightFiles files = WeightFiles::Open(dir).value();
   uint64_t file_bytes = 0, block_bytes = 0;
   const LayerSpan block{layers / 2 - 1, layers / 2 + 1};
