@@ -147,10 +147,10 @@ class AftuneWorkloads {
       cfg.per_device_train_batch_size = kTrainSeqs;  // the dataset: every step is all of it
       cfg.max_seq_length = kTrainLen + 1;
       cfg.seed = 1;
-      trainers_.push_back(Trainer::Create(cfg, model.config, model.params, &ds_).value());
+      trainers_.push_back(Trainer::Create(cfg, model.config, model.ToF32(), &ds_).value());
     }
-    decoder_ = Decoder::Create(model.config, LoraConfig{}, WholeModel(model.config), &model.params).value();
-    decoder_->CacheTransposedWeights();  // as aftune generate and serve do
+    // The weights as stored, as aftune generate and serve read them.
+    decoder_ = Decoder::Create(model.config, LoraConfig{}, WholeModel(model.config), &model.params, nullptr).value();
     // No EOS (-1): every sequence runs to max_tokens, as in torch_llama.py.
     gen_ = std::make_unique<Generator>(*decoder_, std::vector<int32_t>{}, [](const std::vector<int32_t>&) { return std::string(); });
   }

@@ -140,7 +140,7 @@ inline RecordedRun RecordRun(const std::string& dir, const RunSpec& spec, const 
   const std::string& trained_on = spec.provider_data_jsonl.empty() ? spec.data_jsonl : spec.provider_data_jsonl;
   const Dataset data =
       Must(ParseJsonlDataset(trained_on, run.data_path, *tok, {cfg.max_seq_length, cfg.overflow}), "data");
-  auto trainer = Must(Trainer::Create(cfg, base.config, std::move(base.params), &data), "trainer");
+  auto trainer = Must(Trainer::Create(cfg, std::move(base), &data), "trainer");
   if (deviate) deviate(*trainer, 0);
   auto recorder = Must(TraceRecorder::Open(dir + "/trace.jsonl", ContractDigest(contract), spec.grid, nullptr,
                                            *trainer),

@@ -115,16 +115,15 @@ std::map<std::string, double> OtherSums(const ParsedStepRecord& rec, int64_t blo
 
 }  // namespace
 
-Result<const TensorMap*> BlockBaseCache::Get(int64_t block) {
-  if (ctx_.cfg.full_finetune) return &tensors_;
+Result<const WeightMap*> BlockBaseCache::Get(int64_t block) {
+  if (ctx_.cfg.full_finetune) return &empty_;
   if (block_ != block) {
-    tensors_.clear();
+    model_ = LoadedModel{};
     block_.reset();
-    AFTUNE_ASSIGN_OR_RETURN(LoadedModel m, LoadModelDir(ctx_.base_dir, ctx_.blocks[static_cast<size_t>(block)]));
-    tensors_ = std::move(m.params);
+    AFTUNE_ASSIGN_OR_RETURN(model_, LoadModelDir(ctx_.base_dir, ctx_.blocks[static_cast<size_t>(block)]));
     block_ = block;
   }
-  return &tensors_;
+  return &model_.params;
 }
 
 Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cell, BlockBaseCache* bases,
@@ -218,7 +217,7 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
   CheckTally batch_check("cell.batches", cell), outputs("cell.outputs", cell), in_grads("cell.input_gradients", cell),
       sumsq("cell.grad_sumsq", cell), norm("cell.grad_norm", cell), lr("cell.learning_rate", cell),
       loss("cell.loss", cell), end_state("cell.end_state", cell);
-  AFTUNE_ASSIGN_OR_RETURN(const TensorMap* base, bases->Get(L));
+  AFTUNE_ASSIGN_OR_RETURN(const WeightMap* base, bases->Get(L));
   std::vector<TensorMap> states;
   std::vector<size_t> group_blocks;
   for (size_t k = 0; k < group.size(); ++k) {

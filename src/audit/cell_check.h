@@ -43,15 +43,16 @@ namespace aftune {
 class BlockBaseCache {
  public:
   explicit BlockBaseCache(const AuditContext& ctx) : ctx_(ctx) {}
-  // Block's base tensors as f32 (empty for full fine-tuning, whose block
+  // Block's base tensors as stored (empty for full fine-tuning, whose block
   // state holds them), valid until the next Get of another block. Errors
   // name the model directory.
-  Result<const TensorMap*> Get(int64_t block);
+  Result<const WeightMap*> Get(int64_t block);
 
  private:
   const AuditContext& ctx_;
   std::optional<int64_t> block_;
-  TensorMap tensors_;
+  LoadedModel model_;  // the block's, mapped
+  WeightMap empty_;
 };
 
 // Adds the checks above for `cell` to `report`. A non-ok status only when

@@ -138,8 +138,8 @@ Status CheckInitialStates(const AuditContext& ctx, AuditReport* report) {
     if (ctx.cfg.full_finetune) {
       AFTUNE_ASSIGN_OR_RETURN(LoadedModel m, LoadModelDir(ctx.base_dir, span));
       const auto names = ctx.TrainableShapes(k);
-      for (auto& [name, t] : m.params)
-        if (names.count(name)) start.emplace(name, std::move(t));
+      for (const auto& [name, t] : m.params)
+        if (names.count(name)) start.emplace(name, Widened(t));
     } else {
       start = InitLora(ctx.model, ctx.cfg.lora, span, ctx.cfg.seed);
     }

@@ -93,14 +93,16 @@ Status RunStep(const StepArgs& a) {
     return Status::InvalidArgument("--seq-len " + std::to_string(a.seq_len) + " exceeds the model's " +
                                    std::to_string(m.config.max_position_embeddings) + " positions");
   LoraConfig lora;
+  TensorMap adapter;
   if (a.lora_r > 0) {
     lora.r = a.lora_r;
     lora.lora_alpha = 2.0 * static_cast<double>(a.lora_r);
     lora.target_modules.assign(std::begin(kAllProjs), std::end(kAllProjs));
-    m.params.merge(InitLora(m.config, lora, WholeModel(m.config), 0));
+    adapter = InitLora(m.config, lora, WholeModel(m.config), 0);
   }
+  // The base as stored: the gradients are those of the widened weights.
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Decoder> decoder,
-                          Decoder::Create(m.config, lora, WholeModel(m.config), &m.params));
+                          Decoder::Create(m.config, lora, WholeModel(m.config), &m.params, &adapter));
   std::printf("forward + backward, %s, %lld sequences x %lld tokens, %d threads\n",
               lora.enabled() ? ("LoRA r=" + std::to_string(lora.r)).c_str() : "full fine-tuning",
               (long long)a.batch, (long long)a.seq_len, DefaultPool().num_threads());
@@ -109,8 +111,11 @@ Status RunStep(const StepArgs& a) {
   TensorMap grads;
   for (int64_t step = 0; step < a.steps; ++step) {
     grads.clear();
-    for (const auto& [name, t] : m.params)
-      if ((name.find(".lora_") != std::string::npos) == lora.enabled()) grads.emplace(name, Tensor(t.shape()));
+    if (lora.enabled()) {
+      for (const auto& [name, t] : adapter) grads.emplace(name, Tensor(t.shape()));
+    } else {
+      for (const auto& [name, t] : m.params) grads.emplace(name, Tensor(t.shape));
+    }
     auto t0 = std::chrono::steady_clock::now();
     decoder->Forward(batch, nullptr, true, &acts);
     decoder->Backward(batch, nullptr, &acts, &grads, nullptr);

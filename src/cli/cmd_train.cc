@@ -105,7 +105,7 @@ Status RunTrain(const TrainArgs& a, Communicator* comm) {
     std::printf("%s: %lld of %lld examples truncated to %lld tokens (overflow: truncate)\n", a.data.c_str(),
                 (long long)data.num_truncated, (long long)data.size(), (long long)cfg.max_seq_length);
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                          Trainer::Create(cfg, base.config, std::move(base.params), &data));
+                          Trainer::Create(cfg, std::move(base), &data));
   trainer->SetCommunicator(comm);
   if (writer) AFTUNE_RETURN_IF_ERROR(MakeDirs(a.out));
   comm->Barrier();  // DIR exists for every rank

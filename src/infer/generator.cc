@@ -68,7 +68,7 @@ std::vector<GenerationResult> Generator::Generate(const std::vector<GenerationRe
   while (!active.empty()) {
     std::vector<KvCache*> caches;
     for (auto& a : active) caches.push_back(a.cache.get());
-    decoder_.ForwardCached(batch, caches, &acts);
+    decoder_.ForwardCached(batch, caches, &acts, /*last_rows_only=*/true);  // the head for sampled rows only
     // Sample from each sequence's last row; keep the unfinished ones.
     std::vector<Active> still;
     PackedBatch next;
@@ -76,7 +76,7 @@ std::vector<GenerationResult> Generator::Generate(const std::vector<GenerationRe
       Active& a = active[s];
       const GenerationRequest& r = requests[a.request];
       GenerationResult& out = results[a.request];
-      const float* row = acts.logits.data() + (batch.starts[s + 1] - 1) * V;
+      const float* row = acts.logits.data() + static_cast<int64_t>(s) * V;
       const int64_t position = a.cache->length();
       int32_t token = SampleToken(row, V, r.sampling, position);
       out.tokens.push_back(token);

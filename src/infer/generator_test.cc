@@ -9,6 +9,8 @@
 
 #include "model/tokenizer.h"
 #include "model/model_init.h"
+#include "model/weight_files.h"
+#include "tensor/dtype.h"
 #include "tensor/thread_pool.h"
 
 namespace aftune {
@@ -105,18 +107,36 @@ TEST_F(GeneratorTest, BatchedEqualsAloneAtAnyThreadCount) {
   }
 }
 
-TEST_F(GeneratorTest, TransposedWeightCopiesChangeNothing) {
-  // The serving decoder multiplies by cached W^T (no packing per token); the
-  // plain decoder by W. Same fma chains, so the same bits.
-  auto fast = Decoder::Create(cfg_, LoraConfig{}, WholeModel(cfg_), &params_).value();
-  fast->CacheTransposedWeights();
-  Generator plain = MakeGenerator();
-  Generator cached(*fast, {ByteTokenizer::kEos}, [](const std::vector<int32_t>& ids) { return ByteTokenizer().Decode(ids); });
-  std::vector<GenerationRequest> reqs = {Request("one", 0.8f, 1, 20), Request("two two", 0.0f, 2, 20)};
-  auto a = plain.Generate(reqs, true), b = cached.Generate(reqs, true);
-  for (size_t i = 0; i < reqs.size(); ++i) {
-    EXPECT_EQ(a[i].tokens, b[i].tokens);
-    EXPECT_TRUE(a[i].logits.BitEqual(b[i].logits));
+TEST_F(GeneratorTest, Bf16ResidentWeightsEqualTheirWidenedF32) {
+  // Served models keep bf16 weights as stored and widen them inside the
+  // kernels; a decoder over f32 tensors holding the widened values must give
+  // the same tokens and logits (prefill and every decode step).
+  TensorMap widened;
+  std::map<std::string, std::vector<uint16_t>> bits;
+  WeightMap stored;
+  for (const auto& [name, t] : params_) {
+    std::vector<uint16_t>& b = bits[name];
+    Tensor w(t.shape());
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      b.push_back(F32ToBF16(t[i]));
+      w[i] = BF16ToF32(b.back());
+    }
+    widened.emplace(name, std::move(w));
+    stored.emplace(name, WeightView{DType::kBF16, t.shape(), b.data()});
+  }
+  auto f32 = Decoder::Create(cfg_, LoraConfig{}, WholeModel(cfg_), &widened).value();
+  auto bf16 = Decoder::Create(cfg_, LoraConfig{}, WholeModel(cfg_), &stored, nullptr).value();
+  auto text = [](const std::vector<int32_t>& ids) { return ByteTokenizer().Decode(ids); };
+  Generator a_gen(*f32, {ByteTokenizer::kEos}, text), b_gen(*bf16, {ByteTokenizer::kEos}, text);
+  std::vector<GenerationRequest> reqs = {Request("one", 0.8f, 1, 20), Request("two two", 0.0f, 2, 20),
+                                         Request("three", 1.0f, 3, 12)};
+  for (int threads : {1, 2}) {
+    SetDefaultThreads(threads);
+    auto a = a_gen.Generate(reqs, true), b = b_gen.Generate(reqs, true);
+    for (size_t i = 0; i < reqs.size(); ++i) {
+      EXPECT_EQ(a[i].tokens, b[i].tokens) << i << " threads " << threads;
+      EXPECT_TRUE(a[i].logits.BitEqual(b[i].logits)) << i << " threads " << threads;
+    }
   }
 }
 

@@ -11,9 +11,8 @@ Result<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& model_di
   auto m = std::make_unique<ServedModel>();
   m->model_dir = model_dir;
   m->adapter_dir = adapter_dir;
-  AFTUNE_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelDir(model_dir));
-  m->config = loaded.config;
-  m->base = std::move(loaded.params);
+  AFTUNE_ASSIGN_OR_RETURN(m->base, LoadModelDir(model_dir));
+  m->config = m->base.config;
   if (!adapter_dir.empty()) {
     AFTUNE_ASSIGN_OR_RETURN(LoadedAdapter a, LoadAdapterDir(adapter_dir, m->config));
     m->lora = a.lora;
@@ -36,9 +35,8 @@ Result<std::unique_ptr<ServedModel>> LoadServedModel(const std::string& model_di
     }
     if (std::find(m->eos_ids.begin(), m->eos_ids.end(), id) == m->eos_ids.end()) m->eos_ids.push_back(static_cast<int32_t>(id));
   }
-  AFTUNE_ASSIGN_OR_RETURN(m->decoder, Decoder::Create(m->config, m->lora, WholeModel(m->config), &m->base,
+  AFTUNE_ASSIGN_OR_RETURN(m->decoder, Decoder::Create(m->config, m->lora, WholeModel(m->config), &m->base.params,
                                                       m->lora.enabled() ? &m->adapter : nullptr));
-  m->decoder->CacheTransposedWeights();
   return m;
 }
 

@@ -10,6 +10,7 @@
 #include "model/decoder.h"
 #include "infer/sampler.h"
 #include "model/generation_config.h"
+#include "model/model_dir.h"
 #include "model/tokenizer.h"
 
 namespace aftune {
@@ -18,7 +19,9 @@ struct ServedModel {
   std::string model_dir, adapter_dir;  // adapter_dir empty: none
   ModelConfig config;
   LoraConfig lora;
-  TensorMap base, adapter;
+  // The base weights as stored (bf16 stays bf16), mapped read-only.
+  LoadedModel base;
+  TensorMap adapter;
   std::unique_ptr<Tokenizer> tokenizer;
   // The model's own chat template (model/chat_render.h); null: the default
   // "llama2" layout (model/chat_template.h).

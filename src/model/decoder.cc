@@ -1,6 +1,7 @@
 #include "model/decoder.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "model/linear.h"
 #include "tensor/attention.h"
@@ -33,38 +34,45 @@ Activations& Activations::operator=(Activations&&) noexcept = default;
 
 struct Decoder::Layer {
   int64_t index = 0;
-  const Tensor* input_norm = nullptr;
-  const Tensor* post_norm = nullptr;
-  const Tensor* q_norm = nullptr;  // [D] (qwen3)
-  const Tensor* k_norm = nullptr;
+  const float* input_norm = nullptr;  // [C]
+  const float* post_norm = nullptr;
+  const float* q_norm = nullptr;  // [D] (qwen3)
+  const float* k_norm = nullptr;
   LinearWeights proj[7];  // indexed by Proj
 };
 
 namespace {
 
-// The tensors a decoder reads: the base model's and, with LoRA, the adapter's.
+// The tensors a decoder reads: the base model's (as stored) and, with LoRA,
+// the adapter's (f32).
 struct ParamMaps {
-  const TensorMap* base;
+  const WeightMap* base;
   const TensorMap* adapter;
-  const Tensor* Find(const std::string& name) const {
-    for (const TensorMap* m : {base, adapter}) {
-      if (m == nullptr) continue;
-      auto it = m->find(name);
-      if (it != m->end()) return &it->second;
-    }
-    return nullptr;
+  std::optional<WeightView> Find(const std::string& name) const {
+    if (auto it = base->find(name); it != base->end()) return it->second;
+    if (adapter == nullptr) return std::nullopt;
+    if (auto it = adapter->find(name); it != adapter->end())
+      return WeightView{DType::kF32, it->second.shape(), it->second.data()};
+    return std::nullopt;
   }
 };
 
+// "[2, 3]", as Tensor::ShapeString (without allocating one).
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
 Status CheckTensor(const ParamMaps& params, const std::string& name, const std::vector<int64_t>& shape,
-                   const Tensor** out) {
-  const Tensor* t = params.Find(name);
-  if (t == nullptr) return Status::NotFound("tensor " + name + " is missing");
-  if (t->shape() != shape) {
-    return Status::InvalidArgument("tensor " + name + " has shape " + t->ShapeString() +
-                                   ", the config needs " + Tensor(shape).ShapeString());
+                   WeightView* out) {
+  std::optional<WeightView> t = params.Find(name);
+  if (!t) return Status::NotFound("tensor " + name + " is missing");
+  if (t->shape != shape) {
+    return Status::InvalidArgument("tensor " + name + " has shape " + ShapeText(t->shape) + ", the config needs " +
+                                   ShapeText(shape));
   }
-  *out = t;
+  *out = *t;
   return Status::Ok();
 }
 
@@ -84,6 +92,21 @@ void Add(const Tensor& a, const Tensor& b, Tensor& out) {
   });
 }
 
+// out[n] = table[ids[n]] widened: EmbeddingForward over a stored table (the
+// same copy for f32; exact widening otherwise).
+void EmbeddingRows(StoredMatrix table, const int32_t* ids, float* out, int64_t N, int64_t V, int64_t C) {
+  if (table.dtype == DType::kF32) {
+    EmbeddingForward(static_cast<const float*>(table.data), ids, out, N, V, C);
+    return;
+  }
+  DefaultPool().ParallelFor(N, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      AFTUNE_CHECK(ids[n] >= 0 && ids[n] < V);
+      for (int64_t c = 0; c < C; ++c) out[n * C + c] = table.At(ids[n], c);
+    }
+  });
+}
+
 int64_t Rows(const PackedBatch& b) { return b.num_tokens(); }
 
 }  // namespace
@@ -99,6 +122,12 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const L
 
 Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const LoraConfig& lora,
                                                  LayerSpan span, const TensorMap* base, const TensorMap* adapter) {
+  const WeightMap views = ViewsOf(*base);  // the decoder keeps only pointers into *base
+  return Create(cfg, lora, span, &views, adapter);
+}
+
+Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const LoraConfig& lora,
+                                                 LayerSpan span, const WeightMap* base, const TensorMap* adapter) {
   const ParamMaps params{base, adapter};
   AFTUNE_RETURN_IF_ERROR(cfg.Validate());
   if (span.begin < 0 || span.end > cfg.num_hidden_layers || span.begin >= span.end)
@@ -106,92 +135,95 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const ModelConfig& cfg, const L
                                    std::to_string(span.end) + ") is not within the model's " +
                                    std::to_string(cfg.num_hidden_layers) + " layers");
   std::unique_ptr<Decoder> d(new Decoder(cfg, lora, span));
+  // A vector's floats: in place when f32, else widened once into the decoder.
+  auto floats = [&d](const WeightView& v) -> const float* {
+    if (v.dtype == DType::kF32) return static_cast<const float*>(v.data);
+    return d->widened_.emplace_back(Widened(v)).data();
+  };
+  auto vec = [&](const std::string& name, int64_t n, const float** out) -> Status {
+    WeightView v;
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, name, {n}, &v));
+    *out = floats(v);
+    return Status::Ok();
+  };
+  auto matrix = [&](const std::string& name, const std::vector<int64_t>& shape, StoredMatrix* out) -> Status {
+    WeightView v;
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, name, shape, &v));
+    *out = v.matrix();
+    return Status::Ok();
+  };
+  // LoRA tensors are trained: f32 in place, never copied.
+  auto adapter_matrix = [&](const std::string& name, const std::vector<int64_t>& shape,
+                            const float** out) -> Status {
+    WeightView v;
+    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, name, shape, &v));
+    if (v.dtype != DType::kF32) return Status::InvalidArgument("tensor " + name + " must be f32");
+    *out = static_cast<const float*>(v.data);
+    return Status::Ok();
+  };
   const int64_t C = cfg.hidden_size, V = cfg.vocab_size;
-  if (span.has_embedding()) AFTUNE_RETURN_IF_ERROR(CheckTensor(params, EmbeddingName(), {V, C}, &d->embedding_));
+  if (span.has_embedding()) AFTUNE_RETURN_IF_ERROR(matrix(EmbeddingName(), {V, C}, &d->embedding_));
   for (int64_t l = span.begin; l < span.end; ++l) {
     Layer L;
     L.index = l;
-    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, InputNormName(l), {C}, &L.input_norm));
-    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, PostAttentionNormName(l), {C}, &L.post_norm));
+    AFTUNE_RETURN_IF_ERROR(vec(InputNormName(l), C, &L.input_norm));
+    AFTUNE_RETURN_IF_ERROR(vec(PostAttentionNormName(l), C, &L.post_norm));
     for (Proj p : kAllProjs) {
       LinearWeights& lw = L.proj[static_cast<int>(p)];
       std::vector<int64_t> shape = ProjShape(cfg, p);
-      AFTUNE_RETURN_IF_ERROR(CheckTensor(params, ProjWeightName(l, p), shape, &lw.w));
-      if (ProjHasBias(cfg, p)) AFTUNE_RETURN_IF_ERROR(CheckTensor(params, ProjBiasName(l, p), {shape[0]}, &lw.bias));
+      AFTUNE_RETURN_IF_ERROR(matrix(ProjWeightName(l, p), shape, &lw.w));
+      lw.out_features = shape[0];
+      lw.in_features = shape[1];
+      if (ProjHasBias(cfg, p)) AFTUNE_RETURN_IF_ERROR(vec(ProjBiasName(l, p), shape[0], &lw.bias));
       if (lora.enabled() && lora.Targets(p)) {
-        AFTUNE_RETURN_IF_ERROR(CheckTensor(params, LoraAName(l, p), {lora.r, shape[1]}, &lw.lora_a));
-        AFTUNE_RETURN_IF_ERROR(CheckTensor(params, LoraBName(l, p), {shape[0], lora.r}, &lw.lora_b));
+        AFTUNE_RETURN_IF_ERROR(adapter_matrix(LoraAName(l, p), {lora.r, shape[1]}, &lw.lora_a));
+        AFTUNE_RETURN_IF_ERROR(adapter_matrix(LoraBName(l, p), {shape[0], lora.r}, &lw.lora_b));
+        lw.lora_rank = lora.r;
         lw.lora_scale = lora.scale();
       }
     }
     if (cfg.qk_norm()) {
-      AFTUNE_RETURN_IF_ERROR(CheckTensor(params, QNormName(l), {cfg.head_dim}, &L.q_norm));
-      AFTUNE_RETURN_IF_ERROR(CheckTensor(params, KNormName(l), {cfg.head_dim}, &L.k_norm));
+      AFTUNE_RETURN_IF_ERROR(vec(QNormName(l), cfg.head_dim, &L.q_norm));
+      AFTUNE_RETURN_IF_ERROR(vec(KNormName(l), cfg.head_dim, &L.k_norm));
     }
     d->layers_.push_back(L);
   }
   if (span.has_head(cfg)) {
-    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, FinalNormName(), {C}, &d->final_norm_));
-    AFTUNE_RETURN_IF_ERROR(CheckTensor(params, cfg.tie_word_embeddings ? EmbeddingName() : HeadName(),
-                                       {V, C}, &d->head_));
+    AFTUNE_RETURN_IF_ERROR(vec(FinalNormName(), C, &d->final_norm_));
+    AFTUNE_RETURN_IF_ERROR(matrix(cfg.tie_word_embeddings ? EmbeddingName() : HeadName(), {V, C}, &d->head_));
   }
   d->rope_ = MakeRopeTable(cfg.head_dim, cfg.max_position_embeddings, cfg.rope_theta, cfg.rope_scaling);
   return d;
 }
 
-namespace {
-// [rows, cols] -> [cols, rows].
-Tensor Transposed(const Tensor& w) {
-  const int64_t rows = w.dim(0), cols = w.dim(1);
-  Tensor t({cols, rows});
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) t[c * rows + r] = w[r * cols + c];
-  return t;
-}
-}  // namespace
-
-void Decoder::CacheTransposedWeights() {
-  if (!transposed_.empty()) return;
-  size_t count = layers_.size() * std::size(kAllProjs) + (head_ ? 1 : 0);
-  transposed_.reserve(count);  // pointers into it stay valid
-  for (Layer& L : layers_) {
-    for (LinearWeights& lw : L.proj) {
-      transposed_.push_back(Transposed(*lw.w));
-      lw.w_t = &transposed_.back();
-    }
-  }
-  if (head_) {
-    transposed_.push_back(Transposed(*head_));
-    head_t_ = &transposed_.back();
-  }
-}
-
 void Decoder::Forward(const PackedBatch& batch, const Tensor* x_in, bool keep, Activations* acts) const {
-  Run(batch, x_in, keep, nullptr, acts);
+  Run(batch, x_in, keep, nullptr, false, acts);
 }
 
-void Decoder::ForwardCached(const PackedBatch& batch, const std::vector<KvCache*>& caches,
-                            Activations* acts) const {
+void Decoder::ForwardCached(const PackedBatch& batch, const std::vector<KvCache*>& caches, Activations* acts,
+                            bool last_rows_only) const {
   AFTUNE_CHECK(span_.has_embedding() && span_.has_head(cfg_));
   AFTUNE_CHECK(static_cast<int64_t>(caches.size()) == batch.num_sequences());
   for (int64_t s = 0; s < batch.num_sequences(); ++s) {
     const int64_t n = batch.starts[s + 1] - batch.starts[s];
     AFTUNE_CHECK(n == 0 || batch.positions[batch.starts[s]] == caches[s]->length());
     AFTUNE_CHECK(caches[s]->length() + n <= caches[s]->capacity());
+    AFTUNE_CHECK(!last_rows_only || n > 0);
   }
-  Run(batch, nullptr, false, &caches, acts);
+  AFTUNE_CHECK(!last_rows_only || batch.targets.empty());
+  Run(batch, nullptr, false, &caches, last_rows_only, acts);
   for (int64_t s = 0; s < batch.num_sequences(); ++s) caches[s]->Advance(batch.starts[s + 1] - batch.starts[s]);
 }
 
 void Decoder::Run(const PackedBatch& batch, const Tensor* x_in, bool keep, const std::vector<KvCache*>* caches,
-                  Activations* acts) const {
+                  bool last_rows_only, Activations* acts) const {
   const int64_t N = Rows(batch), C = cfg_.hidden_size;
   const size_t num_layers = layers_.size();
   acts->residual.resize(num_layers + 1);
   Tensor& x0 = acts->residual[0];
   if (span_.has_embedding()) {
     x0.ResizeUninitialized({N, C});
-    EmbeddingForward(embedding_->data(), batch.tokens.data(), x0.data(), N, cfg_.vocab_size, C);
+    EmbeddingRows(embedding_, batch.tokens.data(), x0.data(), N, cfg_.vocab_size, C);
   } else {
     AFTUNE_CHECK(x_in != nullptr && x_in->shape() == (std::vector<int64_t>{N, C}));
     x0 = *x_in;
@@ -205,7 +237,17 @@ void Decoder::Run(const PackedBatch& batch, const Tensor* x_in, bool keep, const
     LayerActivations& a = *acts->layers[keep ? i : 0];
     LayerForward(layers_[i], batch, acts->residual[i], caches, a, acts->residual[i + 1]);
   }
-  if (span_.has_head(cfg_)) HeadForward(batch, acts->residual.back(), acts);
+  if (!span_.has_head(cfg_)) return;
+  const Tensor& x = acts->residual.back();
+  if (!last_rows_only) {
+    HeadForward(x, N, batch.targets.empty() ? nullptr : batch.targets.data(), acts);
+    return;
+  }
+  const int64_t S = batch.num_sequences();
+  acts->last_rows.ResizeUninitialized({S, C});
+  for (int64_t s = 0; s < S; ++s)
+    std::copy_n(x.data() + (batch.starts[s + 1] - 1) * C, C, acts->last_rows.data() + s * C);
+  HeadForward(acts->last_rows, S, nullptr, acts);
 }
 
 void Decoder::LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x,
@@ -222,20 +264,20 @@ void Decoder::LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x
   };
   s.xn1.ResizeUninitialized({N, C});
   s.rstd1.ResizeUninitialized({N});
-  RmsNormForward(x.data(), L.input_norm->data(), s.xn1.data(), s.rstd1.data(), N, C, eps);
+  RmsNormForward(x.data(), L.input_norm, s.xn1.data(), s.rstd1.data(), N, C, eps);
   lin(Proj::kQ, s.xn1, s.q);
   lin(Proj::kK, s.xn1, s.k);
   lin(Proj::kV, s.xn1, s.v);
   if (cfg_.qk_norm()) {
     // Each head's D values normed on their own: [N * heads, D] rows.
-    auto head_norm = [&](const Tensor& w, int64_t heads, Tensor& t, Tensor& pre, Tensor& rstd) {
+    auto head_norm = [&](const float* w, int64_t heads, Tensor& t, Tensor& pre, Tensor& rstd) {
       std::swap(t, pre);
       t.ResizeUninitialized({N, heads * D});
       rstd.ResizeUninitialized({N * heads});
-      RmsNormForward(pre.data(), w.data(), t.data(), rstd.data(), N * heads, D, eps);
+      RmsNormForward(pre.data(), w, t.data(), rstd.data(), N * heads, D, eps);
     };
-    head_norm(*L.q_norm, H, s.q, s.q_pre, s.rstd_q);
-    head_norm(*L.k_norm, Hk, s.k, s.k_pre, s.rstd_k);
+    head_norm(L.q_norm, H, s.q, s.q_pre, s.rstd_q);
+    head_norm(L.k_norm, Hk, s.k, s.k_pre, s.rstd_k);
   }
   RopeApply(s.q.data(), b.positions.data(), N, H, D, rope_, false);
   RopeApply(s.k.data(), b.positions.data(), N, Hk, D, rope_, false);
@@ -252,7 +294,7 @@ void Decoder::LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x
   Add(x, s.o, s.x_mid);
   s.xn2.ResizeUninitialized({N, C});
   s.rstd2.ResizeUninitialized({N});
-  RmsNormForward(s.x_mid.data(), L.post_norm->data(), s.xn2.data(), s.rstd2.data(), N, C, eps);
+  RmsNormForward(s.x_mid.data(), L.post_norm, s.xn2.data(), s.rstd2.data(), N, C, eps);
   lin(Proj::kGate, s.xn2, s.gate);
   lin(Proj::kUp, s.xn2, s.up);
   s.h.ResizeUninitialized({N, F});
@@ -299,24 +341,19 @@ AttentionDims Decoder::Dims() const {
                        cfg_.sliding_window};
 }
 
-void Decoder::HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const {
-  const int64_t N = Rows(b), C = cfg_.hidden_size, V = cfg_.vocab_size;
+void Decoder::HeadForward(const Tensor& x, int64_t N, const int32_t* targets, Activations* acts) const {
+  const int64_t C = cfg_.hidden_size, V = cfg_.vocab_size;
   acts->final_xn.ResizeUninitialized({N, C});
   acts->final_rstd.ResizeUninitialized({N});
-  RmsNormForward(x.data(), final_norm_->data(), acts->final_xn.data(), acts->final_rstd.data(), N, C,
+  RmsNormForward(x.data(), final_norm_, acts->final_xn.data(), acts->final_rstd.data(), N, C,
                  static_cast<float>(cfg_.rms_norm_eps));
   acts->logits.ResizeUninitialized({N, V});
-  if (head_t_) {
-    Gemm(Trans::kN, Trans::kN, N, V, C, acts->final_xn.data(), C, head_t_->data(), V, acts->logits.data(), V,
-         false, &DefaultPool());
-  } else {
-    Gemm(Trans::kN, Trans::kT, N, V, C, acts->final_xn.data(), C, head_->data(), C, acts->logits.data(), V,
-         false, &DefaultPool());
-  }
+  Gemm(Trans::kN, Trans::kT, N, V, C, acts->final_xn.data(), C, head_, acts->logits.data(), V, false,
+       &DefaultPool());
   acts->loss = CrossEntropyResult{};
-  if (!b.targets.empty()) {
+  if (targets) {
     acts->lse.ResizeUninitialized({N});
-    acts->loss = CrossEntropyForward(acts->logits.data(), b.targets.data(), acts->lse.data(), N, V);
+    acts->loss = CrossEntropyForward(acts->logits.data(), targets, acts->lse.data(), N, V);
   }
 }
 
@@ -363,8 +400,8 @@ void Decoder::HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* g
     Gemm(Trans::kT, Trans::kN, V, C, N, dlogits.data(), V, acts->final_xn.data(), C, g->data(), C, true, pool);
   Tensor& dxn = acts->scratch->dxn;
   dxn.ResizeUninitialized({N, C});
-  Gemm(Trans::kN, Trans::kN, N, C, V, dlogits.data(), V, head_->data(), C, dxn.data(), C, false, pool);
-  RmsNormBackward(dxn.data(), acts->residual.back().data(), final_norm_->data(), acts->final_rstd.data(), dx->data(),
+  Gemm(Trans::kN, Trans::kN, N, C, V, dlogits.data(), V, head_, dxn.data(), C, false, pool);
+  RmsNormBackward(dxn.data(), acts->residual.back().data(), final_norm_, acts->final_rstd.data(), dx->data(),
                   GradFor(grads, FinalNormName()) ? GradFor(grads, FinalNormName())->data() : nullptr, N, C);
 }
 
@@ -398,7 +435,7 @@ void Decoder::LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& 
   SwigluBackward(t.dh.data(), s.gate.data(), s.up.data(), t.dgate.data(), t.dup.data(), N * F);
   lin_back(Proj::kGate, s.xn2, t.dgate, t.dxn, false);
   lin_back(Proj::kUp, s.xn2, t.dup, t.dxn, true);
-  RmsNormBackward(t.dxn.data(), s.x_mid.data(), L.post_norm->data(), s.rstd2.data(), t.dnorm.data(),
+  RmsNormBackward(t.dxn.data(), s.x_mid.data(), L.post_norm, s.rstd2.data(), t.dnorm.data(),
                   norm_grad(PostAttentionNormName(l)), N, C);
   Add(t.dx, t.dnorm, t.dx);  // d(x_mid)
   // Attention: x_mid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))).
@@ -412,9 +449,9 @@ void Decoder::LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& 
   if (cfg_.qk_norm()) {
     t.dq_pre.ResizeUninitialized({N, H * D});
     t.dk_pre.ResizeUninitialized({N, Hk * D});
-    RmsNormBackward(t.dq.data(), s.q_pre.data(), L.q_norm->data(), s.rstd_q.data(), t.dq_pre.data(),
+    RmsNormBackward(t.dq.data(), s.q_pre.data(), L.q_norm, s.rstd_q.data(), t.dq_pre.data(),
                     norm_grad(QNormName(l)), N * H, D);
-    RmsNormBackward(t.dk.data(), s.k_pre.data(), L.k_norm->data(), s.rstd_k.data(), t.dk_pre.data(),
+    RmsNormBackward(t.dk.data(), s.k_pre.data(), L.k_norm, s.rstd_k.data(), t.dk_pre.data(),
                     norm_grad(KNormName(l)), N * Hk, D);
     dq = &t.dq_pre;
     dk = &t.dk_pre;
@@ -422,7 +459,7 @@ void Decoder::LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& 
   lin_back(Proj::kQ, s.xn1, *dq, t.dxn, false);
   lin_back(Proj::kK, s.xn1, *dk, t.dxn, true);
   lin_back(Proj::kV, s.xn1, t.dv, t.dxn, true);
-  RmsNormBackward(t.dxn.data(), x.data(), L.input_norm->data(), s.rstd1.data(), t.dnorm.data(),
+  RmsNormBackward(t.dxn.data(), x.data(), L.input_norm, s.rstd1.data(), t.dnorm.data(),
                   norm_grad(InputNormName(l)), N, C);
   Add(t.dx, t.dnorm, t.dx);  // d(x)
 }

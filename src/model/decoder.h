@@ -18,6 +18,7 @@
 // cross-entropy over targets != kIgnoreIndex.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "model/kv_cache.h"
 #include "model/llama_names.h"
 #include "model/lora.h"
+#include "model/weight_files.h"
 #include "tensor/attention.h"
 #include "tensor/cross_entropy.h"
 #include "tensor/rope.h"
@@ -46,6 +48,7 @@ struct Activations {
   CrossEntropyResult loss;  // (last span, when the batch has targets)
   std::vector<std::unique_ptr<LayerActivations>> layers;
   Tensor final_xn, final_rstd, lse;  // head: normed input, its rstd, softmax stats
+  Tensor last_rows;                  // ForwardCached's last row per sequence (last_rows_only)
   std::unique_ptr<BackwardScratch> scratch;
   bool kept = false;  // the last Forward saved what Backward needs
 
@@ -71,15 +74,19 @@ class Decoder {
   static Result<std::unique_ptr<Decoder>> Create(const ModelConfig& cfg, const LoraConfig& lora,
                                                  LayerSpan span, const TensorMap* base,
                                                  const TensorMap* adapter);
+  // The same with the base tensors as stored (LoadedModel::params: bf16, f16
+  // or f32 views). The projections, the head and the embedding are read in
+  // place; a non-f32 norm or bias is widened once into the Decoder (a few
+  // floats per layer; f32 ones are read in place, so full fine-tuning's
+  // updates are seen). Results are bit-identical to f32 tensors holding the
+  // widened values. The viewed memory must outlive the Decoder.
+  static Result<std::unique_ptr<Decoder>> Create(const ModelConfig& cfg, const LoraConfig& lora,
+                                                 LayerSpan span, const WeightMap* base,
+                                                 const TensorMap* adapter);
 
   ~Decoder();
   const ModelConfig& config() const { return cfg_; }
 
-  // Keeps a transposed copy of every projection and of the head, so that
-  // decoding a few rows at a time needs no packing of the weights (same bits,
-  // about twice the weights' memory). REQUIRES: the weights no longer change
-  // (inference only: an optimizer step would leave the copies stale).
-  void CacheTransposedWeights();
   LayerSpan span() const { return span_; }
 
   // Runs the span. Input: batch.tokens (first span) or x_in [N, C] (others).
@@ -93,8 +100,13 @@ class Decoder {
   // Output as Forward's, nothing kept for Backward. Every output row is
   // bit-identical to the same row of a Forward over the whole sequence, and
   // does not depend on the other sequences in the batch.
-  // REQUIRES: the span is the whole model; caches[s] has room for the tokens.
-  void ForwardCached(const PackedBatch& batch, const std::vector<KvCache*>& caches, Activations* acts) const;
+  // With last_rows_only, logits are [S, V]: row s is that of sequence s's
+  // last new row (what generation samples from; the same bits, as each row
+  // of the head is computed alone), and the head skips the other rows.
+  // REQUIRES: the span is the whole model; caches[s] has room for the tokens;
+  // with last_rows_only, every sequence has a new token and no targets.
+  void ForwardCached(const PackedBatch& batch, const std::vector<KvCache*>& caches, Activations* acts,
+                     bool last_rows_only = false) const;
 
   // Backward of the last Forward recorded in acts. d_out: the gradient of the
   // span's output [N, C] (non-last span; the last span starts from its mean
@@ -114,14 +126,15 @@ class Decoder {
   struct Layer;
   Decoder(const ModelConfig& cfg, const LoraConfig& lora, LayerSpan span);
   void Run(const PackedBatch& batch, const Tensor* x_in, bool keep, const std::vector<KvCache*>* caches,
-           Activations* acts) const;
+           bool last_rows_only, Activations* acts) const;
   void LayerForward(const Layer& L, const PackedBatch& b, const Tensor& x, const std::vector<KvCache*>* caches,
                     LayerActivations& a, Tensor& x_out) const;
   void CachedAttention(const Layer& L, const PackedBatch& b, const std::vector<KvCache*>& caches,
                        LayerActivations& a) const;
   void LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& a,
                      BackwardScratch& s, TensorMap* grads) const;
-  void HeadForward(const PackedBatch& b, const Tensor& x, Activations* acts) const;
+  // x [rows, C]; targets: one per row, or null.
+  void HeadForward(const Tensor& x, int64_t rows, const int32_t* targets, Activations* acts) const;
   AttentionDims Dims() const;
   void HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx,
                     float loss_sum_scale) const;
@@ -130,11 +143,10 @@ class Decoder {
   LoraConfig lora_;
   LayerSpan span_;
   std::vector<Layer> layers_;
-  const Tensor* embedding_ = nullptr;
-  const Tensor* final_norm_ = nullptr;
-  const Tensor* head_ = nullptr;
-  const Tensor* head_t_ = nullptr;    // [C, V] when transposed weights are cached
-  std::vector<Tensor> transposed_;    // owns the cached copies
+  StoredMatrix embedding_;  // [V, C]
+  const float* final_norm_ = nullptr;
+  StoredMatrix head_;       // [V, C] (the embedding when tied)
+  std::deque<Tensor> widened_;  // non-f32 norms and biases, widened (stable addresses)
   RopeTable rope_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "model/model_dir.h"
 #include "model/test_util.h"
+#include "tensor/dtype.h"
 #include "tensor/thread_pool.h"
 
 namespace aftune {
@@ -137,13 +138,16 @@ TEST_P(DeterminismTest, KvCacheRowsEqualForward) {
   d->Forward(whole, nullptr, false, &ref);
   const int64_t V = f.cfg.vocab_size;
 
-  std::vector<KvCache> caches;
-  for (const auto& s : seqs) caches.emplace_back(f.cfg, WholeModel(f.cfg), static_cast<int64_t>(s.size()));
+  std::vector<KvCache> caches, last_caches;  // the latter for last_rows_only
+  for (const auto& s : seqs) {
+    caches.emplace_back(f.cfg, WholeModel(f.cfg), static_cast<int64_t>(s.size()));
+    last_caches.emplace_back(f.cfg, WholeModel(f.cfg), static_cast<int64_t>(s.size()));
+  }
   std::vector<size_t> done(seqs.size(), 0);
   for (size_t chunk : {5, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1}) {
     PackedBatch b;
     b.starts = {0};
-    std::vector<KvCache*> ptrs;
+    std::vector<KvCache*> ptrs, last_ptrs;
     std::vector<std::pair<size_t, size_t>> rows;  // (sequence, first position) per batch sequence
     for (size_t s = 0; s < seqs.size(); ++s) {
       const size_t n = std::min(chunk, seqs[s].size() - done[s]);
@@ -154,14 +158,19 @@ TEST_P(DeterminismTest, KvCacheRowsEqualForward) {
       }
       b.starts.push_back(b.num_tokens());
       ptrs.push_back(&caches[s]);
+      last_ptrs.push_back(&last_caches[s]);
       rows.push_back({s, done[s]});
       done[s] += n;
     }
     if (ptrs.empty()) break;
-    Activations acts;
+    Activations acts, last;
     d->ForwardCached(b, ptrs, &acts);
+    d->ForwardCached(b, last_ptrs, &last, true);
+    ASSERT_EQ(last.logits.dim(0), static_cast<int64_t>(rows.size()));
     for (size_t k = 0; k < rows.size(); ++k) {
       const auto [s, first] = rows[k];
+      EXPECT_EQ(std::memcmp(last.logits.data() + k * V, acts.logits.data() + (b.starts[k + 1] - 1) * V, V * 4), 0)
+          << "last row of sequence " << s;
       for (int64_t n = b.starts[k]; n < b.starts[k + 1]; ++n) {
         const int64_t row = whole.starts[s] + static_cast<int64_t>(first) + (n - b.starts[k]);
         EXPECT_EQ(std::memcmp(acts.logits.data() + n * V, ref.logits.data() + row * V, V * 4), 0)
@@ -191,7 +200,8 @@ TEST_P(BlockwiseTest, MatchesWholeModel) {
 
   for (std::vector<int64_t> cuts : {std::vector<int64_t>{0, 2, 4}, {0, 1, 3, 4}, {0, 1, 2, 3, 4}}) {
     struct Block {
-      TensorMap params;
+      LoadedModel base;  // viewed in place from the files
+      TensorMap adapter;
       std::unique_ptr<Decoder> decoder;
       Activations acts;
     };
@@ -201,11 +211,10 @@ TEST_P(BlockwiseTest, MatchesWholeModel) {
       LayerSpan span{cuts[i], cuts[i + 1]};
       auto loaded = LoadModelDir(dir, span);
       ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
-      blocks[i].params = std::move(loaded->params);
-      if (with_lora) blocks[i].params.merge(InitLora(f.cfg, f.lora, span, 0));
-      for (auto& [n, t] : blocks[i].params)
-        if (n.find(".lora_") != std::string::npos) t = f.params.at(n);
-      auto d = Decoder::Create(f.cfg, f.lora, span, &blocks[i].params);
+      blocks[i].base = std::move(*loaded);
+      if (with_lora) blocks[i].adapter = InitLora(f.cfg, f.lora, span, 0);
+      for (auto& [n, t] : blocks[i].adapter) t = f.params.at(n);
+      auto d = Decoder::Create(f.cfg, f.lora, span, &blocks[i].base.params, &blocks[i].adapter);
       ASSERT_TRUE(d.ok()) << d.status().ToString();
       blocks[i].decoder = std::move(*d);
       const Tensor* x_in = i == 0 ? nullptr : &blocks[i - 1].acts.output();
@@ -225,6 +234,41 @@ TEST_P(BlockwiseTest, MatchesWholeModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, BlockwiseTest, ::testing::ValuesIn(Variants(true)), VariantName);
+
+// A bf16 checkpoint stays bf16 in memory (mapped, widened inside the
+// kernels): its logits, loss and every gradient are those of f32 tensors
+// holding the widened values, bit for bit, whole or as a layer-block.
+class StoredBf16Test : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(StoredBf16Test, MatchesWidenedF32) {
+  Fixture f(GetParam());
+  TensorMap base;
+  for (auto& [n, t] : f.params) {
+    if (n.find(".lora_") != std::string::npos) continue;
+    for (int64_t i = 0; i < t.numel(); ++i) t[i] = BF16ToF32(F32ToBF16(t[i]));  // representable in bf16
+    base.emplace(n, t);
+  }
+  ModelConfig stored_cfg = f.cfg;
+  stored_cfg.torch_dtype = "bfloat16";
+  const std::string dir = testing::TempDir("bf16-" + GetParam().name);
+  ASSERT_TRUE(SaveModelDir(dir, stored_cfg, base).ok());
+  PackedBatch batch = testing::BatchWithIgnored(testing::RandomSequences({12, 7, 19}, f.cfg.vocab_size, 4));
+  const RunResult widened = f.Run(batch);
+
+  const LoadedModel m = LoadModelDir(dir).value();
+  for (const auto& [n, v] : m.params) EXPECT_EQ(v.dtype, DType::kBF16) << n;
+  TensorMap adapter;
+  for (const auto& [n, t] : f.params)
+    if (n.find(".lora_") != std::string::npos) adapter.emplace(n, t);
+  auto d = Decoder::Create(stored_cfg, f.lora, WholeModel(f.cfg), &m.params, &adapter).value();
+  Activations acts;
+  d->Forward(batch, nullptr, true, &acts);
+  RunResult r{acts.logits, acts.loss.loss, testing::ZeroGrads(f.params, f.lora.enabled())};
+  d->Backward(batch, nullptr, &acts, &r.grads, nullptr);
+  ExpectBitEqual(widened, r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, StoredBf16Test, ::testing::ValuesIn(Variants(true)), VariantName);
 
 }  // namespace
 }  // namespace aftune

@@ -10,13 +10,9 @@ namespace aftune {
 void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y, float* u) {
   const int64_t in = lw.in(), out = lw.out();
   ThreadPool* pool = &DefaultPool();
-  if (lw.w_t) {
-    Gemm(Trans::kN, Trans::kN, N, out, in, x, in, lw.w_t->data(), out, y, out, false, pool);
-  } else {
-    Gemm(Trans::kN, Trans::kT, N, out, in, x, in, lw.w->data(), in, y, out, false, pool);
-  }
+  Gemm(Trans::kN, Trans::kT, N, out, in, x, in, lw.w, y, out, false, pool);
   if (lw.bias) {
-    const float* b = lw.bias->data();
+    const float* b = lw.bias;
     pool->ParallelFor(N, 16, [&](int64_t begin, int64_t end) {
       for (int64_t n = begin; n < end; ++n)
         for (int64_t o = 0; o < out; ++o) y[n * out + o] += b[o];
@@ -24,10 +20,10 @@ void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y,
   }
   if (!lw.has_lora()) return;
   const int64_t R = lw.rank();
-  Gemm(Trans::kN, Trans::kT, N, R, in, x, in, lw.lora_a->data(), in, u, R, false, pool);
+  Gemm(Trans::kN, Trans::kT, N, R, in, x, in, lw.lora_a, in, u, R, false, pool);
   const float scale = lw.lora_scale;
   for (int64_t i = 0; i < N * R; ++i) u[i] = u[i] * scale;
-  Gemm(Trans::kN, Trans::kT, N, out, R, u, R, lw.lora_b->data(), R, y, out, true, pool);
+  Gemm(Trans::kN, Trans::kT, N, out, R, u, R, lw.lora_b, R, y, out, true, pool);
 }
 
 // With us = scale * (x A^T) and y += us B^T:  db += sum_n dy, dB += dy^T us,  dus = dy B,
@@ -36,7 +32,7 @@ void LinearBackward(const LinearWeights& lw, const float* x, const float* u, con
                     int64_t N, float* dx, bool accumulate_dx, const LinearGrads& grads) {
   const int64_t in = lw.in(), out = lw.out();
   ThreadPool* pool = &DefaultPool();
-  Gemm(Trans::kN, Trans::kN, N, in, out, dy, out, lw.w->data(), in, dx, in, accumulate_dx, pool);
+  Gemm(Trans::kN, Trans::kN, N, in, out, dy, out, lw.w, dx, in, accumulate_dx, pool);
   if (grads.w) Gemm(Trans::kT, Trans::kN, out, in, N, dy, out, x, in, grads.w->data(), in, true, pool);
   if (grads.bias) {
     float* db = grads.bias->data();
@@ -49,12 +45,12 @@ void LinearBackward(const LinearWeights& lw, const float* x, const float* u, con
   const int64_t R = lw.rank();
   if (grads.lora_b) Gemm(Trans::kT, Trans::kN, out, R, N, dy, out, u, R, grads.lora_b->data(), R, true, pool);
   std::vector<float> du(static_cast<size_t>(N * R));
-  Gemm(Trans::kN, Trans::kN, N, R, out, dy, out, lw.lora_b->data(), R, du.data(), R, false, pool);
+  Gemm(Trans::kN, Trans::kN, N, R, out, dy, out, lw.lora_b, R, du.data(), R, false, pool);
   const float scale = lw.lora_scale;
   for (float& v : du) v = v * scale;
   if (grads.lora_a)
     Gemm(Trans::kT, Trans::kN, R, in, N, du.data(), R, x, in, grads.lora_a->data(), in, true, pool);
-  Gemm(Trans::kN, Trans::kN, N, in, R, du.data(), R, lw.lora_a->data(), in, dx, in, true, pool);
+  Gemm(Trans::kN, Trans::kN, N, in, R, du.data(), R, lw.lora_a, in, dx, in, true, pool);
 }
 
 }  // namespace aftune

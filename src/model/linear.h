@@ -5,25 +5,25 @@
 
 #include <cstdint>
 
+#include "tensor/gemm.h"
 #include "tensor/tensor.h"
 
 namespace aftune {
 
 struct LinearWeights {
-  const Tensor* w = nullptr;
-  // Optional copy of W transposed [in, out]. The forward then multiplies
-  // x W^T as x (W^T) in the NN layout, which needs no packing of W for a few
-  // rows (decoding); the result is the same fma chain, bit for bit.
-  const Tensor* w_t = nullptr;
-  const Tensor* bias = nullptr;    // [out], or null: no bias
-  const Tensor* lora_a = nullptr;  // both null, or both set
-  const Tensor* lora_b = nullptr;
+  // W [out, in] as stored (f32, or bf16/f16 widened inside Gemm: same bits).
+  StoredMatrix w;
+  int64_t out_features = 0, in_features = 0;
+  const float* bias = nullptr;    // [out], or null: no bias
+  const float* lora_a = nullptr;  // [R, in]; both null, or both set
+  const float* lora_b = nullptr;  // [out, R]
+  int64_t lora_rank = 0;
   float lora_scale = 0.0f;
 
-  int64_t out() const { return w->dim(0); }
-  int64_t in() const { return w->dim(1); }
+  int64_t out() const { return out_features; }
+  int64_t in() const { return in_features; }
   bool has_lora() const { return lora_a != nullptr; }
-  int64_t rank() const { return has_lora() ? lora_a->dim(0) : 0; }
+  int64_t rank() const { return has_lora() ? lora_rank : 0; }
 };
 
 // Where the backward puts parameter gradients; each may be null (not trained).

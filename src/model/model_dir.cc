@@ -1,6 +1,7 @@
 #include "model/model_dir.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <tuple>
 
@@ -17,6 +18,15 @@ Result<DType> StorageDType(const ModelConfig& cfg) {
   return Status::InvalidArgument("torch_dtype '" + cfg.torch_dtype + "' is not supported");
 }
 
+namespace {
+// Whether the entry's bytes can be read in place as its elements: aligned to
+// the element size (safetensors does not promise it; writers usually align).
+bool AlignedForView(const SafetensorsEntry& e) {
+  static_assert(std::endian::native == std::endian::little, "the files are little-endian");
+  return reinterpret_cast<uintptr_t>(e.bytes.data()) % static_cast<uintptr_t>(DTypeSize(e.dtype)) == 0;
+}
+}  // namespace
+
 Result<LoadedModel> LoadModelDir(const std::string& dir, LayerSpan span) {
   LoadedModel m;
   AFTUNE_ASSIGN_OR_RETURN(m.config, ReadModelConfig(dir + "/config.json"));
@@ -25,16 +35,32 @@ Result<LoadedModel> LoadModelDir(const std::string& dir, LayerSpan span) {
     return Status::InvalidArgument(dir + ": layer span [" + std::to_string(span.begin) + ", " +
                                    std::to_string(span.end) + ") is outside the model's " +
                                    std::to_string(m.config.num_hidden_layers) + " layers");
-  AFTUNE_ASSIGN_OR_RETURN(WeightFiles files, WeightFiles::Open(dir));
+  AFTUNE_ASSIGN_OR_RETURN(WeightFiles opened, WeightFiles::Open(dir));
+  auto files = std::make_unique<const WeightFiles>(std::move(opened));
   std::map<std::string, CheckpointTensor> inventory;
-  for (const WeightFiles::Tensor& t : files.tensors()) inventory[t.entry->name] = {t.file->source(), t.entry->shape};
-  AFTUNE_RETURN_IF_ERROR(CheckCheckpointTensors(m.config, inventory, files.listing_path()));
+  for (const WeightFiles::Tensor& t : files->tensors()) inventory[t.entry->name] = {t.file->source(), t.entry->shape};
+  AFTUNE_RETURN_IF_ERROR(CheckCheckpointTensors(m.config, inventory, files->listing_path()));
+  m.copies = std::make_unique<TensorMap>();
   for (const auto& [name, shape] : BaseTensorShapes(m.config, span)) {
-    const WeightFiles::Tensor t = files.Find(name);
-    AFTUNE_ASSIGN_OR_RETURN(Tensor value, t.file->ToF32(*t.entry));
-    m.params.emplace(name, std::move(value));
+    const WeightFiles::Tensor t = files->Find(name);
+    const SafetensorsEntry& e = *t.entry;
+    if (!IsFloatStorage(e.dtype) || !AlignedForView(e)) {
+      // ToF32 names the file and tensor when the dtype is not float storage.
+      AFTUNE_ASSIGN_OR_RETURN(Tensor value, t.file->ToF32(e));
+      const Tensor& copy = m.copies->emplace(name, std::move(value)).first->second;
+      m.params.emplace(name, WeightView{DType::kF32, copy.shape(), copy.data()});
+    } else {
+      m.params.emplace(name, WeightView{e.dtype, e.shape, e.bytes.data()});
+    }
   }
+  m.files = std::move(files);
   return m;
+}
+
+TensorMap LoadedModel::ToF32() const {
+  TensorMap out;
+  for (const auto& [name, view] : params) out.emplace(name, Widened(view));
+  return out;
 }
 
 Result<LoadedModel> LoadModelDir(const std::string& dir) { return LoadModelDir(dir, LayerSpan{0, -1}); }

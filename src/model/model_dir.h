@@ -4,25 +4,38 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
 #include "model/config.h"
 #include "model/llama_names.h"
+#include "model/weight_files.h"
 #include "model/weight_writer.h"
 
 namespace aftune {
 
+// A model's base tensors resident in their stored dtype. Movable: the views
+// stay valid (the mapping and `copies` do not move).
 struct LoadedModel {
   ModelConfig config;
-  TensorMap params;  // f32, only the tensors of the requested span
+  // Only the tensors of the requested span, as stored: views into the mapped
+  // files, read-only (a tensor's pages are read when first touched), or into
+  // `copies` for a tensor whose bytes are not aligned to its element size.
+  WeightMap params;
+  std::unique_ptr<const WeightFiles> files;
+  std::unique_ptr<TensorMap> copies;
+
+  // Every tensor of `params` as an owned f32 tensor (full fine-tuning's
+  // master weights; widening is exact).
+  TensorMap ToF32() const;
 };
 
-// Reads DIR/config.json and the base tensors of `span` from the weight files
-// (other tensors are not converted or kept; the files are mapped, so only the
-// span's bytes are read). Errors name the file and the missing or mis-shaped
-// tensor.
+// Reads DIR/config.json, checks every tensor of the weight files against the
+// config (headers only) and views the base tensors of `span` (nothing is
+// converted or copied; only the span's bytes are ever read). Errors name the
+// file and the missing, mis-shaped or non-float tensor.
 Result<LoadedModel> LoadModelDir(const std::string& dir, LayerSpan span);
 // The whole model.
 Result<LoadedModel> LoadModelDir(const std::string& dir);

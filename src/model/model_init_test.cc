@@ -98,7 +98,8 @@ TEST(ModelInitTest, RealShapeWithFewLayersLoads) {
   const Result<LoadedModel> m = LoadModelDir(dir);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->config.vocab_size, 49152);
-  EXPECT_EQ(m->params.at("model.embed_tokens.weight").shape(), (std::vector<int64_t>{49152, 576}));
+  EXPECT_EQ(m->params.at("model.embed_tokens.weight").shape, (std::vector<int64_t>{49152, 576}));
+  EXPECT_EQ(m->params.at("model.embed_tokens.weight").dtype, DType::kBF16);  // resident as stored
   EXPECT_EQ(WeightFiles::Open(dir).value().files().front().entries().front().dtype, DType::kBF16);
 }
 

@@ -1,6 +1,7 @@
 #include "model/weight_files.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -8,6 +9,26 @@
 #include "model/safetensors_index.h"
 
 namespace aftune {
+
+WeightMap ViewsOf(const TensorMap& tensors) {
+  WeightMap out;
+  for (const auto& [name, t] : tensors) out.emplace(name, WeightView{DType::kF32, t.shape(), t.data()});
+  return out;
+}
+
+Tensor Widened(const WeightView& view) {
+  Tensor t(view.shape);
+  const size_t n = static_cast<size_t>(t.numel());
+  float* out = t.data();
+  const auto* h = static_cast<const uint16_t*>(view.data);
+  switch (view.dtype) {
+    case DType::kF32: std::memcpy(out, view.data, n * sizeof(float)); break;
+    case DType::kBF16: for (size_t i = 0; i < n; ++i) out[i] = BF16ToF32(h[i]); break;
+    case DType::kF16: for (size_t i = 0; i < n; ++i) out[i] = F16ToF32(h[i]); break;
+    default: AFTUNE_CHECK(false);
+  }
+  return t;
+}
 
 void WeightFiles::IndexTensors() {
   tensors_.clear();

@@ -19,9 +19,36 @@
 #include <vector>
 
 #include "base/status.h"
+#include "model/llama_names.h"
 #include "model/safetensors.h"
+#include "tensor/gemm.h"
 
 namespace aftune {
+
+// A tensor as stored, not owned: `dtype` elements (F32, BF16 or F16, native
+// little-endian, aligned to their size), row-major, of `shape`. Base weights
+// are held this way, pointing into the mapped weight files, and widened to f32
+// only where they are used (Gemm packing, a norm's few floats): widening is
+// exact, so every result is the one f32 tensors would give.
+struct WeightView {
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+  const void* data = nullptr;
+
+  int64_t dim(size_t i) const { return shape[i]; }
+  int64_t numel() const { return NumElements(shape); }
+  // A 2-D view as Gemm's B operand (row stride = shape[1]).
+  StoredMatrix matrix() const { return StoredMatrix{dtype, data, shape.size() == 2 ? shape[1] : numel()}; }
+  // Element i widened to f32.
+  float At(int64_t i) const { return StoredMatrix{dtype, data, 0}.At(0, i); }
+};
+using WeightMap = std::map<std::string, WeightView>;
+
+// F32 views of every tensor of `tensors` (which must outlive them and keep
+// its tensors' buffers: no resizing).
+WeightMap ViewsOf(const TensorMap& tensors);
+// An owned f32 copy of a view.
+Tensor Widened(const WeightView& view);
 
 inline constexpr char kSingleWeightsName[] = "model.safetensors";
 

@@ -753,7 +753,7 @@ TEST_F(ContractInputs, TheTrainConfigOfAContractRuns) {
   std::unique_ptr<Tokenizer> tok = std::move(LoadTokenizer(base_, m->config).value());
   Result<Dataset> ds = ParseJsonlDataset(*ReadFile(data_), data_, *tok, {t.max_seq_length, t.overflow});
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
-  auto trainer = Trainer::Create(t, m->config, std::move(m->params), &*ds);
+  auto trainer = Trainer::Create(t, std::move(*m), &*ds);
   ASSERT_TRUE(trainer.ok()) << trainer.status().ToString();
   EXPECT_EQ((*trainer)->blocks().size(), 2u);
   EXPECT_EQ((*trainer)->total_steps(), 3);

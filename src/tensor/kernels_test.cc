@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <vector>
 
@@ -102,6 +103,23 @@ TEST(RopeKernel, RotatesLikeTheReferenceAndInverts) {
   EXPECT_LT(MaxRelError(y, want), 2e-6);
   RopeApply(y.data(), pos.data(), N, heads, D, table, true);
   EXPECT_LT(MaxRelError(y, ToDouble(x)), 1e-6);
+}
+
+TEST(RopeKernel, PositionsBeyondTheTablesRotateBitIdentically) {
+  // A table caching 8 of 200 positions computes the others as used: the same
+  // angles with the same functions, so the same bits as a full table.
+  const int64_t N = 6, heads = 2, D = 16;
+  const auto x = Random(N * heads * D, 8);
+  const std::vector<int32_t> pos = {0, 7, 8, 9, 120, 199};
+  const RopeScaling llama3{RopeType::kLlama3, 8.0, 1.0, 4.0, 64};
+  for (bool inverse : {false, true}) {
+    std::vector<float> full = x, lazy = x;
+    RopeApply(full.data(), pos.data(), N, heads, D, MakeRopeTable(D, 200, 500000.0, llama3, 200), inverse);
+    RopeApply(lazy.data(), pos.data(), N, heads, D, MakeRopeTable(D, 200, 500000.0, llama3, 8), inverse);
+    EXPECT_EQ(std::memcmp(full.data(), lazy.data(), full.size() * sizeof(float)), 0) << inverse;
+  }
+  EXPECT_EQ(MakeRopeTable(D, 200, 10000.0, {}, 8).cos.size(), 8u * D / 2);
+  EXPECT_EQ(MakeRopeTable(D, 4, 10000.0, {}, 8).cos.size(), 4u * D / 2);
 }
 
 TEST(SwigluKernel, ForwardAndBackwardMatchReference) {

@@ -1,5 +1,7 @@
 #include "tensor/rope.h"
 
+#include <algorithm>
+
 #include "base/status.h"
 #include "tensor/mathfn.h"
 #include "tensor/thread_pool.h"
@@ -44,14 +46,17 @@ std::vector<float> RopeInvFreq(int64_t D, double theta, const RopeScaling& scali
   return inv_freq;
 }
 
-RopeTable MakeRopeTable(int64_t D, int64_t max_pos, double theta, const RopeScaling& scaling) {
+RopeTable MakeRopeTable(int64_t D, int64_t max_pos, double theta, const RopeScaling& scaling, int64_t cached) {
   AFTUNE_CHECK(D % 2 == 0 && max_pos >= 1);
   RopeTable t;
   t.half_dim = D / 2;
-  const std::vector<float> inv_freq = RopeInvFreq(D, theta, scaling);
-  t.cos.resize(static_cast<size_t>(max_pos * t.half_dim));
+  t.max_pos = max_pos;
+  t.inv_freq = RopeInvFreq(D, theta, scaling);
+  const std::vector<float>& inv_freq = t.inv_freq;
+  cached = std::clamp<int64_t>(cached, 1, max_pos);
+  t.cos.resize(static_cast<size_t>(cached * t.half_dim));
   t.sin.resize(t.cos.size());
-  for (int64_t p = 0; p < max_pos; ++p) {
+  for (int64_t p = 0; p < cached; ++p) {
     for (int64_t i = 0; i < t.half_dim; ++i) {
       float angle = static_cast<float>(p) * inv_freq[i];
       t.cos[p * t.half_dim + i] = CosF(angle);
@@ -65,12 +70,27 @@ void RopeApply(float* x, const int32_t* pos, int64_t N, int64_t heads, int64_t D
                const RopeTable& table, bool inverse) {
   const int64_t half = D / 2;
   AFTUNE_CHECK(half == table.half_dim);
-  const int64_t max_pos = static_cast<int64_t>(table.cos.size()) / half;
+  const int64_t cached = table.cached();
   DefaultPool().ParallelFor(N, 16, [&](int64_t begin, int64_t end) {
+    std::vector<float> row_cos, row_sin;  // a position beyond the tables
     for (int64_t n = begin; n < end; ++n) {
-      AFTUNE_CHECK(pos[n] >= 0 && pos[n] < max_pos);
-      const float* c = table.cos.data() + pos[n] * half;
-      const float* s = table.sin.data() + pos[n] * half;
+      AFTUNE_CHECK(pos[n] >= 0 && pos[n] < table.max_pos);
+      const float* c;
+      const float* s;
+      if (pos[n] < cached) {
+        c = table.cos.data() + pos[n] * half;
+        s = table.sin.data() + pos[n] * half;
+      } else {
+        row_cos.resize(static_cast<size_t>(half));
+        row_sin.resize(static_cast<size_t>(half));
+        for (int64_t i = 0; i < half; ++i) {
+          const float angle = static_cast<float>(pos[n]) * table.inv_freq[i];  // as MakeRopeTable
+          row_cos[i] = CosF(angle);
+          row_sin[i] = SinF(angle);
+        }
+        c = row_cos.data();
+        s = row_sin.data();
+      }
       for (int64_t h = 0; h < heads; ++h) {
         float* v = x + (n * heads + h) * D;
         for (int64_t i = 0; i < half; ++i) {

@@ -37,14 +37,24 @@ struct RopeScaling {
 // factor > 0 and high_freq_factor != low_freq_factor.
 std::vector<float> RopeInvFreq(int64_t D, double theta, const RopeScaling& scaling);
 
-// cos/sin tables for positions [0, max_pos): [max_pos, D/2] each, computed
-// with aftune's own ExpF/LogF/SinF/CosF in f32 (bit-identical everywhere).
+// Rotations for positions [0, max_pos), computed with aftune's own
+// ExpF/LogF/SinF/CosF in f32 (bit-identical everywhere): cos/sin tables
+// [cached, D/2] for the first `cached` positions, and positions beyond them
+// computed as used, from the same angle with the same functions (so the same
+// bits). Models declare up to 131072 positions (34 MB of tables at D = 64)
+// and most runs use a few thousand.
 struct RopeTable {
   int64_t half_dim = 0;
-  std::vector<float> cos, sin;
+  int64_t max_pos = 0;
+  std::vector<float> inv_freq;  // [D/2]
+  std::vector<float> cos, sin;  // [cached, D/2]
+  int64_t cached() const { return half_dim ? static_cast<int64_t>(cos.size()) / half_dim : 0; }
 };
-// REQUIRES: D even, max_pos >= 1, RopeInvFreq's.
-RopeTable MakeRopeTable(int64_t D, int64_t max_pos, double theta, const RopeScaling& scaling = {});
+inline constexpr int64_t kRopeCachedPositions = 8192;
+// REQUIRES: D even, max_pos >= 1, RopeInvFreq's. cached: positions tabulated
+// (at most max_pos).
+RopeTable MakeRopeTable(int64_t D, int64_t max_pos, double theta, const RopeScaling& scaling = {},
+                        int64_t cached = kRopeCachedPositions);
 
 // x [N, heads, D] rotated in place; pos[n] is token n's position.
 // REQUIRES: every pos < the table's max_pos. inverse = true for the backward.

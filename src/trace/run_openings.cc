@@ -128,7 +128,7 @@ Status RunOpenings::CreateTrainer() {
                             ParseJsonlDataset(text, in.data, *tok, {cfg.max_seq_length, cfg.overflow, chat}));
     data_ = std::make_unique<Dataset>(std::move(data));
   }
-  AFTUNE_ASSIGN_OR_RETURN(trainer_, Trainer::Create(cfg, base.config, std::move(base.params), data_.get()));
+  AFTUNE_ASSIGN_OR_RETURN(trainer_, Trainer::Create(cfg, std::move(base), data_.get()));
   return Status::Ok();
 }
 

@@ -19,7 +19,7 @@ std::vector<size_t> ReplayGroup(const TrainConfig& cfg, const ModelConfig& model
 
 Result<std::unique_ptr<BlockReplayer>> BlockReplayer::Create(const TrainConfig& cfg, const ModelConfig& model,
                                                              const std::vector<LayerSpan>& blocks, size_t block,
-                                                             const TensorMap* base, TensorMap state, int64_t step,
+                                                             const WeightMap* base, TensorMap state, int64_t step,
                                                              int64_t total_steps, const Dataset* data) {
   AFTUNE_CHECK(block < blocks.size());
   const std::vector<size_t> group = ReplayGroup(cfg, model, blocks.size(), block);
@@ -35,7 +35,7 @@ Result<std::unique_ptr<BlockReplayer>> BlockReplayer::Create(const TrainConfig& 
 Result<std::unique_ptr<BlockReplayer>> BlockReplayer::CreateGroup(const TrainConfig& cfg, const ModelConfig& model,
                                                                   const std::vector<LayerSpan>& blocks,
                                                                   const std::vector<size_t>& group,
-                                                                  const TensorMap* base, std::vector<TensorMap> states,
+                                                                  const WeightMap* base, std::vector<TensorMap> states,
                                                                   int64_t step, int64_t total_steps,
                                                                   const Dataset* data) {
   AFTUNE_CHECK(!group.empty() && group.back() < blocks.size() && states.size() == group.size());

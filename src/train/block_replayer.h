@@ -54,7 +54,7 @@ std::vector<size_t> ReplayGroup(const TrainConfig& cfg, const ModelConfig& model
 class BlockReplayer {
  public:
   // blocks: the run's layer-blocks (LayerBlocks(model, B_L)); block: the one
-  // replayed; base: its span's base tensors as f32 (BaseTensorShapes; not
+  // replayed; base: its span's base tensors as stored (BaseTensorShapes; not
   // copied: it must outlive the replayer and not change; with full
   // fine-tuning they are all in the state and base is not read);
   // state: its state at optimizer step `step`; total_steps: the run's (for
@@ -63,13 +63,13 @@ class BlockReplayer {
   // not replay alone (ReplayGroup).
   static Result<std::unique_ptr<BlockReplayer>> Create(const TrainConfig& cfg, const ModelConfig& model,
                                                        const std::vector<LayerSpan>& blocks, size_t block,
-                                                       const TensorMap* base, TensorMap state, int64_t step,
+                                                       const WeightMap* base, TensorMap state, int64_t step,
                                                        int64_t total_steps, const Dataset* data);
   // The same for the blocks of ReplayGroup(cfg, model, blocks.size(), group[0]),
   // states[i] the state of block group[i].
   static Result<std::unique_ptr<BlockReplayer>> CreateGroup(const TrainConfig& cfg, const ModelConfig& model,
                                                             const std::vector<LayerSpan>& blocks,
-                                                            const std::vector<size_t>& group, const TensorMap* base,
+                                                            const std::vector<size_t>& group, const WeightMap* base,
                                                             std::vector<TensorMap> states, int64_t step,
                                                             int64_t total_steps, const Dataset* data);
 

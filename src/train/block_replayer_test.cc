@@ -115,9 +115,10 @@ class BlockReplayerTest : public ::testing::Test {
         SCOPED_TRACE("blocks " + std::to_string(group.front()) + ".." + std::to_string(group.back()) +
                      ", first step " + std::to_string(s0));
         const TensorMap span_base = SpanBase(trainer->blocks()[k]);
+        const WeightMap span_views = ViewsOf(span_base);
         std::vector<TensorMap> start;
         for (size_t b : group) start.push_back(states.at({s0, b}));
-        auto r = BlockReplayer::CreateGroup(cfg, model_, trainer->blocks(), group, &span_base, std::move(start), s0,
+        auto r = BlockReplayer::CreateGroup(cfg, model_, trainer->blocks(), group, &span_views, std::move(start), s0,
                                             trainer->total_steps(), &data_);
         ASSERT_TRUE(r.ok()) << r.status().ToString();
         for (int64_t s = s0; s < s0 + kStepsPerBlock; ++s) {
@@ -225,7 +226,8 @@ TEST_F(BlockReplayerTest, AnotherStartStateGivesAnotherEndState) {
   Tensor& a = bumped.at(LoraAName(0, Proj::kQ));
   a[0] = std::nextafter(a[0], 1.0f);
   const TensorMap base0 = SpanBase(trainer->blocks()[0]);
-  auto r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 0, &base0, bumped, 1,
+  const WeightMap views0 = ViewsOf(base0);
+  auto r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 0, &views0, bumped, 1,
                                  trainer->total_steps(), &data_).value();
   BlockEdges edges;
   edges.gradients[0] = &seen.grad.at({1, 1});
@@ -236,16 +238,17 @@ TEST_F(BlockReplayerTest, AnotherStartStateGivesAnotherEndState) {
 TEST_F(BlockReplayerTest, RejectsAStateThatIsNotTheBlocks) {
   auto trainer = Trainer::Create(cfg_, model_, base_, &data_).value();
   const TensorMap base1 = SpanBase(trainer->blocks()[1]);
+  const WeightMap views1 = ViewsOf(base1);
   TensorMap state = BlockState(*trainer, 1);
   state.erase(LoraBName(1, Proj::kV));
-  auto r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 1, &base1, state, 0,
+  auto r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 1, &views1, state, 0,
                                  trainer->total_steps(), &data_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
   EXPECT_NE(r.status().message().find(LoraBName(1, Proj::kV)), std::string::npos) << r.status().ToString();
   state = BlockState(*trainer, 1);
   state.erase(ExpAvgSqName(LoraAName(1, Proj::kQ)));
-  r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 1, &base1, state, 0,
+  r = BlockReplayer::Create(cfg_, model_, trainer->blocks(), 1, &views1, state, 0,
                             trainer->total_steps(), &data_);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("exp_avg_sq"), std::string::npos) << r.status().ToString();

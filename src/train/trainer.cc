@@ -25,6 +25,17 @@ std::vector<LayerSpan> LayerBlocks(const ModelConfig& model, int64_t layers_per_
 
 Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& cfg, const ModelConfig& model,
                                                  TensorMap base, const Dataset* data) {
+  return CreateImpl(cfg, model, std::move(base), LoadedModel{}, data);
+}
+
+Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& cfg, LoadedModel base, const Dataset* data) {
+  const ModelConfig model = base.config;
+  if (cfg.full_finetune) return CreateImpl(cfg, model, base.ToF32(), LoadedModel{}, data);
+  return CreateImpl(cfg, model, TensorMap{}, std::move(base), data);
+}
+
+Result<std::unique_ptr<Trainer>> Trainer::CreateImpl(const TrainConfig& cfg, const ModelConfig& model,
+                                                     TensorMap base, LoadedModel mapped, const Dataset* data) {
   AFTUNE_RETURN_IF_ERROR(model.Validate());
   AFTUNE_RETURN_IF_ERROR(CheckSamplerArgs(data->size(), cfg.examples_per_step()));
   if (cfg.max_seq_length > model.max_position_embeddings)
@@ -36,6 +47,7 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& cfg, const M
   t->model_ = model;
   t->data_ = data;
   t->base_ = std::move(base);
+  t->mapped_ = std::move(mapped);
   if (cfg.full_finetune) {
     t->trainable_ = &t->base_;
   } else {
@@ -57,10 +69,11 @@ Trainer::~Trainer() = default;
 Status Trainer::BuildDecoders() {
   spans_ = LayerBlocks(model_, cfg_.layers_per_block);
   decoders_.clear();
+  base_views_ = mapped_.files ? mapped_.params : ViewsOf(base_);
   const LoraConfig lora = cfg_.full_finetune ? LoraConfig{} : cfg_.lora;
   for (LayerSpan span : spans_) {
     AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Decoder> d,
-                            Decoder::Create(model_, lora, span, &base_, cfg_.full_finetune ? nullptr : &adapter_));
+                            Decoder::Create(model_, lora, span, &base_views_, cfg_.full_finetune ? nullptr : &adapter_));
     decoders_.push_back(std::move(d));
   }
   std::vector<const Decoder*> all;

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "model/decoder.h"
+#include "model/model_dir.h"
 #include "train/adamw.h"
 #include "train/dataset.h"
 #include "train/schedule.h"
@@ -89,6 +90,10 @@ class Trainer {
   // starts from the base (full) or the seed-determined LoRA initialisation.
   static Result<std::unique_ptr<Trainer>> Create(const TrainConfig& cfg, const ModelConfig& model,
                                                  TensorMap base, const Dataset* data);
+  // The same from a loaded model directory: LoRA reads the frozen base as
+  // stored (bf16 stays bf16, mapped); full fine-tuning widens it to its f32
+  // master weights.
+  static Result<std::unique_ptr<Trainer>> Create(const TrainConfig& cfg, LoadedModel base, const Dataset* data);
   ~Trainer();
 
   int64_t total_steps() const { return total_steps_; }
@@ -108,7 +113,6 @@ class Trainer {
 
   // The trainable tensors (the adapter, or the whole model) and the optimizer.
   const TensorMap& trainable() const { return *trainable_; }
-  const TensorMap& base() const { return base_; }
   const AdamW& optimizer() const { return *optimizer_; }
   // Replaces trainable tensors and optimizer state with a checkpoint's.
   // kCorruption when names or shapes differ from this run's.
@@ -116,6 +120,8 @@ class Trainer {
 
  private:
   Trainer() = default;
+  static Result<std::unique_ptr<Trainer>> CreateImpl(const TrainConfig& cfg, const ModelConfig& model,
+                                                     TensorMap base, LoadedModel mapped, const Dataset* data);
   Status BuildDecoders();
   // The passes of `batch` as one rank of comm_; returns the step's loss sum.
   float RankPasses(const StepBatch& batch, StepObserver* observer);
@@ -123,7 +129,9 @@ class Trainer {
   TrainConfig cfg_;
   ModelConfig model_;
   const Dataset* data_ = nullptr;
-  TensorMap base_;
+  TensorMap base_;               // f32 base (full fine-tuning: trained in place)
+  LoadedModel mapped_;           // or the frozen base as stored (LoRA from a model directory)
+  WeightMap base_views_;         // views of base_ or mapped_, what the decoders read
   TensorMap adapter_;            // LoRA tensors (empty for full fine-tuning)
   TensorMap* trainable_ = nullptr;  // &adapter_ or &base_
   std::unique_ptr<AdamW> optimizer_;
