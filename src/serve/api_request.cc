@@ -243,7 +243,7 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
     if (kKnown.count(key) || key == (chat ? "messages" : "prompt") || (chat && key == "max_completion_tokens"))
       continue;
     auto it = std::find_if(std::begin(kUnimplemented), std::end(kUnimplemented),
-                           [&key](const Unimplemented& u) { return key == u.name; });
+                           [&name = key](const Unimplemented& u) { return name == u.name; });
     if (it == std::end(kUnimplemented))
       return InvalidRequest(key, "unknown or unsupported field '" + key + "'");
     if (!value.is_null() && !it->no_op(value))
