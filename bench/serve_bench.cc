@@ -60,7 +60,7 @@ nlohmann::json Request(int i) {
 
 // An in-process server on a free loopback port.
 struct RunningServer {
-  RunningServer(InferenceService& service, ReceiptLog* log) : server(service, log, 64) {
+  RunningServer(InferenceService& service, ReceiptLog* log) : server(service, log) {
     url = "http://127.0.0.1:" + std::to_string(server.Bind("127.0.0.1", 0).value());
     thread = std::thread([this] { AFTUNE_CHECK(server.Run().ok()); });
   }

@@ -1,10 +1,12 @@
 // aftune serve --model DIR [--adapter DIR] [--commitment RUN/commitment.note]
 //              --key provider.key --db FILE --port N [--host ADDR]
-//              [--api-keys FILE]
+//              [--api-keys FILE] [connection limits]
 //
 // With --api-keys (serve/api_keys.h), generation needs a Bearer key; the log
 // stays public. Listening beyond loopback without keys warns loudly. The
-// database is locked for the server's lifetime (serve/db_lock.h).
+// database is locked for the server's lifetime (serve/db_lock.h). The
+// connection limits (--max-connections, --max-connections-per-ip and the
+// --*-timeout flags) are serve/connection_guard.h's.
 //
 // Serves the model over the OpenAI-compatible HTTP API with a signed receipt
 // for every answer, appended durably to the receipt log in --db before the
@@ -13,6 +15,7 @@
 // names the commitment. Stops cleanly on SIGINT or SIGTERM.
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -38,8 +41,17 @@ struct ServeArgs {
   int port = 0;
   int64_t max_tokens_limit = 512;
   size_t max_batch = 32;
-  int http_threads = 1024;
+  ConnectionLimits limits;
 };
+
+// A --*-timeout flag in whole seconds, setting `*timeout`.
+void AddTimeoutOption(CLI::App* c, const char* flag, std::chrono::milliseconds* timeout, const char* what) {
+  const std::string help =
+      std::string(what) + ", in seconds (default " + std::to_string(timeout->count() / 1000) + ")";
+  c->add_option_function<int>(
+       flag, [timeout](int s) { *timeout = std::chrono::seconds(s); }, help)
+      ->check(CLI::Range(1, 3600));
+}
 
 // The identity every receipt names; checks the commitment against the
 // served weights.
@@ -76,6 +88,7 @@ Status RunServe(const ServeArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> model, LoadServedModel(a.model, a.adapter));
   AFTUNE_ASSIGN_OR_RETURN(ServedIdentity identity, Identify(a, key));
   HttpServerOptions http;
+  http.limits = a.limits;
   if (!a.api_keys.empty()) {
     AFTUNE_ASSIGN_OR_RETURN(http.api_keys, ReadApiKeysFile(a.api_keys));
   } else if (!IsLoopback(a.host)) {
@@ -88,7 +101,7 @@ Status RunServe(const ServeArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ReceiptLog> log, ReceiptLog::Open(a.db, key));
   InferenceService service(*model, identity, key, log.get(),
                            ServiceOptions{.max_tokens_limit = a.max_tokens_limit, .max_batch = a.max_batch});
-  HttpServer server(service, log.get(), a.http_threads, std::move(http));
+  HttpServer server(service, log.get(), std::move(http));
   AFTUNE_ASSIGN_OR_RETURN(int port, server.Bind(a.host, a.port));
   std::printf("aftune serve: listening on http://%s:%d (model '%s', log '%s' of %llu receipts)\n", a.host.c_str(),
               port, identity.name.c_str(), log->origin().c_str(), static_cast<unsigned long long>(log->size()));
@@ -139,9 +152,24 @@ void RegisterServeCommands(CLI::App& app) {
   c->add_option("--max-batch", args->max_batch, "requests decoded together at most")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
-  c->add_option("--http-threads", args->http_threads, "connections open at once (a thread each; slow clients hold only their own)")
+  ConnectionLimits& limits = args->limits;
+  c->add_option("--max-connections", limits.max_connections,
+                "connections open at once, a thread each; at the cap the one waiting longest for a complete request "
+                "head is closed to make room")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
+  c->add_option("--max-connections-per-ip", limits.max_per_ip,
+                "connections open at once from one client address (more are refused with a 429)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  AddTimeoutOption(c, "--idle-timeout", &limits.idle_timeout,
+                   "longest wait for the first byte of a request on a new or kept-alive connection");
+  AddTimeoutOption(c, "--header-timeout", &limits.header_timeout,
+                   "the whole request head (request line and headers) must arrive within this of its first byte");
+  AddTimeoutOption(c, "--body-timeout", &limits.body_timeout,
+                   "the whole request body must arrive within this of the head");
+  AddTimeoutOption(c, "--write-timeout", &limits.write_timeout,
+                   "longest wait for the client to take the next bytes of a reply");
   AddThreadsOption(c);
   c->callback([args] { Finish(RunServe(*args)); });
 }

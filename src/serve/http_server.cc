@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "serve/connection_threads.h"
+#include "serve/guarded_server.h"
 #include "serve/log_api.h"
 
 namespace aftune {
@@ -119,11 +119,9 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-HttpServer::HttpServer(InferenceService& service, ReceiptLog* log, int threads, HttpServerOptions options)
-    : server_(std::make_unique<httplib::Server>()), options_(std::move(options)) {
+HttpServer::HttpServer(InferenceService& service, ReceiptLog* log, HttpServerOptions options)
+    : server_(std::make_unique<GuardedServer>(options.limits)), options_(std::move(options)) {
   httplib::Server& s = *server_;
-  s.set_read_timeout(options_.read_timeout);
-  s.set_keep_alive_timeout(options_.keep_alive_timeout.count());
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     std::optional<HttpReply> refused = Refusal(req, allowed_hosts_, options_.api_keys);
     if (!refused) return httplib::Server::HandlerResponse::Unhandled;
@@ -131,7 +129,6 @@ HttpServer::HttpServer(InferenceService& service, ReceiptLog* log, int threads, 
     res.set_header("Connection", "close");
     return httplib::Server::HandlerResponse::Handled;
   });
-  s.new_task_queue = [threads] { return new ConnectionThreads(static_cast<size_t>(threads)); };
   s.set_payload_max_length(kMaxRequestBytes);
   s.set_tcp_nodelay(true);  // small JSON replies: no Nagle / delayed-ACK stalls
   s.set_keep_alive_max_count(1000);

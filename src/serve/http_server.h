@@ -23,8 +23,8 @@
 //    /v1/chat/completions) need `Authorization: Bearer <secret>` (401
 //    invalid_api_key). /health, /v1/models and the log stay public: the log
 //    is public by design, so that anyone can check it.
-// Timeouts: HttpServerOptions::read_timeout between the bytes of a request,
-// keep_alive_timeout for an idle connection.
+// Connections: a thread each, under the caps and timeouts of
+// HttpServerOptions::limits (connection_guard.h, guarded_server.h).
 #pragma once
 
 #include <chrono>
@@ -34,30 +34,27 @@
 
 #include "base/status.h"
 #include "serve/api_keys.h"
+#include "serve/connection_guard.h"
 #include "serve/inference_service.h"
 #include "serve/receipt_log.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace aftune {
+
+class GuardedServer;
 
 // localhost, ::1 or 127.x.y.z: an address only this machine reaches.
 bool IsLoopback(const std::string& host);
 
 struct HttpServerOptions {
-  std::vector<ApiKey> api_keys;            // empty: no authentication
-  std::chrono::seconds read_timeout{10};   // longest wait for the next bytes of a request
-  std::chrono::seconds keep_alive_timeout{5};
+  std::vector<ApiKey> api_keys;  // empty: no authentication
+  ConnectionLimits limits;
 };
 
 class HttpServer {
  public:
   // `service` and `log` outlive the server. log == nullptr: no log
-  // endpoints (a service without receipts, for serve_bench). `threads`:
-  // connections open at once, each on its own thread (connection_threads.h).
-  HttpServer(InferenceService& service, ReceiptLog* log, int threads, HttpServerOptions options = {});
+  // endpoints (a service without receipts, for serve_bench).
+  HttpServer(InferenceService& service, ReceiptLog* log, HttpServerOptions options = {});
   ~HttpServer();
 
   // Binds host:port; port 0 picks a free port. Returns the bound port.
@@ -68,7 +65,7 @@ class HttpServer {
   void Stop();
 
  private:
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<GuardedServer> server_;
   const HttpServerOptions options_;
   std::vector<std::string> allowed_hosts_;  // set by Bind; empty: any (wildcard bind)
 };

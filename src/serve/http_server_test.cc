@@ -4,13 +4,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include <arpa/inet.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <chrono>
-#include <thread>
 
 #include "commit/checkpoint.h"
 #include "commit/encoding.h"
@@ -19,7 +13,7 @@
 #include "protocol/receipt_bundle.h"
 #include "base/file.h"
 #include "serve/api_keys.h"
-#include "serve/serve_test_util.h"
+#include "serve/http_test_util.h"
 
 namespace aftune {
 namespace {
@@ -30,17 +24,13 @@ class HttpServerTest : public ::testing::Test {
  protected:
   virtual HttpServerOptions Options() { return {}; }
   void SetUp() override {
-    server_ = std::make_unique<HttpServer>(*f_.service, f_.log.get(), 256, Options());
-    Result<int> port = server_->Bind("127.0.0.1", 0);
-    ASSERT_TRUE(port.ok()) << port.status().ToString();
-    url_ = "http://127.0.0.1:" + std::to_string(*port);
-    thread_ = std::thread([this] { EXPECT_TRUE(server_->Run().ok()); });
+    server_ = std::make_unique<testing::RunningHttpServer>(f_, Options());
+    url_ = server_->url();
     client_ = ServeClient::Create(url_).value();
   }
   void TearDown() override {
-    client_.reset();  // closes its keep-alive connection, which Stop would wait for
-    server_->Stop();
-    thread_.join();
+    client_.reset();  // closes its keep-alive connection
+    server_.reset();
   }
 
   Checkpoint Open(const std::string& note) {
@@ -51,8 +41,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   testing::ServedFixture f_{"http"};
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
+  std::unique_ptr<testing::RunningHttpServer> server_;
   std::string url_;
   std::unique_ptr<ServeClient> client_;
 };
@@ -188,71 +177,6 @@ TEST_F(HttpServerTest, ForeignHostOriginAndContentTypeAreRefused) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 403);
   EXPECT_EQ(f_.log->size(), 2u);
-}
-
-// A 20 MiB chunked body: refused once it passes the limit, so the server
-// never reads (or buffers) the rest; the sender finds the connection closed.
-TEST_F(HttpServerTest, ChunkedBodyLimitIsEnforcedWhileReading) {
-  const int port = std::stoi(url_.substr(url_.rfind(':') + 1));
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  const std::string head = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                           "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
-  const std::string chunk = "10000\r\n" + std::string(0x10000, ' ') + "\r\n";  // 64 KiB each
-  // Loopback socket buffers can hold the whole body, so what shows the server
-  // stopped reading is its 413 arriving while the body is still being sent.
-  size_t sent = 0;
-  const size_t total = 20u << 20;
-  std::string reply(4096, '\0');
-  ssize_t got = 0;
-  while (sent < total && got <= 0) {
-    ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-    got = ::recv(fd, reply.data(), reply.size(), MSG_DONTWAIT);
-  }
-  if (got <= 0) got = ::recv(fd, reply.data(), reply.size(), 0);
-  ::close(fd);
-  ASSERT_GT(got, 0);
-  EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply.substr(0, 200);
-  EXPECT_LT(sent, total) << "the reply came only after the whole body was sent";
-  EXPECT_EQ(f_.log->size(), 0u);
-}
-
-// Slowloris: 160 connections that never finish their headers; an ordinary
-// client is still served at once (the bar: within 1 s).
-TEST_F(HttpServerTest, SlowClientsDoNotStarveOthers) {
-  const int port = std::stoi(url_.substr(url_.rfind(':') + 1));
-  std::vector<int> slow;
-  for (int i = 0; i < 160; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    const std::string part = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1";
-    ASSERT_GT(::send(fd, part.data(), part.size(), MSG_NOSIGNAL), 0);
-    slow.push_back(fd);
-  }
-  httplib::Client raw(url_);
-  const auto start = std::chrono::steady_clock::now();
-  auto res = raw.Post("/v1/completions", kBody, "application/json");
-  const auto took = std::chrono::steady_clock::now() - start;
-  ASSERT_TRUE(res) << httplib::to_string(res.error());
-  EXPECT_EQ(res->status, 200);
-  EXPECT_LT(took, std::chrono::seconds(1));
-  for (int fd : slow) ::close(fd);
 }
 
 class HttpServerKeysTest : public HttpServerTest {
