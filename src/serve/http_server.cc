@@ -132,18 +132,18 @@ HttpServer::HttpServer(InferenceService& service, ReceiptLog* log, HttpServerOpt
   s.set_payload_max_length(kMaxRequestBytes);
   s.set_tcp_nodelay(true);  // small JSON replies: no Nagle / delayed-ACK stalls
   s.set_keep_alive_max_count(1000);
-  s.Post("/v1/completions", [&service](const httplib::Request&, httplib::Response& res,
-                                     const httplib::ContentReader& reader) {
-    std::optional<std::string> body = ReadBody(reader, res);
-    if (!body) return;
-    Send(res, service.Handle(ApiEndpoint::kCompletions, *body));
-  });
-  s.Post("/v1/chat/completions", [&service](const httplib::Request&, httplib::Response& res,
-                                     const httplib::ContentReader& reader) {
-    std::optional<std::string> body = ReadBody(reader, res);
-    if (!body) return;
-    Send(res, service.Handle(ApiEndpoint::kChatCompletions, *body));
-  });
+  // A generation endpoint: its body read within the limit, its answer
+  // cancelled if the client leaves before it is ready.
+  auto generation = [&service, guarded = server_.get()](ApiEndpoint endpoint) {
+    return [&service, guarded, endpoint](const httplib::Request& req, httplib::Response& res,
+                                         const httplib::ContentReader& reader) {
+      std::optional<std::string> body = ReadBody(reader, res);
+      if (!body) return;
+      Send(res, service.Handle(endpoint, *body, guarded->ClientGone(req)));
+    };
+  };
+  s.Post("/v1/completions", generation(ApiEndpoint::kCompletions));
+  s.Post("/v1/chat/completions", generation(ApiEndpoint::kChatCompletions));
   s.Get("/v1/models", [&service](const httplib::Request&, httplib::Response& res) {
     Send(res, {200, service.ModelsJson()});
   });

@@ -179,6 +179,29 @@ TEST_F(HttpServerTest, ForeignHostOriginAndContentTypeAreRefused) {
   EXPECT_EQ(f_.log->size(), 2u);
 }
 
+// A client that sends a request and closes its connection before the
+// answer: the generation is cancelled, and once the server has stopped
+// (which waits for every request) nothing is in the log.
+TEST_F(HttpServerTest, AClientGoneBeforeItsAnswerIsNotReceipted) {
+  const int port = std::stoi(url_.substr(url_.rfind(':') + 1));
+  const std::string body = R"({"model": "tiny", "prompt": "3+4=", "max_tokens": 200, "temperature": 0})";
+  for (bool leaves : {true, false}) {
+    const int fd = testing::ConnectFrom(port);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(testing::SendAll(fd, "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                                         "\r\nContent-Type: application/json\r\nContent-Length: " +
+                                         std::to_string(body.size()) + "\r\n\r\n" + body));
+    if (!leaves) {
+      char status[13] = {};
+      ASSERT_EQ(::recv(fd, status, 12, MSG_WAITALL), 12);
+      EXPECT_STREQ(status, "HTTP/1.1 200");
+    }
+    ::close(fd);
+  }
+  server_.reset();
+  EXPECT_EQ(f_.log->size(), 1u);  // the one that stayed
+}
+
 class HttpServerKeysTest : public HttpServerTest {
  protected:
   HttpServerOptions Options() override {

@@ -164,7 +164,8 @@ Json InferenceService::ReplyHead(const char* object, const std::string& id) cons
           {"system_fingerprint", fingerprint_}};
 }
 
-HttpReply InferenceService::Handle(ApiEndpoint endpoint, std::string_view body) {
+HttpReply InferenceService::Handle(ApiEndpoint endpoint, std::string_view body,
+                                   const std::function<bool()>& client_gone) {
   auto parsed = ParseApiRequest(endpoint, body, options_.max_tokens_limit, model_.default_sampling);
   if (auto* e = std::get_if<ApiError>(&parsed)) return ErrorReply(*e);
   const ApiRequest& api = std::get<ApiRequest>(parsed);
@@ -177,7 +178,11 @@ HttpReply InferenceService::Handle(ApiEndpoint endpoint, std::string_view body) 
     return reply;
   }
 
-  GenerationResult out = queue_.Generate(request.generation);
+  BatchQueue::TokenSink still_there;
+  if (client_gone) still_there = [&client_gone](std::span<const int32_t>) { return !client_gone(); };
+  GenerationResult out = queue_.Generate(request.generation, still_there);
+  // As a stream's: an answer no one is left to receive is not receipted.
+  if (out.finish == FinishReason::kCancelled) return {499, R"({"error": {"message": "the client went away"}})"};
   auto logged = LogReceipt(request, out);
   if (auto* e = std::get_if<ApiError>(&logged)) return ErrorReply(*e);
   const std::optional<ReceiptBundle>& bundle = std::get<std::optional<ReceiptBundle>>(logged);

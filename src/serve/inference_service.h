@@ -11,8 +11,9 @@
 // A failed append is a 500 with no completion in it. A streamed answer
 // ("stream": true) sends its text as it is sampled and its receipt, logged
 // the same way, in the final event; a failed append there is an error event
-// and no finish. A streamed request whose client goes away is cancelled at
-// the next decode step and nothing is receipted for it.
+// and no finish. A request whose client goes away is cancelled at the next
+// decode step and nothing is receipted for it: streamed, when a write to it
+// fails; not streamed, when the `client_gone` Handle was given says so.
 //
 // Thread safety: Handle and ModelsJson may be called from any thread.
 #pragma once
@@ -72,7 +73,10 @@ class InferenceService {
   InferenceService(const ServedModel& model, ServedIdentity identity, const PrivateKey& key, ReceiptLog* log,
                    ServiceOptions options);
 
-  HttpReply Handle(ApiEndpoint endpoint, std::string_view body);
+  // `client_gone` (may be empty) is polled at each decode step of a
+  // non-streamed answer; true cancels it, and the reply (499, never
+  // delivered) has no completion and no receipt.
+  HttpReply Handle(ApiEndpoint endpoint, std::string_view body, const std::function<bool()>& client_gone = {});
   // GET /v1/models.
   std::string ModelsJson() const;
   // GET /v1/models/{id}: the model object, or a 404 model_not_found.

@@ -348,6 +348,23 @@ TEST(InferenceServiceStream, AClientGoneMidStreamIsCancelledAndNotReceipted) {
   EXPECT_EQ(f.log->size(), 1u);
 }
 
+// The same for an answer that is not streamed, told by the predicate the
+// HTTP server polls (GuardedServer::ClientGone).
+TEST(InferenceService, AClientGoneBeforeItsAnswerIsCancelledAndNotReceipted) {
+  testing::ServedFixture f("gone");
+  const std::string body = R"({"model": "tiny", "prompt": "3+4=", "max_tokens": 200, "temperature": 0})";
+  int polls = 0;
+  HttpReply gone = f.service->Handle(ApiEndpoint::kCompletions, body, [&polls] { return ++polls >= 2; });
+  EXPECT_EQ(gone.status, 499) << gone.body;
+  EXPECT_GE(polls, 2);
+  EXPECT_EQ(f.log->size(), 0u);
+  HttpReply stayed = f.service->Handle(ApiEndpoint::kCompletions, body, [] { return false; });
+  ASSERT_EQ(stayed.status, 200) << stayed.body;
+  EXPECT_EQ(f.log->size(), 1u);
+  EXPECT_EQ(Json::parse(stayed.body)["choices"][0]["text"],
+            Json::parse(f.service->Handle(ApiEndpoint::kCompletions, body).body)["choices"][0]["text"]);
+}
+
 TEST(InferenceServiceStream, StreamOptionsNeedStreaming) {
   testing::ServedFixture f("stream-opts");
   struct Case {
