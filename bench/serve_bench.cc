@@ -7,7 +7,7 @@
 //   R    20·R alternating off/on pairs of sequential requests, and R
 //        alternating off/on throughput windows (default 5)
 //   S    seconds of 32-client load for each of on and off (default 10)
-//   N    entries in the proof-latency log (default 1000000; 0 with --only log: none)
+//   N    entries in the proof-latency log (default 1000000; 0: no proofs)
 //   A    runs of each appends measurement, reported as their median (default 5)
 //   --only log: the log alone (appends, proofs), no model or server
 //
@@ -123,8 +123,18 @@ double BenchRequests(const ServedModel& model, const PrivateKey& key, const std:
   auto on_client = ServeClient::Create(on.url).value();
   auto off_client = ServeClient::Create(off.url).value();
   std::vector<double> lat_on, lat_off;
-  for (int i = -3; i < reps * 20; ++i) {  // alternating, so load drift hits both alike; 3 warm-ups
-    const double t_off = Latency(*off_client, i + 3), t_on = Latency(*on_client, i + 3);
+  // Alternating, so that load drift hits both alike, and which goes first
+  // alternating too (the one that runs right after the other ran slower in
+  // every run before, in either mode); 3 warm-ups.
+  for (int i = -3; i < reps * 20; ++i) {
+    double t_off, t_on;
+    if (i % 2 == 0) {
+      t_off = Latency(*off_client, i + 3);
+      t_on = Latency(*on_client, i + 3);
+    } else {
+      t_on = Latency(*on_client, i + 3);
+      t_off = Latency(*off_client, i + 3);
+    }
     if (i < 0) continue;
     lat_off.push_back(t_off);
     lat_on.push_back(t_on);
@@ -322,7 +332,7 @@ int main(int argc, char** argv) {
 
   if (!only_log) BenchReceiptShare(key, dir, BenchRequests(*model, key, dir, reps, seconds));
   BenchAppends(key, dir, append_runs);
-  if (!only_log || entries > 0) BenchProofs(key, dir, entries);
+  if (entries > 0) BenchProofs(key, dir, entries);
   std::filesystem::remove_all(dir);
   return 0;
 }
