@@ -25,8 +25,7 @@ Status RunGenerate(const GenerateArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> m, LoadServedModel(a.model, a.adapter));
   const Tokenizer& tok = *m->tokenizer;
   GenerationRequest r;
-  r.prompt.push_back(tok.bos_id());
-  for (int32_t id : tok.Encode(a.prompt)) r.prompt.push_back(id);
+  r.prompt = tok.EncodeWithSpecialTokens(a.prompt);  // transformers' add_special_tokens=True
   r.max_tokens = a.max_tokens;
   // The model's defaults (generation_config.json) where no option was given.
   r.sampling = m->default_sampling;

@@ -1,5 +1,6 @@
 #include "model/bpe.h"
 
+#include <atomic>
 #include <cstdio>
 #include <queue>
 
@@ -29,6 +30,36 @@ Result<std::pair<std::string, std::string>> MergeParts(const tokjson::Json& m, c
   return Error(source, path, "must be \"a b\" or [\"a\", \"b\"]");
 }
 
+// Pieces repeat (words of a language), so each thread keeps the ids of the
+// pieces it encoded, as HF's BPE cache does: a hit gives MergeWord's ids
+// exactly. Bounded: cleared when full; pieces longer than kMaxCachedPiece are
+// not kept. One cache per thread serves one model at a time (`owner`).
+constexpr size_t kCacheCapacity = size_t{1} << 16;
+constexpr size_t kMaxCachedPiece = 64;
+
+struct WordCache {
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  uint64_t owner = 0;
+  std::unordered_map<std::string, std::vector<int32_t>, Hash, std::equal_to<>> ids;
+};
+
+WordCache& ThreadWordCache(uint64_t owner) {
+  thread_local WordCache cache;
+  if (cache.owner != owner || cache.ids.size() >= kCacheCapacity) {
+    cache.ids.clear();
+    cache.owner = owner;
+  }
+  return cache;
+}
+
+uint64_t NextModelSerial() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+
 }  // namespace
 
 Result<BpeModel> BpeModel::FromJson(const tokjson::Json& j, const std::string& source, const std::string& path) {
@@ -43,6 +74,7 @@ Result<BpeModel> BpeModel::FromJson(const tokjson::Json& j, const std::string& s
     if (!v.empty()) return Error(source, Join(path, key), "\"" + v + "\" is not supported (only empty)");
   }
   BpeModel m;
+  m.serial_ = NextModelSerial();
   AFTUNE_ASSIGN_OR_RETURN(m.fuse_unk_, tokjson::OptionalBool(j, "fuse_unk", false, source, path));
   AFTUNE_ASSIGN_OR_RETURN(m.byte_fallback_, tokjson::OptionalBool(j, "byte_fallback", false, source, path));
   AFTUNE_ASSIGN_OR_RETURN(m.ignore_merges_, tokjson::OptionalBool(j, "ignore_merges", false, source, path));
@@ -135,6 +167,21 @@ void BpeModel::Symbols(std::string_view piece, std::vector<int32_t>* syms) const
 }
 
 void BpeModel::EncodeWord(std::string_view piece, std::vector<int32_t>* ids) const {
+  if (piece.size() > kMaxCachedPiece) {
+    MergeWord(piece, ids);
+    return;
+  }
+  WordCache& cache = ThreadWordCache(serial_);
+  if (auto it = cache.ids.find(piece); it != cache.ids.end()) {
+    ids->insert(ids->end(), it->second.begin(), it->second.end());
+    return;
+  }
+  const size_t first = ids->size();
+  MergeWord(piece, ids);
+  cache.ids.emplace(std::string(piece), std::vector<int32_t>(ids->begin() + first, ids->end()));
+}
+
+void BpeModel::MergeWord(std::string_view piece, std::vector<int32_t>* ids) const {
   if (ignore_merges_) {
     if (auto id = TokenId(piece)) {
       ids->push_back(*id);

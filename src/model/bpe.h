@@ -9,7 +9,8 @@
 // dropout must be null or 0 and continuing_subword_prefix / end_of_word_suffix
 // empty; anything else is refused naming the JSON path.
 //
-// Immutable after FromJson; EncodeWord may be called from several threads.
+// Immutable after FromJson; EncodeWord may be called from several threads
+// (each keeps its own bounded cache of pieces' ids).
 #pragma once
 
 #include <cstdint>
@@ -52,6 +53,8 @@ class BpeModel {
   static uint64_t PairKey(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
+  // EncodeWord without the per-thread cache of pieces' ids.
+  void MergeWord(std::string_view piece, std::vector<int32_t>* ids) const;
   // The initial symbols of `piece` (before any merge).
   void Symbols(std::string_view piece, std::vector<int32_t>* syms) const;
 
@@ -62,6 +65,9 @@ class BpeModel {
   std::optional<int32_t> unk_;
   bool fuse_unk_ = false, byte_fallback_ = false, ignore_merges_ = false;
   std::vector<int32_t> byte_ids_;  // id of <0xXX> by byte, -1 if absent
+  // Names this model's entries in the per-thread piece cache (unique per
+  // FromJson; copies share it, and their ids).
+  uint64_t serial_ = 0;
 };
 
 }  // namespace aftune

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 #include "model/utf8.h"
 
 namespace aftune {
@@ -46,8 +47,9 @@ Result<std::unique_ptr<HfTokenizer>> HfTokenizer::Load(const std::string& path, 
 }
 
 Result<std::unique_ptr<HfTokenizer>> HfTokenizer::FromBytes(std::string bytes, std::string source, const Ids& ids) {
-  Json root = Json::parse(bytes, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) return Status::InvalidArgument(source + ": not valid JSON");
+  StrictJsonOptions strict;
+  strict.code = Status::Code::kInvalidArgument;
+  AFTUNE_ASSIGN_OR_RETURN(Json root, ParseStrictJson(bytes, source, strict));
   if (!root.is_object()) return Status::InvalidArgument(source + ": must hold a JSON object");
   for (const char* key : {"truncation", "padding"}) {
     if (root.contains(key) && !root[key].is_null()) {

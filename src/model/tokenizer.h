@@ -19,8 +19,8 @@
 //                    the UTF-8 text, 256 is BOS, 257 is EOS, 258 is PAD
 //                    (vocabulary of 259). Encode(text)[i] == (uint8_t)text[i].
 //
-// Encode never adds BOS or EOS; callers add them where their format says, or
-// call EncodeWithSpecialTokens.
+// Encode never adds BOS or EOS; EncodeWithSpecialTokens adds what
+// transformers' add_special_tokens=True adds.
 // Every Tokenizer is immutable after construction, so its const methods may be
 // called from several threads at once.
 #pragma once
@@ -55,7 +55,10 @@ class Tokenizer {
   virtual std::vector<int32_t> Encode(std::string_view text) const = 0;
   // transformers' encode(text, add_special_tokens=True): for "tokenizer.json"
   // the file's post-processor (Llama 3 and Llama 2 prepend BOS, Qwen2.5 and
-  // GPT-2 add nothing); for the others BOS followed by Encode(text).
+  // GPT-2 add nothing); for the others BOS followed by Encode(text). The one
+  // rule for how a sequence starts that no chat template renders: text and
+  // prompt/completion training examples (train/dataset.h) and completion
+  // prompts (/v1/completions, aftune generate).
   virtual std::vector<int32_t> EncodeWithSpecialTokens(std::string_view text) const;
   // The id of the token whose string is `token` exactly (an added token such
   // as "<|im_end|>" or a vocabulary entry such as "Ġthe"), if any. The

@@ -115,8 +115,7 @@ std::variant<InferenceRequest, ApiError> InferenceService::Prepare(const ApiRequ
     if (!ids.ok()) return InvalidRequest("messages", ids.status().message());
     g.prompt = std::move(*ids);
   } else {
-    g.prompt.push_back(tok.bos_id());
-    for (int32_t id : tok.Encode(api.prompt)) g.prompt.push_back(id);
+    g.prompt = tok.EncodeWithSpecialTokens(api.prompt);  // transformers' add_special_tokens=True
   }
   g.max_tokens = api.max_tokens;
   g.sampling = api.sampling;

@@ -25,12 +25,15 @@
 //                                 first, then user/assistant alternating,
 //                                 ending with assistant)
 //
-// TOKENS (BOS, EOS: the tokenizer's; Encode: Tokenizer::Encode; "*" marks
-// the loss targets, i.e. scored tokens):
+// TOKENS (BOS, EOS: the tokenizer's; Encode: Tokenizer::Encode; Special:
+// Tokenizer::EncodeWithSpecialTokens, transformers' add_special_tokens=True,
+// which starts with BOS for SentencePiece, the byte tokenizer, Llama 3 and
+// Llama 2, and adds nothing for Qwen2.5 and GPT-2; "*" marks the loss
+// targets, i.e. scored tokens; the first token is never scored):
 //
-//   text               BOS  Encode(T)*  EOS*
-//   prompt-completion  BOS  Encode(P + C)  EOS*, the first |Encode(P)| ids of
-//                      Encode(P + C) not scored and the rest scored: the
+//   text               Special(T)*  EOS*
+//   prompt-completion  Special(P + C)  EOS*, the first |Special(P)| ids of
+//                      Special(P + C) not scored and the rest scored: the
 //                      text is encoded once, as transformers/TRL do, so a
 //                      SentencePiece model puts no second word-boundary
 //                      piece before the completion ("▁Paris", not "▁" "▁Paris")
@@ -250,9 +253,9 @@ Result<ScoredTokens> EncodeLine(const Json& obj, std::string_view line, DatasetS
     case DatasetShape::kText: {
       std::string text;
       AFTUNE_RETURN_IF_ERROR(GetString(obj, "text", "text", true, &text));
-      Append(&s, {tok.bos_id()}, false);
-      Append(&s, tok.Encode(text), true);
+      Append(&s, tok.EncodeWithSpecialTokens(text), true);
       Append(&s, {tok.eos_id()}, true);
+      s.scored[0] = 0;  // nothing precedes the first token: never a target
       return s;
     }
     case DatasetShape::kPromptCompletion: {
@@ -261,12 +264,12 @@ Result<ScoredTokens> EncodeLine(const Json& obj, std::string_view line, DatasetS
       AFTUNE_RETURN_IF_ERROR(GetString(obj, "completion", "completion", true, &completion));
       // TRL's completion mask: the joined text's ids, the prompt's share
       // (as many ids as the prompt alone encodes to) not scored.
-      const std::vector<int32_t> joined = tok.Encode(prompt + completion);
-      const size_t prompt_ids = std::min(tok.Encode(prompt).size(), joined.size());
-      Append(&s, {tok.bos_id()}, false);
+      const std::vector<int32_t> joined = tok.EncodeWithSpecialTokens(prompt + completion);
+      const size_t prompt_ids = std::min(tok.EncodeWithSpecialTokens(prompt).size(), joined.size());
       Append(&s, std::vector<int32_t>(joined.begin(), joined.begin() + prompt_ids), false);
       Append(&s, std::vector<int32_t>(joined.begin() + prompt_ids, joined.end()), true);
       Append(&s, {tok.eos_id()}, true);
+      s.scored[0] = 0;  // nothing precedes the first token: never a target
       return s;
     }
     case DatasetShape::kMessages: {

@@ -57,7 +57,7 @@ enum class DatasetShape {
 std::string_view DatasetShapeName(DatasetShape s);
 
 struct Example {
-  std::vector<int32_t> tokens;  // tokens[0] is BOS; 2 <= size <= max_seq_len
+  std::vector<int32_t> tokens;  // 2 <= size <= max_seq_len
   // scored[t] == 1 when token t is a loss target, i.e. predicted from
   // tokens[0..t-1]. scored[0] == 0; at least one token is scored.
   std::vector<uint8_t> scored;
