@@ -98,6 +98,7 @@ Result<RunSource> OpenRunSource(const AuditArgs& a, const Contract& contract, co
   AFTUNE_ASSIGN_OR_RETURN(std::string token, ReadBearerTokenFile(a.token_file));
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<RemoteOpenings> remote,
                           RemoteOpenings::Create(a.provider, std::move(token), Sha256Of(note)));
+  AFTUNE_RETURN_IF_ERROR(remote->CheckAccess());
   out.remote = remote.get();
   out.openings = std::move(remote);
   out.weights = a.weights;

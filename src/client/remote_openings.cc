@@ -110,6 +110,16 @@ Result<std::string> RemoteOpenings::FetchOnce(const std::string& method, const s
   return Status::IOError(message);
 }
 
+Status RemoteOpenings::CheckAccess() {
+  const std::string path = AuditCommitmentsPath();
+  AFTUNE_ASSIGN_OR_RETURN(std::string body, Fetch("GET", path, "", &tally_.line_bytes));
+  AFTUNE_ASSIGN_OR_RETURN(std::vector<HeldRun> runs, ParseCommitmentsAnswer(body, url_ + path));
+  for (const HeldRun& r : runs)
+    if (r.digest == run_) return Status::Ok();
+  return Status::NotFound(url_ + " does not list the run of commitment " + HashToHex(run_) +
+                          " among the runs this token opens");
+}
+
 Result<std::vector<OpenedLine>> RemoteOpenings::Lines(std::span<const uint64_t> indices) {
   std::vector<OpenedLine> out;
   for (size_t at = 0; at < indices.size(); at += kMaxLinesPerRequest) {

@@ -66,6 +66,13 @@ class RemoteOpenings : public OpeningSource {
 
   const FetchTally& fetched() const { return tally_; }
 
+  // Asks the provider which runs the token opens (GET /v1/audit/commitments)
+  // and requires this run among them: before an audit, so that a refused
+  // token or an unreachable provider means "could not audit", not a failed
+  // check. kInvalidArgument for a refused token, kNotFound when the run is
+  // not listed, otherwise as every request.
+  Status CheckAccess();
+
   Result<std::vector<OpenedLine>> Lines(std::span<const uint64_t> indices) override;
   Result<TensorMap> BlockState(int64_t step, int64_t block) override;
   Result<std::vector<Tensor>> Boundary(int64_t step, int64_t boundary, BoundaryKind kind) override;
