@@ -6,13 +6,11 @@
 // docs/formats.md, "Audit HTTP API"), to bearer tokens from FILE
 // (provide/audit_tokens.h, mode 0600). Prints the bound address and each
 // run it holds on its first lines; stops cleanly on SIGINT or SIGTERM.
-#include <signal.h>
-
 #include <cstdio>
 #include <memory>
-#include <thread>
 
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "provide/provide_server.h"
 
 namespace aftune::cli {
@@ -27,11 +25,7 @@ struct ProvideArgs {
 };
 
 Status RunProvide(const ProvideArgs& a) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = BlockStopSignals();
 
   AFTUNE_ASSIGN_OR_RETURN(std::vector<AuditToken> tokens, ReadAuditTokensFile(a.tokens));
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ProvideService> service, ProvideService::Open(a.runs, std::move(tokens)));
@@ -39,15 +33,7 @@ Status RunProvide(const ProvideArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(int port, server.Bind(a.host, a.port));
   std::printf("aftune provide: listening on http://%s:%d (%zu runs)\n", a.host.c_str(), port, service->runs());
   std::fflush(stdout);
-  std::thread stopper([&server, stop_signals] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    server.Stop();
-  });
-  Status st = server.Run();
-  if (!st.ok()) pthread_kill(stopper.native_handle(), SIGTERM);
-  stopper.join();
-  return st;
+  return RunUntilStopSignal(stop_signals, [&server] { return server.Run(); }, [&server] { server.Stop(); });
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ RemoteOpenings::RemoteOpenings(std::string url, std::string token, const Hash& r
   http_->set_read_timeout(limits_.read_timeout);
   http_->set_write_timeout(limits_.read_timeout);
   http_->set_keep_alive(true);
+  http_->set_tcp_nodelay(true);  // small requests on a kept-alive connection: no Nagle delay
 }
 
 RemoteOpenings::~RemoteOpenings() = default;

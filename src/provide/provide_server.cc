@@ -31,6 +31,7 @@ ProvideServer::ProvideServer(ProvideService& service, ProvideServerOptions optio
   s.set_payload_max_length(kMaxAuditRequestBytes);
   s.set_read_timeout(options.read_timeout);
   s.set_write_timeout(options.write_timeout);
+  s.set_tcp_nodelay(true);  // an answer's header and body go out at once, not after a delayed ACK
   const std::string run = "/v1/audit/runs/([0-9a-f]{64})";
   const std::string number = "([0-9]{1,12})";
   ProvideService* svc = &service;
