@@ -156,6 +156,30 @@ TEST_F(ProvideCliTest, TokensAreRefused) {
   EXPECT_NE(listed->body.find(HashToHex(run)), std::string::npos);
 }
 
+TEST_F(ProvideCliTest, BadRequestsGetTheirErrors) {
+  httplib::Client c(provider_->url());
+  const httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kSecret}};
+  const Hash run = Sha256Of(ReadBytes(g_dir + "/run/commitment.note"));
+  auto status = [](const httplib::Result& r) { return r ? r->status : -1; };
+  EXPECT_EQ(status(c.Post(AuditLinesPath(run), auth, "{\"indices\":[0,", "application/json")), 400);
+  EXPECT_EQ(status(c.Post(AuditLinesPath(run), auth, "{\"indices\":[-1]}", "application/json")), 400);
+  std::vector<uint64_t> many(kMaxLinesPerRequest + 1, 0);
+  std::string too_many = "{\"indices\":[0";
+  for (size_t i = 1; i < many.size(); ++i) too_many += ",0";
+  too_many += "]}";
+  httplib::Result r = c.Post(AuditLinesPath(run), auth, too_many, "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("more than 4096"), std::string::npos) << r->body;
+  EXPECT_EQ(status(c.Post(AuditLinesPath(run), auth, std::string(kMaxAuditRequestBytes + 1, ' '), "application/json")),
+            413);
+  EXPECT_EQ(status(c.Post(AuditLinesPath(run), auth, "{\"indices\":[100000]}", "application/json")), 404);
+  EXPECT_EQ(status(c.Get(AuditStatePath(run, 1, 0), auth)), 404);  // not a state step (B_S = 2)
+  EXPECT_EQ(status(c.Get(AuditStatePath(run, 0, 9), auth)), 404);  // no block 9
+  EXPECT_EQ(status(c.Get("/v1/audit/nothing", auth)), 404);
+  EXPECT_EQ(status(c.Get(AuditStatePath(Hash{}, 0, 0), auth)), 403);  // a run the provider does not hold
+}
+
 TEST_F(ProvideCliTest, TokensFileReadableByOthersIsRefused) {
   WriteText(g_dir + "/open.tokens", std::string("auditor ") + kSecret + " run\n");
   ASSERT_EQ(::chmod((g_dir + "/open.tokens").c_str(), 0644), 0);
