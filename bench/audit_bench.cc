@@ -20,13 +20,7 @@
 //
 // Usage: audit_bench [threads (default 1)] [work dir (default a temp dir)]
 // The aftune binary is the one built beside this program (../aftune).
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -34,50 +28,13 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "bench/aftune_process.h"
 
 namespace aftune {
 namespace {
 
+
 constexpr int kSteps = 200, kExamples = 400, kSamples[] = {0, 0, 8, 32};
-
-struct Cost {
-  double wall_s = 0, cpu_s = 0, peak_mib = 0;
-};
-
-std::string Aftune() {
-  return (std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "aftune").string();
-}
-
-// Runs `aftune args` (output to `log`), measuring it. Aborts on failure.
-Cost Run(const std::vector<std::string>& args, const std::string& log) {
-  std::fflush(stdout);
-  const auto start = std::chrono::steady_clock::now();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    FILE* out = std::freopen(log.c_str(), "w", stdout);
-    if (!out || ::dup2(::fileno(stdout), 2) < 0) ::_exit(126);
-    std::vector<char*> argv;
-    std::string bin = Aftune();
-    argv.push_back(bin.data());
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  rusage ru{};
-  ::wait4(pid, &status, 0, &ru);
-  Cost c;
-  c.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  c.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-            1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-  c.peak_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "aftune %s ... failed (status %d); see %s\n", args[0].c_str(), status, log.c_str());
-    std::exit(1);
-  }
-  return c;
-}
 
 // Sentences of 40-90 bytes: "<a> plus <b> is <a+b>, and <b> times <c> is <b*c>."
 std::string Dataset() {
@@ -96,15 +53,16 @@ std::string Dataset() {
 
 int main(int argc, char** argv) {
   using namespace aftune;
+  using bench::Cost;
   const std::string threads = argc > 1 ? argv[1] : "1";
   const std::string dir = argc > 2 ? argv[2] : (std::filesystem::temp_directory_path() / "aftune-audit-bench").string();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   if (!WriteFileAtomic(dir + "/data.jsonl", Dataset()).ok()) return 1;
   const std::string t = "--threads=" + threads;
-  Run({"model", "init", "--preset", "small", "--seed", "1", "--out", dir + "/base"}, dir + "/init.log");
-  Run({"keygen", "--name", "bench.example/provider", "--out", dir + "/provider"}, dir + "/keygen.log");
-  Run({"contract", "create", "--base", dir + "/base", "--data", dir + "/data.jsonl", "--out", dir + "/contract.json",
+  bench::RunAftune({"model", "init", "--preset", "small", "--seed", "1", "--out", dir + "/base"}, dir + "/init.log");
+  bench::RunAftune({"keygen", "--name", "bench.example/provider", "--out", dir + "/provider"}, dir + "/keygen.log");
+  bench::RunAftune({"contract", "create", "--base", dir + "/base", "--data", dir + "/data.jsonl", "--out", dir + "/contract.json",
        "--max_steps", std::to_string(kSteps), "--per_device_train_batch_size", "8", "--max_seq_length", "128",
        "--r", "8", "--target_modules", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
        "--steps_per_block", "8", "--layers_per_block", "2", "--checkpoint_interval", "1", "--activation_interval",
@@ -112,7 +70,7 @@ int main(int argc, char** argv) {
       dir + "/contract.log");
   std::printf("training: %d steps of 8 examples, small preset, LoRA r=8 on all projections, %s\n", kSteps, t.c_str());
   std::fflush(stdout);
-  const Cost train = Run({"train", "--contract", dir + "/contract.json", "--key", dir + "/provider.key", "--data",
+  const Cost train = bench::RunAftune({"train", "--contract", dir + "/contract.json", "--key", dir + "/provider.key", "--data",
                           dir + "/data.jsonl", "--model", dir + "/base", "--out", dir + "/run", t},
                          dir + "/train.log");
   const int64_t cells = 4 * (kSteps / 8);
@@ -123,7 +81,7 @@ int main(int argc, char** argv) {
   for (int s : kSamples) {
     const int k = run_no++;
     const std::string report = dir + "/audit-" + std::to_string(k) + ".json";
-    const Cost a = Run({"audit", "train", "--contract", dir + "/contract.json", "--commitment",
+    const Cost a = bench::RunAftune({"audit", "train", "--contract", dir + "/contract.json", "--commitment",
                         dir + "/run/commitment.note", "--pub", dir + "/provider.pub", "--data", dir + "/data.jsonl",
                         "--model", dir + "/base", "--run", dir + "/run", "--samples", std::to_string(s), "--nonce",
                         "0123456789abcdef", "--report", report, t},

@@ -89,4 +89,51 @@ inline void KillAfterWrites(const std::string& args, const std::string& file, in
   ::waitpid(pid, &status, 0);
 }
 
+// `aftune COMMAND_AND_ARGS --port 0` in the background (a server); its URL
+// read from its first line of output ("… http://HOST:PORT …"). Killed
+// with SIGKILL when destroyed unless Signal() was called.
+class ServerProcess {
+ public:
+  explicit ServerProcess(const std::string& command_and_args) {
+    int fds[2];
+    EXPECT_EQ(::pipe(fds), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], 1);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      const std::string cmd = "exec " + std::string(AFTUNE_BINARY) + " " + command_and_args + " --port 0";
+      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    std::string line;
+    char c;
+    while (::read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    ::close(fds[0]);
+    const std::string mark = "http://";
+    size_t at = line.find(mark);
+    EXPECT_NE(at, std::string::npos) << "server said: " << line;
+    if (at != std::string::npos) url_ = line.substr(at, line.find(' ', at) - at);
+  }
+  ~ServerProcess() {
+    if (pid_ > 0) Signal(SIGKILL);
+  }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  const std::string& url() const { return url_; }
+  // Sends `sig` and waits; returns the exit status (-1 when killed).
+  int Signal(int sig) {
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string url_;
+};
+
 }  // namespace aftune::testing

@@ -1,17 +1,23 @@
 // aftune audit train --contract C --commitment RUN/commitment.note --pub KEY.pub
-//                    --data FILE --model BASE_DIR --run RUN --samples S
+//                    --data FILE --model BASE_DIR --samples S
+//                    (--run RUN | --provider URL --token-file F --weights W)
 //                    [--nonce HEX] [--strategy uniform|input|weighted]
 //                    [--cells "L,S;…"] [--report FILE] [--html FILE]
 //   audits a recorded training run by exact re-execution of sampled cells
 //   (audit/train_audit.h; docs/audit.md). The run is read through its
-//   openings (trace/run_openings.h) and its delivered weights
-//   (RUN/adapter/adapter_model.safetensors or RUN/model/, either layout).
+//   openings: with --run, the run directory's (trace/run_openings.h) and
+//   its delivered weights (RUN/adapter/adapter_model.safetensors or
+//   RUN/model/, either layout); with --provider, the provider's audit
+//   service (client/remote_openings.h; the run named by the commitment's
+//   SHA-256) and the delivered weights the client received (--weights).
+//   A remote audit reports what it fetched and how many bytes.
 //   Exit status: 0 pass, 3 fail (a violation was found), 1 could not audit
 //   (the message names the input), 2 usage.
 #include <sys/random.h>
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +25,7 @@
 #include "audit/train_audit.h"
 #include "base/file.h"
 #include "cli/commands.h"
+#include "client/remote_openings.h"
 #include "commit/encoding.h"
 #include "protocol/contract.h"
 #include "trace/run_openings.h"
@@ -44,39 +51,95 @@ Result<std::vector<uint8_t>> AuditNonce(const std::string& hex) {
 namespace {
 
 struct AuditArgs {
-  std::string contract, commitment, pub, data, model, run, nonce, strategy = "uniform", cells, report, html;
+  std::string contract, commitment, pub, data, model, run, provider, token_file, weights, nonce, strategy = "uniform",
+      cells, report, html;
   int64_t samples = -1;
 };
 
+// The report with, for a remote audit, what was fetched.
+struct AuditOutcome {
+  AuditReport report;
+  std::optional<FetchTally> fetched;
+};
+
+nlohmann::json FetchedJson(const FetchTally& f) {
+  return {{"requests", f.requests}, {"bytes", f.bytes()},
+          {"lines", {{"count", f.lines}, {"bytes", f.line_bytes}}},
+          {"states", {{"count", f.states}, {"bytes", f.state_bytes}}},
+          {"boundaries", {{"count", f.boundaries}, {"bytes", f.boundary_bytes}}}};
+}
+
+std::string FetchedSummary(const FetchTally& f) {
+  return "fetched from the provider: " + std::to_string(f.bytes()) + " bytes in " + std::to_string(f.requests) +
+         " requests (" + std::to_string(f.lines) + " trace lines, " + std::to_string(f.line_bytes) + " B; " +
+         std::to_string(f.states) + " block states, " + std::to_string(f.state_bytes) + " B; " +
+         std::to_string(f.boundaries) + " boundaries, " + std::to_string(f.boundary_bytes) + " B)\n";
+}
+
+// The source of the run's openings and where its delivered weights are.
+struct RunSource {
+  std::unique_ptr<OpeningSource> openings;
+  RemoteOpenings* remote = nullptr;  // when the source is a provider
+  std::string weights;
+};
+
+Result<RunSource> OpenRunSource(const AuditArgs& a, const Contract& contract, const std::string& note) {
+  if (a.run.empty() == a.provider.empty())
+    return Status::InvalidArgument("give exactly one of --run and --provider");
+  RunSource out;
+  if (!a.run.empty()) {
+    AFTUNE_ASSIGN_OR_RETURN(out.openings, RunOpenings::Open(a.run));
+    out.weights = contract.training.full_finetune ? a.run + "/model"  // either layout
+                                                  : a.run + "/adapter/adapter_model.safetensors";
+    return out;
+  }
+  if (a.token_file.empty() || a.weights.empty())
+    return Status::InvalidArgument("--provider needs --token-file and --weights");
+  AFTUNE_ASSIGN_OR_RETURN(std::string token, ReadBearerTokenFile(a.token_file));
+  AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<RemoteOpenings> remote,
+                          RemoteOpenings::Create(a.provider, std::move(token), Sha256Of(note)));
+  AFTUNE_RETURN_IF_ERROR(remote->CheckAccess());
+  out.remote = remote.get();
+  out.openings = std::move(remote);
+  out.weights = a.weights;
+  return out;
+}
+
 // The audit's report, or why it could not be made.
-Result<AuditReport> RunAudit(const AuditArgs& a) {
+Result<AuditOutcome> RunAudit(const AuditArgs& a) {
   AFTUNE_ASSIGN_OR_RETURN(std::vector<uint8_t> nonce, AuditNonce(a.nonce));
   AFTUNE_ASSIGN_OR_RETURN(ChallengeStrategy strategy, ParseChallengeStrategy(a.strategy));
   AFTUNE_ASSIGN_OR_RETURN(Contract contract, ReadContract(a.contract));
   AFTUNE_ASSIGN_OR_RETURN(std::string note, ReadFile(a.commitment));
   AFTUNE_ASSIGN_OR_RETURN(PublicKey provider, ReadPublicKeyFile(a.pub));
-  AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<RunOpenings> source, RunOpenings::Open(a.run));
-  const std::string weights = contract.training.full_finetune ? a.run + "/model"  // either layout
-                                                               : a.run + "/adapter/adapter_model.safetensors";
-  TrainAuditInputs in{a.contract, note, provider, a.data, a.model, weights, source.get()};
+  AFTUNE_ASSIGN_OR_RETURN(RunSource source, OpenRunSource(a, contract, note));
+  TrainAuditInputs in{a.contract, note, provider, a.data, a.model, source.weights, source.openings.get()};
   ChallengeRequest challenge{a.samples, nonce, strategy, std::nullopt};
   if (!a.cells.empty()) challenge.cells = a.cells;
-  return AuditTraining(in, challenge);
+  AFTUNE_ASSIGN_OR_RETURN(AuditReport report, AuditTraining(in, challenge));
+  AuditOutcome out{std::move(report), std::nullopt};
+  if (source.remote) out.fetched = source.remote->fetched();
+  return out;
 }
 
-Status WriteOutputs(const AuditArgs& a, const AuditReport& r) {
-  if (!a.report.empty()) AFTUNE_RETURN_IF_ERROR(WriteFileAtomic(a.report, ReportJson(r).dump(2) + "\n"));
-  if (!a.html.empty()) AFTUNE_RETURN_IF_ERROR(WriteFileAtomic(a.html, ReportHtml(r)));
+Status WriteOutputs(const AuditArgs& a, const AuditOutcome& r) {
+  if (!a.report.empty()) {
+    nlohmann::json j = ReportJson(r.report);
+    if (r.fetched) j["fetched"] = FetchedJson(*r.fetched);
+    AFTUNE_RETURN_IF_ERROR(WriteFileAtomic(a.report, j.dump(2) + "\n"));
+  }
+  if (!a.html.empty()) AFTUNE_RETURN_IF_ERROR(WriteFileAtomic(a.html, ReportHtml(r.report)));
   return Status::Ok();
 }
 
 void AuditTrain(const AuditArgs& a) {
-  Result<AuditReport> r = RunAudit(a);
+  Result<AuditOutcome> r = RunAudit(a);
   if (!r.ok()) return Finish(r.status().WithContext("could not audit"));
-  std::fputs(ReportSummary(*r).c_str(), stdout);
+  std::fputs(ReportSummary(r->report).c_str(), stdout);
+  if (r->fetched) std::fputs(FetchedSummary(*r->fetched).c_str(), stdout);
   const Status written = WriteOutputs(a, *r);
   if (!written.ok()) return Finish(written);
-  SetExitCode(r->passed() ? 0 : kExitAuditFailed);
+  SetExitCode(r->report.passed() ? 0 : kExitAuditFailed);
 }
 
 }  // namespace
@@ -91,7 +154,11 @@ void RegisterAuditCommands(CLI::App& app) {
   c->add_option("--pub", args->pub, "the provider's public key file")->required();
   c->add_option("--data", args->data, "the client's dataset (JSONL)")->required();
   c->add_option("--model", args->model, "the base model directory (to re-execute cells)")->required();
-  c->add_option("--run", args->run, "the run directory, read through its openings")->required();
+  c->add_option("--run", args->run, "the run directory, read through its openings");
+  c->add_option("--provider", args->provider, "the provider's audit service, http://HOST:PORT (instead of --run)");
+  c->add_option("--token-file", args->token_file, "the bearer token for --provider (one line)");
+  c->add_option("--weights", args->weights,
+                "the delivered weights received (with --provider): adapter_model.safetensors or the model");
   c->add_option("--samples", args->samples, "cells to re-execute (at least the grid's size: all)")
       ->required()
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));

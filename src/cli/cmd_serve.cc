@@ -13,16 +13,14 @@
 // answer is sent. With --commitment, the served weights must be the ones the
 // training commitment (signed by the same key) names, and every receipt
 // names the commitment. Stops cleanly on SIGINT or SIGTERM.
-#include <signal.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <thread>
 
 #include "base/file.h"
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "infer/served_model.h"
 #include "model/safetensors.h"
 #include "serve/db_lock.h"
@@ -77,12 +75,7 @@ Result<ServedIdentity> Identify(const ServeArgs& a, const PrivateKey& key) {
 }
 
 Status RunServe(const ServeArgs& a) {
-  // SIGINT/SIGTERM are taken by a waiting thread, not by any handler.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = BlockStopSignals();
 
   AFTUNE_ASSIGN_OR_RETURN(PrivateKey key, ReadPrivateKeyFile(a.key));
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ServedModel> model, LoadServedModel(a.model, a.adapter));
@@ -106,17 +99,7 @@ Status RunServe(const ServeArgs& a) {
   std::printf("aftune serve: listening on http://%s:%d (model '%s', log '%s' of %llu receipts)\n", a.host.c_str(),
               port, identity.name.c_str(), log->origin().c_str(), static_cast<unsigned long long>(log->size()));
   std::fflush(stdout);
-  std::thread stopper([&server, stop_signals] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    server.Stop();
-  });
-  Status st = server.Run();
-  if (!st.ok()) {
-    pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the waiting thread
-  }
-  stopper.join();
-  return st;
+  return RunUntilStopSignal(stop_signals, [&server] { return server.Run(); }, [&server] { server.Stop(); });
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ void RegisterKeyCommands(CLI::App& app);
 void RegisterDigestCommands(CLI::App& app);
 void RegisterContractCommands(CLI::App& app);
 void RegisterServeCommands(CLI::App& app);
+void RegisterProvideCommands(CLI::App& app);
 void RegisterClientCommands(CLI::App& app);
 void RegisterOpenCommands(CLI::App& app);
 void RegisterAuditCommands(CLI::App& app);

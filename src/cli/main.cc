@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   aftune::cli::RegisterDigestCommands(app);
   aftune::cli::RegisterContractCommands(app);
   aftune::cli::RegisterServeCommands(app);
+  aftune::cli::RegisterProvideCommands(app);
   aftune::cli::RegisterClientCommands(app);
   aftune::cli::RegisterOpenCommands(app);
   aftune::cli::RegisterAuditCommands(app);

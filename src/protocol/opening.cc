@@ -18,7 +18,9 @@ std::string BoundaryName(std::string_view what, int64_t step, size_t micro) {
   return std::string(what) + ".s" + std::to_string(step) + ".m" + std::to_string(micro);
 }
 
-nlohmann::json LinesJson(const std::vector<OpenedLine>& lines) {
+}  // namespace
+
+nlohmann::json OpenedLinesJson(const std::vector<OpenedLine>& lines) {
   nlohmann::json out = nlohmann::json::array();
   for (const OpenedLine& l : lines) {
     nlohmann::json proof = nlohmann::json::array();
@@ -28,9 +30,9 @@ nlohmann::json LinesJson(const std::vector<OpenedLine>& lines) {
   return out;
 }
 
-Result<std::vector<OpenedLine>> ParseLines(const std::string& text, const std::string& source) {
-  AFTUNE_ASSIGN_OR_RETURN(nlohmann::json j, ParseStrictJson(text, source + ": metadata 'lines'"));
-  if (!j.is_array()) return Status::Corruption(source + ": metadata 'lines' is not a JSON array");
+Result<std::vector<OpenedLine>> ParseOpenedLinesJson(std::string_view text, const std::string& source) {
+  AFTUNE_ASSIGN_OR_RETURN(nlohmann::json j, ParseStrictJson(text, source + ": lines"));
+  if (!j.is_array()) return Status::Corruption(source + ": lines are not a JSON array");
   std::vector<OpenedLine> lines;
   for (size_t i = 0; i < j.size(); ++i) {
     const nlohmann::json& e = j[i];
@@ -48,6 +50,8 @@ Result<std::vector<OpenedLine>> ParseLines(const std::string& text, const std::s
   }
   return lines;
 }
+
+namespace {
 
 Result<int64_t> ParseIndex(const std::map<std::string, std::string>& meta, const std::string& key,
                            const std::string& source) {
@@ -99,7 +103,7 @@ Result<std::string> SerializeCellOpening(const CellOpening& cell) {
                                              {"block", std::to_string(cell.block)},
                                              {"step_block", std::to_string(cell.step_block)},
                                              {"steps", std::to_string(cell.inputs.size())},
-                                             {"lines", LinesJson(cell.lines).dump()}};
+                                             {"lines", OpenedLinesJson(cell.lines).dump()}};
   return SerializeSafetensorsF32(tensors, DType::kF32, meta);
 }
 
@@ -126,7 +130,7 @@ Result<CellOpening> ParseCellOpening(std::string bytes, const std::string& path)
   AFTUNE_ASSIGN_OR_RETURN(int64_t steps, ParseIndex(meta, "steps", path));
   auto lines = meta.find("lines");
   if (lines == meta.end()) return Status::Corruption(path + ": metadata 'lines' is missing");
-  AFTUNE_ASSIGN_OR_RETURN(cell.lines, ParseLines(lines->second, path));
+  AFTUNE_ASSIGN_OR_RETURN(cell.lines, ParseOpenedLinesJson(lines->second, path));
   if (cell.lines.size() != static_cast<size_t>(steps) + 3)
     return Status::Corruption(path + ": a cell of " + std::to_string(steps) + " steps opens " +
                               std::to_string(steps + 3) + " lines, not " + std::to_string(cell.lines.size()));

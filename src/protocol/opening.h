@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/status.h"
 #include "commit/merkle.h"
 #include "model/llama_names.h"
@@ -77,6 +79,12 @@ struct CellOpening {
 // Asks `source` for cell (block, step_block) of a run laid out as `layout`.
 // REQUIRES: the cell is inside the grid.
 Result<CellOpening> OpenCell(OpeningSource& source, const TraceLayout& layout, int64_t block, int64_t step_block);
+
+// Opened lines as JSON: [{"index":n,"proof":[hex…],"text":"…"}, …], in order
+// (docs/formats.md, "Cell openings" and "Audit HTTP API"). The parser is
+// strict and checks form only; kCorruption naming `source` and the entry.
+nlohmann::json OpenedLinesJson(const std::vector<OpenedLine>& lines);
+Result<std::vector<OpenedLine>> ParseOpenedLinesJson(std::string_view text, const std::string& source);
 
 // A cell opening as one file: a safetensors file whose tensors are the start
 // state ("state.<name>") and the boundary tensors ("input.s<i>.m<micro>",

@@ -1,0 +1,141 @@
+// The remote training audit against the local one (issue 12), in one run:
+// a 64-step LoRA fine-tuning of the `small` preset recorded with B_S = 8,
+// B_L = 2 (4 layer-blocks x 8 step-blocks = 32 cells), every state and
+// boundary kept (I_C = I_A = 1), then `aftune audit train --samples 8` of
+// the same drawn cells (one nonce) read through the run directory (local)
+// and through `aftune provide` on loopback (remote), alternately, `kRepeats`
+// times each; the median wall and CPU time of the auditor's process, and
+// the bytes the remote audit fetched, per cell. The target: remote wall time
+// <= 1.2 x local.
+//
+// A first local audit, not counted, makes the run regenerate its final
+// block states (the recorder does not keep them), so that both sides then
+// read every opening from the store. The provider is one more process on
+// the same machine: its CPU time is not the auditor's and is not counted.
+//
+// Usage: remote_audit_bench [threads (default 1)] [work dir (default a temp dir)]
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file.h"
+#include "bench/aftune_process.h"
+
+namespace aftune {
+namespace {
+
+constexpr int kSteps = 64, kExamples = 256, kSamples = 8, kRepeats = 3;
+
+std::string Dataset() {
+  std::string s;
+  for (int i = 0; i < kExamples; ++i) {
+    const int a = (i * 37) % 101, b = (i * 53) % 97;
+    s += "{\"text\": \"" + std::to_string(a) + " plus " + std::to_string(b) + " is " + std::to_string(a + b) + ".\"}\n";
+  }
+  return s;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// The URL `aftune provide` prints on its first line, once it is there.
+std::string WaitForUrl(const std::string& log) {
+  for (int i = 0; i < 600; ++i) {
+    std::ifstream in(log);
+    std::string line;
+    if (std::getline(in, line) && line.find("http://") != std::string::npos) {
+      const size_t at = line.find("http://");
+      return line.substr(at, line.find(' ', at) - at);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::fprintf(stderr, "aftune provide did not start; see %s\n", log.c_str());
+  std::exit(1);
+}
+
+}  // namespace
+}  // namespace aftune
+
+int main(int argc, char** argv) {
+  using namespace aftune;
+  using bench::RunAftune;
+  const std::string threads = argc > 1 ? argv[1] : "1";
+  const std::string dir =
+      argc > 2 ? argv[2] : (std::filesystem::temp_directory_path() / "aftune-remote-audit-bench").string();
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  if (!WriteFileAtomic(dir + "/data.jsonl", Dataset()).ok()) return 1;
+  const std::string t = "--threads=" + threads;
+  RunAftune({"model", "init", "--preset", "small", "--seed", "1", "--out", dir + "/base"}, dir + "/init.log");
+  RunAftune({"keygen", "--name", "bench.example/provider", "--out", dir + "/provider"}, dir + "/keygen.log");
+  RunAftune({"contract", "create", "--base", dir + "/base", "--data", dir + "/data.jsonl", "--out",
+             dir + "/contract.json", "--max_steps", std::to_string(kSteps), "--per_device_train_batch_size", "8",
+             "--max_seq_length", "64", "--r", "8", "--target_modules",
+             "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj", "--steps_per_block", "8",
+             "--layers_per_block", "2", "--checkpoint_interval", "1", "--activation_interval", "1"},
+            dir + "/contract.log");
+  RunAftune({"train", "--contract", dir + "/contract.json", "--key", dir + "/provider.key", "--data",
+             dir + "/data.jsonl", "--model", dir + "/base", "--out", dir + "/run", t},
+            dir + "/train.log");
+  const std::string secret = "bench-auditor-secret-0123456789";
+  if (!WriteFileAtomic(dir + "/tokens", "auditor " + secret + " run\n").ok() ||
+      !WriteFileAtomic(dir + "/auditor.token", secret + "\n").ok())
+    return 1;
+  std::filesystem::permissions(dir + "/tokens", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::vector<std::string> common = {
+      "audit", "train", "--contract", dir + "/contract.json", "--commitment", dir + "/run/commitment.note", "--pub",
+      dir + "/provider.pub", "--data", dir + "/data.jsonl", "--model", dir + "/base", "--samples",
+      std::to_string(kSamples), "--nonce", "0123456789abcdef", t};
+  auto audit = [&](const std::vector<std::string>& source, const std::string& name) {
+    std::vector<std::string> args = common;
+    args.insert(args.end(), source.begin(), source.end());
+    args.insert(args.end(), {"--report", dir + "/" + name + ".json"});
+    return RunAftune(args, dir + "/" + name + ".log");
+  };
+  audit({"--run", dir + "/run"}, "warmup");
+  const pid_t provider = bench::StartAftune(
+      {"provide", "--run", dir + "/run", "--tokens", dir + "/tokens", "--port", "0", t}, dir + "/provide.log");
+  const std::string url = WaitForUrl(dir + "/provide.log");
+  const std::vector<std::string> remote = {"--provider", url, "--token-file", dir + "/auditor.token", "--weights",
+                                           dir + "/run/adapter/adapter_model.safetensors"};
+  std::vector<double> local_wall, local_cpu, remote_wall, remote_cpu;
+  for (int k = 0; k < kRepeats; ++k) {
+    const bench::Cost l = audit({"--run", dir + "/run"}, "local-" + std::to_string(k));
+    const bench::Cost r = audit(remote, "remote-" + std::to_string(k));
+    local_wall.push_back(l.wall_s);
+    local_cpu.push_back(l.cpu_s);
+    remote_wall.push_back(r.wall_s);
+    remote_cpu.push_back(r.cpu_s);
+  }
+  ::kill(provider, SIGTERM);
+  const auto local = nlohmann::json::parse(ReadFile(dir + "/local-0.json").value());
+  const auto rem = nlohmann::json::parse(ReadFile(dir + "/remote-0.json").value());
+  const auto& f = rem["fetched"];
+  std::printf("remote vs local training audit, S = %d of 32 cells, small preset, %s, median of %d\n\n", kSamples,
+              t.c_str(), kRepeats);
+  std::printf("| audit | verdict | wall s | CPU s |\n|---|---|---|---|\n");
+  std::printf("| local (--run) | %s | %.2f | %.2f |\n", local["verdict"].get<std::string>().c_str(), Median(local_wall),
+              Median(local_cpu));
+  std::printf("| remote (--provider, loopback) | %s | %.2f | %.2f |\n", rem["verdict"].get<std::string>().c_str(),
+              Median(remote_wall), Median(remote_cpu));
+  std::printf("\nremote / local wall: %.3f (target <= 1.2); CPU: %.3f\n", Median(remote_wall) / Median(local_wall),
+              Median(remote_cpu) / Median(local_cpu));
+  std::printf("fetched: %lld bytes in %lld requests = %.0f bytes per cell (lines %lld B, states %lld B, boundaries "
+              "%lld B); same checks: %s\n",
+              f["bytes"].get<long long>(), f["requests"].get<long long>(),
+              f["bytes"].get<double>() / kSamples, f["lines"]["bytes"].get<long long>(),
+              f["states"]["bytes"].get<long long>(), f["boundaries"]["bytes"].get<long long>(),
+              local["checks"] == rem["checks"] ? "yes" : "NO");
+  return 0;
+}

@@ -1,0 +1,286 @@
+// aftune provide and aftune audit train --provider as the two parties run
+// them: a remote audit reaches the local audit's verdict and checks; tokens
+// are refused; a hostile provider (a proxy in this test that alters the
+// provider's answers) gets a failed check (exit 3) or "could not audit"
+// (exit 1), never a pass, a crash or a hang.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_test_util.h"
+#include "client/remote_openings.h"
+#include "commit/sha256.h"
+
+namespace aftune {
+namespace {
+
+using testing::ReadBytes;
+using testing::RunAftune;
+using testing::WriteText;
+
+constexpr char kSecret[] = "auditor-secret-0123456789";
+constexpr char kOtherSecret[] = "other-client-secret-98765";
+
+// Forwards every request to `upstream` and lets `alter` change the answer
+// before it is sent (the hostile provider).
+class AlteringProxy {
+ public:
+  using Alter = std::function<void(const httplib::Request&, httplib::Response&)>;
+  AlteringProxy(const std::string& upstream, Alter alter) : upstream_(upstream), alter_(std::move(alter)) {
+    auto forward = [this](const httplib::Request& req, httplib::Response& res) {
+      httplib::Client up(upstream_);
+      httplib::Headers h = {{"Authorization", req.get_header_value("Authorization")}};
+      httplib::Result r = req.method == "POST" ? up.Post(req.path, h, req.body, "application/json") : up.Get(req.path, h);
+      if (!r) {
+        res.status = 502;
+        return;
+      }
+      res.status = r->status;
+      res.set_content(r->body, r->get_header_value("Content-Type").c_str());
+      alter_(req, res);
+    };
+    server_.Get(".*", forward);
+    server_.Post(".*", forward);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~AlteringProxy() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::string upstream_;
+  Alter alter_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+bool IsTensorAnswer(const httplib::Request& req) {
+  return req.path.find("/state/") != std::string::npos || req.path.find("/boundary/") != std::string::npos;
+}
+
+std::string g_dir;
+
+class ProvideCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_dir = testing::TestDir("provide");
+    const std::string d = g_dir;
+    ASSERT_EQ(RunAftune("model init --preset tiny --seed 3 --out " + d + "/base").exit_code, 0);
+    WriteText(d + "/data.jsonl", testing::AdditionJsonl(6, 4));
+    auto c = RunAftune("contract create --base " + d + "/base --data " + d + "/data.jsonl --out " + d +
+                       "/contract.json --max_steps 6 --per_device_train_batch_size 4 --max_seq_length 16"
+                       " --learning_rate 0.01 --steps_per_block 2 --checkpoint_interval 2 --layers_per_block 1"
+                       " --activation_interval 4");
+    ASSERT_EQ(c.exit_code, 0) << c.output;
+    ASSERT_EQ(RunAftune("keygen --name example.com/provider --out " + d + "/provider").exit_code, 0);
+    auto t = RunAftune("train --contract " + d + "/contract.json --key " + d + "/provider.key --data " + d +
+                       "/data.jsonl --model " + d + "/base --out " + d + "/run");
+    ASSERT_EQ(t.exit_code, 0) << t.output;
+    WriteText(d + "/tokens", std::string("auditor ") + kSecret + " run\nother " + kOtherSecret + " elsewhere\n");
+    ASSERT_EQ(::chmod((d + "/tokens").c_str(), 0600), 0);
+    WriteText(d + "/auditor.token", std::string(kSecret) + "\n");
+    WriteText(d + "/other.token", std::string(kOtherSecret) + "\n");
+    WriteText(d + "/wrong.token", "not-a-token-anyone-holds\n");
+    provider_ = new testing::ServerProcess("provide --run " + d + "/run --tokens " + d + "/tokens --threads 1");
+  }
+  static void TearDownTestSuite() {
+    delete provider_;
+    std::filesystem::remove_all(g_dir);
+  }
+
+  static std::string Audit(const std::string& source, const std::string& report) {
+    return "audit train --contract " + g_dir + "/contract.json --commitment " + g_dir + "/run/commitment.note --pub " +
+           g_dir + "/provider.pub --data " + g_dir + "/data.jsonl --model " + g_dir + "/base --threads 1" +
+           " --samples 3 --nonce 0a0b --report " + g_dir + "/" + report + " " + source;
+  }
+  static std::string Remote(const std::string& url, const std::string& token = "auditor.token") {
+    return "--provider " + url + " --token-file " + g_dir + "/" + token + " --weights " + g_dir +
+           "/run/adapter/adapter_model.safetensors";
+  }
+  static nlohmann::json Report(const std::string& name) { return nlohmann::json::parse(ReadBytes(g_dir + "/" + name)); }
+  static testing::ServerProcess* provider_;
+};
+testing::ServerProcess* ProvideCliTest::provider_ = nullptr;
+
+TEST_F(ProvideCliTest, RemoteAuditReachesTheLocalAuditsVerdictAndChecks) {
+  auto local = RunAftune(Audit("--run " + g_dir + "/run", "local.json"));
+  ASSERT_EQ(local.exit_code, 0) << local.output;
+  auto remote = RunAftune(Audit(Remote(provider_->url()), "remote.json"));
+  ASSERT_EQ(remote.exit_code, 0) << remote.output;
+  EXPECT_NE(remote.output.find("fetched from the provider: "), std::string::npos) << remote.output;
+  nlohmann::json l = Report("local.json"), r = Report("remote.json");
+  EXPECT_EQ(r["verdict"], "pass");
+  EXPECT_EQ(l["checks"], r["checks"]);
+  EXPECT_EQ(l["cells"], r["cells"]);
+  ASSERT_TRUE(r.contains("fetched"));
+  EXPECT_FALSE(l.contains("fetched"));
+  // Every trace line, one state and one or two boundaries per cell step.
+  EXPECT_GT(r["fetched"]["lines"]["count"].get<int>(), 0);
+  EXPECT_GE(r["fetched"]["states"]["count"].get<int>(), 3);
+  EXPECT_GT(r["fetched"]["bytes"].get<int64_t>(), r["fetched"]["lines"]["bytes"].get<int64_t>());
+}
+
+TEST_F(ProvideCliTest, TokensAreRefused) {
+  auto wrong = RunAftune(Audit(Remote(provider_->url(), "wrong.token"), "wrong.json"));
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.output;
+  EXPECT_NE(wrong.output.find("HTTP 401"), std::string::npos) << wrong.output;
+  auto other = RunAftune(Audit(Remote(provider_->url(), "other.token"), "other.json"));
+  EXPECT_EQ(other.exit_code, 1) << other.output;
+  EXPECT_NE(other.output.find("does not list the run"), std::string::npos) << other.output;
+  httplib::Client bare(provider_->url());
+  const Hash run = Sha256Of(ReadBytes(g_dir + "/run/commitment.note"));
+  httplib::Result forbidden =
+      bare.Get(AuditStatePath(run, 0, 0), {{"Authorization", std::string("Bearer ") + kOtherSecret}});
+  ASSERT_TRUE(forbidden);
+  EXPECT_EQ(forbidden->status, 403);
+  EXPECT_NE(forbidden->body.find("client 'other' may not open"), std::string::npos) << forbidden->body;
+  httplib::Result no_token = bare.Get(AuditStatePath(run, 0, 0));
+  ASSERT_TRUE(no_token);
+  EXPECT_EQ(no_token->status, 401);
+  httplib::Result none = bare.Get("/v1/audit/commitments");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401);
+  httplib::Result listed = bare.Get("/v1/audit/commitments", {{"Authorization", std::string("Bearer ") + kSecret}});
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->status, 200);
+  EXPECT_NE(listed->body.find(HashToHex(run)), std::string::npos);
+}
+
+TEST_F(ProvideCliTest, BadRequestsGetTheirErrors) {
+  httplib::Client c(provider_->url());
+  const httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kSecret}};
+  const Hash run = Sha256Of(ReadBytes(g_dir + "/run/commitment.note"));
+  auto status = [](const httplib::Result& r) { return r ? r->status : -1; };
+  EXPECT_EQ(status(c.Post(AuditLinesPath(run), auth, "{\"indices\":[0,", "application/json")), 400);
+  EXPECT_EQ(status(c.Post(AuditLinesPath(run), auth, "{\"indices\":[-1]}", "application/json")), 400);
+  std::vector<uint64_t> many(kMaxLinesPerRequest + 1, 0);
+  std::string too_many = "{\"indices\":[0";
+  for (size_t i = 1; i < many.size(); ++i) too_many += ",0";
+  too_many += "]}";
+  httplib::Result r = c.Post(AuditLinesPath(run), auth, too_many, "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("more than 4096"), std::string::npos) << r->body;
+  EXPECT_EQ(status(c.Post(AuditLinesPath(run), auth, std::string(kMaxAuditRequestBytes + 1, ' '), "application/json")),
+            413);
+  EXPECT_EQ(status(c.Post(AuditLinesPath(run), auth, "{\"indices\":[100000]}", "application/json")), 404);
+  EXPECT_EQ(status(c.Get(AuditStatePath(run, 1, 0), auth)), 404);  // not a state step (B_S = 2)
+  EXPECT_EQ(status(c.Get(AuditStatePath(run, 0, 9), auth)), 404);  // no block 9
+  EXPECT_EQ(status(c.Get("/v1/audit/nothing", auth)), 404);
+  EXPECT_EQ(status(c.Get(AuditStatePath(Hash{}, 0, 0), auth)), 403);  // a run the provider does not hold
+}
+
+TEST_F(ProvideCliTest, TokensFileReadableByOthersIsRefused) {
+  WriteText(g_dir + "/open.tokens", std::string("auditor ") + kSecret + " run\n");
+  ASSERT_EQ(::chmod((g_dir + "/open.tokens").c_str(), 0644), 0);
+  auto r = RunAftune("provide --run " + g_dir + "/run --tokens " + g_dir + "/open.tokens --port 0");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("chmod 600"), std::string::npos) << r.output;
+}
+
+TEST_F(ProvideCliTest, AlteredTensorFailsACell) {
+  AlteringProxy proxy(provider_->url(), [](const httplib::Request& req, httplib::Response& res) {
+    if (IsTensorAnswer(req) && res.status == 200) res.body.back() ^= 0x01;  // the last value's low bit
+  });
+  auto r = RunAftune(Audit(Remote(proxy.url()), "tensor.json"));
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("FAIL"), std::string::npos) << r.output;
+  EXPECT_EQ(Report("tensor.json")["verdict"], "fail");
+}
+
+TEST_F(ProvideCliTest, WrongProofFailsTheLines) {
+  AlteringProxy proxy(provider_->url(), [](const httplib::Request& req, httplib::Response& res) {
+    if (!req.path.ends_with("/lines") || res.status != 200) return;
+    const size_t at = res.body.find("\"proof\":[\"");  // first proof hash's first digit
+    if (at == std::string::npos) return;
+    char& c = res.body[at + 10];
+    c = c == '0' ? '1' : '0';
+  });
+  auto r = RunAftune(Audit(Remote(proxy.url()), "proof.json"));
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("trace.lines"), std::string::npos) << r.output;
+}
+
+TEST_F(ProvideCliTest, TruncatedAnswersFailTheCellNamingThem) {
+  // A shorter body, sent whole: a malformed safetensors file.
+  AlteringProxy shorter(provider_->url(), [](const httplib::Request& req, httplib::Response& res) {
+    if (IsTensorAnswer(req) && res.status == 200) res.body.resize(res.body.size() / 2);
+  });
+  auto r = RunAftune(Audit(Remote(shorter.url()), "shorter.json"));
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("FAILED cell.opening"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
+  // The connection closed half-way through the announced length.
+  AlteringProxy cut(provider_->url(), [](const httplib::Request& req, httplib::Response& res) {
+    if (!IsTensorAnswer(req) || res.status != 200) return;
+    const size_t full = res.body.size();
+    std::string half = res.body.substr(0, full / 2);
+    res.body.clear();  // else the body is sent, not the provider's bytes
+    res.set_content_provider(full, "application/octet-stream",
+                             [half = std::move(half)](size_t offset, size_t, httplib::DataSink& sink) {
+                               if (offset >= half.size()) return false;  // closes the connection
+                               return sink.write(half.data() + offset, half.size() - offset);
+                             });
+  });
+  auto c = RunAftune(Audit(Remote(cut.url()), "cut.json"));
+  EXPECT_EQ(c.exit_code, 3) << c.output;
+  EXPECT_NE(c.output.find("FAILED cell.opening"), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("3 attempt(s)"), std::string::npos) << c.output;
+}
+
+// A RemoteOpenings with small bounds against answers that are too big, drip
+// or never come: each an IOError naming the bound, within the deadline.
+TEST_F(ProvideCliTest, OversizedDrippingAndSilentAnswersAreCutOff) {
+  httplib::Server hostile;
+  hostile.Get(".*/state/.*", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(1 << 20, 'x'), "application/octet-stream");  // oversized
+  });
+  hostile.Get(".*/activation", [](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("application/octet-stream", [](size_t, httplib::DataSink& sink) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return sink.write("x", 1);  // drips forever
+    });
+  });
+  hostile.Get(".*/gradient", [](const httplib::Request&, httplib::Response& res) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    res.set_chunked_content_provider("application/octet-stream", [until](size_t, httplib::DataSink&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      return std::chrono::steady_clock::now() < until;  // not a byte (for 5 s, so that the test can stop)
+    });
+  });
+  const int port = hostile.bind_to_any_port("127.0.0.1");
+  std::thread serving([&hostile] { hostile.listen_after_bind(); });
+  RemoteLimits limits;
+  limits.read_timeout = std::chrono::milliseconds(500);
+  limits.deadline = std::chrono::milliseconds(1500);
+  limits.max_answer_bytes = 64 * 1024;
+  limits.attempts = 2;
+  limits.first_pause = std::chrono::milliseconds(10);
+  auto remote = RemoteOpenings::Create("http://127.0.0.1:" + std::to_string(port), kSecret, Hash{}, limits).value();
+  const auto start = std::chrono::steady_clock::now();
+  Result<TensorMap> big = remote->BlockState(0, 0);
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("cap of 65536"), std::string::npos) << big.status().ToString();
+  Result<std::vector<Tensor>> drip = remote->Boundary(0, 1, BoundaryKind::kActivation);
+  ASSERT_FALSE(drip.ok());
+  EXPECT_NE(drip.status().message().find("did not complete within 1500 ms"), std::string::npos)
+      << drip.status().ToString();
+  Result<std::vector<Tensor>> silent = remote->Boundary(0, 1, BoundaryKind::kGradient);
+  ASSERT_FALSE(silent.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  hostile.stop();
+  serving.join();
+}
+
+}  // namespace
+}  // namespace aftune
