@@ -91,6 +91,16 @@ TEST(ChatRenderCli, ErrorsNameTheTemplateLineOrTheFile) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("must be a JSON array of messages"), std::string::npos) << r.output;
 
+  // The strict reader's refusals name the file and the key's path.
+  WriteText(dir + "/dup.json", R"([{"role": "user", "content": "a"}, {"role": "assistant", "role": "user"}])");
+  r = RunAftune("chat render --model " + dir + " --messages " + dir + "/dup.json");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find(dir + "/dup.json: key '[1].role' appears twice"), std::string::npos) << r.output;
+  WriteText(dir + "/cut.json", "[{\"role\": \"user\",\n \"content\": \"a\"");
+  r = RunAftune("chat render --model " + dir + " --messages " + dir + "/cut.json");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find(dir + "/cut.json: not valid JSON: parse error at line 2"), std::string::npos) << r.output;
+
   std::string bare = ModelDir("bare", {{"eos_token", "</s>"}});
   r = RunAftune("chat render --model " + bare + " --messages " + dir + "/bad.json");
   EXPECT_EQ(r.exit_code, 1);

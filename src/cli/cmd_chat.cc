@@ -3,13 +3,16 @@
 // Prints the conversation of FILE (a JSON array of message objects, e.g.
 // [{"role": "user", "content": "Hi"}]) rendered with DIR's chat template
 // exactly as transformers' apply_chat_template(tokenize=False) renders it:
-// the bytes of the text and nothing else (no newline added).
+// the bytes of the text and nothing else (no newline added). FILE is read by
+// the strict reader (base/strict_json.h): a repeated key, a NUL byte or
+// trailing bytes are errors naming FILE.
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 #include "cli/commands.h"
 #include "model/chat_render.h"
 
@@ -32,8 +35,9 @@ Status RunRender(const RenderArgs& a) {
   }
   AFTUNE_ASSIGN_OR_RETURN(ChatRenderer renderer, ChatRenderer::Create(std::move(cfg)));
   AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadFile(a.messages));
-  auto j = nlohmann::ordered_json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Status::InvalidArgument(a.messages + ": not valid JSON");
+  StrictJsonOptions strict;
+  strict.code = Status::Code::kInvalidArgument;
+  AFTUNE_ASSIGN_OR_RETURN(auto j, ParseStrictJsonAs<nlohmann::ordered_json>(text, a.messages, strict));
   if (!j.is_array()) return Status::InvalidArgument(a.messages + ": must be a JSON array of messages");
   for (size_t i = 0; i < j.size(); ++i) {
     if (!j[i].is_object() || !j[i].contains("role") || !j[i]["role"].is_string()) {

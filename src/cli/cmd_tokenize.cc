@@ -9,8 +9,9 @@
 //       line: decode(ids, skip_special_tokens=True).
 //
 // The tokenizer is the one training and serving use (model/tokenizer.h:
-// tokenizer.json, else tokenizer.model, else the byte tokenizer). Errors name
-// the file and line.
+// tokenizer.json, else tokenizer.model, else the byte tokenizer). Each line is
+// read by the strict reader (base/strict_json.h); errors name the file and
+// line ("ids.jsonl:2: not valid JSON: ...").
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 #include "cli/commands.h"
 #include "model/config.h"
 #include "model/tokenizer.h"
@@ -35,7 +37,9 @@ struct TokenizeArgs {
 
 Result<std::string> TokenizeLine(const Tokenizer& tok, const TokenizeArgs& args, std::string_view line,
                                  const std::string& where) {
-  nlohmann::json v = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  StrictJsonOptions strict;
+  strict.code = Status::Code::kInvalidArgument;
+  AFTUNE_ASSIGN_OR_RETURN(nlohmann::json v, ParseStrictJson(line, where, strict));
   if (args.decode) {
     std::vector<int32_t> ids;
     bool ok = v.is_array();

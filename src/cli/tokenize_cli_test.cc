@@ -91,6 +91,15 @@ TEST(TokenizeCliTest, BadInputNamesTheFileAndLine) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find(dir + "/ids.jsonl:2: must be a JSON array of token ids in [0, 128256)"), std::string::npos)
       << r.output;
+  // The strict reader's refusals, by file and line.
+  WriteText(dir + "/dup.jsonl", "[1]\n[2]\n{\"a\": 1, \"a\": 2}\n");
+  r = RunAftune("tokenize --model " + dir + " --decode --jsonl " + dir + "/dup.jsonl");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find(dir + "/dup.jsonl:3: key 'a' appears twice"), std::string::npos) << r.output;
+  WriteText(dir + "/broken.jsonl", "\"a\"\n\"b\" \"c\"\n");
+  r = RunAftune("tokenize --model " + dir + " --jsonl " + dir + "/broken.jsonl");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find(dir + "/broken.jsonl:2: not valid JSON: "), std::string::npos) << r.output;
   r = RunAftune("tokenize --model " + dir + " --jsonl " + dir + "/missing.jsonl");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find(dir + "/missing.jsonl"), std::string::npos) << r.output;

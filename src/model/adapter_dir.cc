@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 #include "model/safetensors.h"
 
 namespace aftune {
@@ -58,8 +59,7 @@ Result<LoraConfig> ParseAdapterConfig(const Json& j, const std::string& path) {
 Result<LoadedAdapter> LoadAdapterDir(const std::string& dir, const ModelConfig& cfg) {
   const std::string config_path = dir + "/adapter_config.json";
   AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadFile(config_path));
-  Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Status::Corruption(config_path + ": not valid JSON");
+  AFTUNE_ASSIGN_OR_RETURN(Json j, ParseStrictJson(text, config_path));
   LoadedAdapter a;
   AFTUNE_ASSIGN_OR_RETURN(a.lora, ParseAdapterConfig(j, config_path));
   if (j.contains("base_model_name_or_path") && j["base_model_name_or_path"].is_string())

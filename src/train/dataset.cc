@@ -10,8 +10,8 @@
 // line, empty ones too, from 1, as an editor shows them.
 //
 // A LINE is one JSON object (RFC 8259), valid UTF-8 throughout, with no byte
-// order mark, no raw NUL, no key repeated within one object, nested at most
-// 16 levels. Its shape is given by the keys it holds among "text", "prompt",
+// order mark, read by the strict reader of base/strict_json.h: no raw NUL, no
+// key repeated within one object, nested at most 16 levels. Its shape is given by the keys it holds among "text", "prompt",
 // "completion" and "messages"; other top-level keys (an "id", a "source", ...)
 // are allowed and play no part (the digest still covers them). Every line of
 // a file has the same shape.
@@ -63,19 +63,22 @@
 // ERRORS. Any bad line fails the whole load with "FILE:LINE: what", naming
 // the field where there is one: not UTF-8, not JSON, not an object, mixed or
 // missing shape, a field of the wrong type or empty, a bad role order, too
-// long. A file with no non-empty line is an error too.
+// long. A file with no non-empty line is an error too. Positions within the
+// line: a UTF-8 error gives the 1-based column of the bad byte, a NUL the
+// strict reader's 0-based byte offset ("NUL byte at byte 12" is column 13), a
+// JSON syntax error the parser's "line 1, column C"; a repeated key its path
+// ("key 'messages[0].role' appears twice").
 #include "train/dataset.h"
 
 #include "model/chat_encode.h"
 
 #include <algorithm>
-#include <set>
-#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "base/dataset_lines.h"
 #include "base/file.h"
+#include "base/strict_json.h"
 #include "model/chat_template.h"
 #include "tensor/cross_entropy.h"
 
@@ -83,7 +86,7 @@ namespace aftune {
 
 namespace {
 
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;
 
 constexpr int kMaxDepth = 16;
 
@@ -122,48 +125,15 @@ size_t FirstInvalidUtf8(std::string_view s) {
   return std::string_view::npos;
 }
 
-// Thrown from the parser callback to stop at a repeated key or deep nesting.
-struct LineError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// Parses one line (already checked for UTF-8, BOM and NUL) into `out`, or
-// returns the error text.
-std::string ParseLine(std::string_view line, Json* out) {
-  std::vector<std::set<std::string>> keys;  // one set per open object
-  auto cb = [&keys](int depth, Json::parse_event_t event, Json& parsed) {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-      case Json::parse_event_t::array_start:
-        if (depth >= kMaxDepth) throw LineError("nested more than " + std::to_string(kMaxDepth) + " levels deep");
-        if (event == Json::parse_event_t::object_start) keys.emplace_back();
-        break;
-      case Json::parse_event_t::object_end:
-        keys.pop_back();
-        break;
-      case Json::parse_event_t::key: {
-        const std::string& k = parsed.get_ref<const std::string&>();
-        if (!keys.back().insert(k).second) {
-          throw LineError("key '" + (k.size() <= 40 ? k : k.substr(0, 40) + "...") + "' appears twice in one object");
-        }
-        break;
-      }
-      default:
-        break;
-    }
-    return true;
-  };
-  try {
-    *out = Json::parse(line.begin(), line.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const LineError& e) {
-    return e.what();
-  } catch (const Json::exception& e) {
-    std::string what = e.what();
-    size_t cut = what.find("] ");
-    if (cut != std::string::npos) what = what.substr(cut + 2);
-    return "not valid JSON: " + what;
-  }
-  return "";
+// One line by the strict reader (base/strict_json.h): a repeated key is
+// refused naming its path ("key 'messages[0].role' appears twice"), as are a
+// NUL byte, nesting deeper than kMaxDepth and trailing bytes. Kept in key
+// order: a chat template sees it (tojson of a tool call).
+Result<Json> ParseLine(std::string_view line) {
+  StrictJsonOptions strict;
+  strict.max_depth = kMaxDepth;
+  strict.code = Status::Code::kInvalidArgument;
+  return ParseStrictJsonAs<Json>(line, /*source=*/"", strict);
 }
 
 std::string Field(const std::string& name) { return "field '" + name + "'"; }
@@ -226,11 +196,10 @@ void Append(ScoredTokens* s, const std::vector<int32_t>& ids, bool scored) {
   s->scored.insert(s->scored.end(), ids.size(), scored ? 1 : 0);
 }
 
-// A messages line with the model's chat template. The line is parsed again
-// keeping its key order, which the template sees (tojson of a tool call).
-Result<ScoredTokens> EncodeWithTemplate(std::string_view line, const Tokenizer& tok, const ChatRenderer& chat) {
-  const nlohmann::ordered_json obj = nlohmann::ordered_json::parse(line);
-  const nlohmann::ordered_json& arr = obj.at("messages");
+// A messages line with the model's chat template, which sees the messages'
+// keys in the order written.
+Result<ScoredTokens> EncodeWithTemplate(const Json& obj, const Tokenizer& tok, const ChatRenderer& chat) {
+  const Json& arr = obj.at("messages");
   if (!arr.is_array() || arr.empty()) return Status::InvalidArgument("field 'messages' must be a non-empty array");
   for (size_t i = 0; i < arr.size(); ++i) {
     if (!arr[i].is_object() || !arr[i].contains("role") || !arr[i]["role"].is_string()) {
@@ -246,7 +215,7 @@ Result<ScoredTokens> EncodeWithTemplate(std::string_view line, const Tokenizer& 
 }
 
 // Tokens and mask of a parsed line of shape `shape`.
-Result<ScoredTokens> EncodeLine(const Json& obj, std::string_view line, DatasetShape shape, const Tokenizer& tok,
+Result<ScoredTokens> EncodeLine(const Json& obj, DatasetShape shape, const Tokenizer& tok,
                                 const DatasetOptions& opts) {
   ScoredTokens s;
   switch (shape) {
@@ -273,7 +242,7 @@ Result<ScoredTokens> EncodeLine(const Json& obj, std::string_view line, DatasetS
       return s;
     }
     case DatasetShape::kMessages: {
-      if (opts.chat) return EncodeWithTemplate(line, tok, *opts.chat);
+      if (opts.chat) return EncodeWithTemplate(obj, tok, *opts.chat);
       AFTUNE_ASSIGN_OR_RETURN(std::vector<ChatMessage> msgs, GetMessages(obj));
       return EncodeChat(tok, msgs);
     }
@@ -293,12 +262,7 @@ Result<Example> ParseExample(std::string_view line, int64_t line_no, DatasetShap
                                    std::to_string(bad + 1));
   }
   if (line.starts_with("\xEF\xBB\xBF")) return Status::InvalidArgument("starts with a byte order mark (U+FEFF)");
-  // nlohmann's lexer takes NUL for the end of input; JSON never holds a raw NUL.
-  if (size_t nul = line.find('\0'); nul != std::string_view::npos) {
-    return Status::InvalidArgument("not valid JSON: NUL byte at column " + std::to_string(nul + 1));
-  }
-  Json obj;
-  if (std::string err = ParseLine(line, &obj); !err.empty()) return Status::InvalidArgument(err);
+  AFTUNE_ASSIGN_OR_RETURN(Json obj, ParseLine(line));
   if (!obj.is_object()) return Status::InvalidArgument("not a JSON object");
   AFTUNE_ASSIGN_OR_RETURN(DatasetShape shape, ShapeOf(obj));
   if (*shape_line == 0) {
@@ -309,7 +273,7 @@ Result<Example> ParseExample(std::string_view line, int64_t line_no, DatasetShap
                                    std::string(DatasetShapeName(*file_shape)) + "' (line " +
                                    std::to_string(*shape_line) + "); a file uses one shape throughout");
   }
-  AFTUNE_ASSIGN_OR_RETURN(ScoredTokens s, EncodeLine(obj, line, shape, tok, opts));
+  AFTUNE_ASSIGN_OR_RETURN(ScoredTokens s, EncodeLine(obj, shape, tok, opts));
   Example ex;
   ex.line = line_no;
   const auto n = static_cast<int64_t>(s.tokens.size());

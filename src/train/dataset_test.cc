@@ -305,14 +305,16 @@ TEST(Dataset, EveryBadLineKindNamesFileLineAndField) {
       {"{\"text\":\"a\"}\xE2\x82", "not valid UTF-8: byte 0xe2 at column 13"},         // cut at line end
       {"{\"text\":\"\x80\"}", "not valid UTF-8: byte 0x80 at column 10"},             // lone continuation
       {"\xEF\xBB\xBF{\"text\":\"a\"}", "starts with a byte order mark (U+FEFF)"},
-      {std::string("{\"text\":\"a\"}\0", 13), "not valid JSON: NUL byte at column 13"},
-      {std::string("{\"text\":\"a\0b\"}", 14), "not valid JSON: NUL byte at column 11"},
+      {std::string("{\"text\":\"a\"}\0", 13), "not valid JSON: NUL byte at byte 12"},
+      {std::string("{\"text\":\"a\0b\"}", 14), "not valid JSON: NUL byte at byte 10"},
       {"{\"text\":\"\\ud800\"}", "not valid JSON: "},                                  // lone surrogate escape
       {"{\"text\":\"a\\x41\"}", "not valid JSON: "},
       {"{\"text\":\"a\tb\"}", "not valid JSON: "},                                     // raw control character
-      {"{\"text\":\"a\",\"text\":\"b\"}", "key 'text' appears twice in one object"},
-      {"{\"id\":1,\"id\":2,\"text\":\"a\"}", "key 'id' appears twice in one object"},
-      {"{\"messages\":[{\"role\":\"user\",\"role\":\"user\",\"content\":\"a\"}]}", "key 'role' appears twice"},
+      {"{\"text\":\"a\",\"text\":\"b\"}", "key 'text' appears twice"},
+      {"{\"id\":1,\"id\":2,\"text\":\"a\"}", "key 'id' appears twice"},
+      {"{\"messages\":[{\"role\":\"user\",\"role\":\"user\",\"content\":\"a\"}]}", "key 'messages[0].role' appears twice"},
+      {"{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"b\",\"content\":\"c\"}]}",
+       "key 'messages[1].content' appears twice"},
       {"{\"id\":" + std::string(16, '[') + std::string(16, ']') + ",\"text\":\"a\"}",
        "nested more than 16 levels deep"},
   };

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/strict_json.h"
 #include "train/training_terms.h"
 
 namespace aftune {
@@ -27,8 +28,11 @@ Status InSource(const std::string& source, const Status& st) {
 }  // namespace
 
 Result<TrainConfig> ParseTrainConfig(const std::string& json_text, const std::string& source) {
-  Json j = Json::parse(json_text, nullptr, false);
-  if (j.is_discarded()) return Status::InvalidArgument(source + ": not valid JSON");
+  // The strict reader: a key given twice (which of two learning rates?) is
+  // refused, as are NUL bytes, deep nesting and trailing bytes.
+  StrictJsonOptions strict;
+  strict.code = Status::Code::kInvalidArgument;
+  AFTUNE_ASSIGN_OR_RETURN(Json j, ParseStrictJson(json_text, source, strict));
   if (!j.is_object()) return Status::InvalidArgument(source + ": must be a JSON object");
   TrainConfig c;
   // The method first: it says which terms apply.
