@@ -144,6 +144,25 @@ std::variant<std::vector<ChatMessage>, ApiError> GetMessages(const Json& v) {
   return out;
 }
 
+// logit_bias: {"<token id>": bias, ...}, the ids canonical decimals (no
+// sign, no leading zero), as (id, bias) pairs by ascending id.
+std::variant<std::vector<std::pair<int32_t, float>>, ApiError> GetLogitBias(const Json& v) {
+  if (!v.is_object()) return InvalidRequest("logit_bias", TypeError("logit_bias", "an object of token ids to numbers"));
+  std::vector<std::pair<int32_t, float>> out;
+  for (const auto& [key, value] : v.items()) {
+    const std::string field = "logit_bias." + key;
+    const bool canonical = !key.empty() && key.size() <= 10 && (key == "0" || key[0] != '0') &&
+                           std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!canonical || std::stoll(key) > INT32_MAX)
+      return InvalidRequest("logit_bias", "'logit_bias' keys must be token ids (canonical decimals), got '" + key + "'");
+    auto bias = GetFloat(value, field);
+    if (auto* e = std::get_if<ApiError>(&bias)) return *e;
+    out.emplace_back(static_cast<int32_t>(std::stoll(key)), std::get<float>(bias));
+  }
+  std::sort(out.begin(), out.end());  // distinct ids: the reader refuses a key twice
+  return out;
+}
+
 // OpenAI fields that would change the output and are not implemented: each
 // accepted only at the value that changes nothing (absent and null too).
 struct Unimplemented {
@@ -153,9 +172,6 @@ struct Unimplemented {
 constexpr Unimplemented kUnimplemented[] = {
     {"logprobs", [](const Json& v) { return v == false || v == 0; }},
     {"top_logprobs", [](const Json& v) { return v == 0; }},
-    {"presence_penalty", [](const Json& v) { return v.is_number() && v.get<double>() == 0.0; }},
-    {"frequency_penalty", [](const Json& v) { return v.is_number() && v.get<double>() == 0.0; }},
-    {"logit_bias", [](const Json& v) { return v.is_object() && v.empty(); }},
     {"echo", [](const Json& v) { return v == false; }},
     {"best_of", [](const Json& v) { return v == 1; }},
     {"suffix", [](const Json& v) { return v == ""; }},
@@ -238,7 +254,8 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   const bool chat = endpoint == ApiEndpoint::kChatCompletions;
   static const std::set<std::string> kKnown = {"model", "max_tokens", "temperature", "top_p", "top_k",
                                                "seed",  "stop",       "n",           "stream", "user",
-                                               "stream_options", "metadata", "store", "parallel_tool_calls"};
+                                               "stream_options", "metadata", "store", "parallel_tool_calls",
+                                               "presence_penalty", "frequency_penalty", "logit_bias"};
   for (const auto& [key, value] : obj.items()) {
     if (kKnown.count(key) || key == (chat ? "messages" : "prompt") || (chat && key == "max_completion_tokens"))
       continue;
@@ -282,6 +299,9 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   if (auto e = Optional(f, "temperature", &r.sampling.temperature, number("temperature"))) return *e;
   if (auto e = Optional(f, "top_p", &r.sampling.top_p, number("top_p"))) return *e;
   if (auto e = Optional(f, "top_k", &r.sampling.top_k, integer("top_k", 0, INT64_MAX))) return *e;
+  if (auto e = Optional(f, "presence_penalty", &r.sampling.presence_penalty, number("presence_penalty"))) return *e;
+  if (auto e = Optional(f, "frequency_penalty", &r.sampling.frequency_penalty, number("frequency_penalty"))) return *e;
+  if (auto e = Optional(f, "logit_bias", &r.sampling.logit_bias, GetLogitBias)) return *e;
   if (const Json* seed = f.Get("seed")) {
     if (!seed->is_number_integer() || (!seed->is_number_unsigned() && seed->get<int64_t>() < 0))
       return InvalidRequest("seed", "'seed' must be an integer in [0, 2^64)");
@@ -300,8 +320,7 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   if (auto e = Optional(f, "user", &user, str("user"))) return *e;
   if (Status st = r.sampling.Validate(); !st.ok()) {
     const std::string& m = st.message();
-    std::string param = m.rfind("temperature", 0) == 0 ? "temperature" : m.rfind("top_p", 0) == 0 ? "top_p" : "top_k";
-    return InvalidRequest(param, m);
+    return InvalidRequest(m.substr(0, m.find(' ')), m);  // SamplingParams::Validate names the field first
   }
   return r;
 }

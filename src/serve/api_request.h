@@ -16,11 +16,14 @@
 //   top_k        integer >= 0, default the model's, else 0 (no limit; an
 //                aftune extension)
 //   seed         integer in [0, 2^64), default 0
+//   presence_penalty, frequency_penalty  numbers in [-2, 2], default 0
+//   logit_bias   object {"<token id>": number in [-100, 100]}, default {}
+//                (infer/sampler.h has the exact arithmetic)
 //   stop         string, array of at most 4 strings, or null
 //   n            must be 1;  user  string, ignored
 //   metadata (object of strings), store, parallel_tool_calls (booleans):
 //                ignored, they change nothing about the output
-//   logprobs, presence_penalty, logit_bias, tools, ... (kUnimplemented in
+//   logprobs, echo, tools, ... (kUnimplemented in
 //                api_request.cc): refused naming the field unless at the
 //                value that changes nothing (false, 0, {}, [], "none")
 //   stream       boolean, default false: the answer as server-sent events

@@ -131,7 +131,8 @@ std::variant<InferenceRequest, ApiError> InferenceService::Prepare(const ApiRequ
     return InvalidRequest("max_tokens", "the prompt (" + std::to_string(prompt_tokens) + " tokens) + max_tokens (" +
                                             std::to_string(g.max_tokens) + ") exceeds the model's context of " +
                                             std::to_string(context) + " tokens");
-  if (Status st = generator_.Validate(g); !st.ok()) return InvalidRequest("", st.message());
+  if (Status st = generator_.Validate(g); !st.ok())
+    return InvalidRequest(st.message().rfind("logit_bias", 0) == 0 ? "logit_bias" : "", st.message());
   return r;
 }
 

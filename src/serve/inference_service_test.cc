@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "base/file.h"
 
 #include <nlohmann/json.hpp>
@@ -174,9 +176,11 @@ TEST(InferenceService, BadInputIsAnErrorWithoutAReceipt) {
       {C, R"({"model": "tiny", "prompt": "a", "stop": ["a", 1]})", 400, "stop[1]"},
       {C, R"({"model": "tiny", "prompt": "a", "n": 2})", 400, "n"},
       {C, R"({"model": "tiny", "prompt": "a", "stream": "no"})", 400, "stream"},
-      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {"5": 10}})", 400, "logit_bias"},
+      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {"100000": 10}})", 400, "logit_bias"},
+      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {"5": 101}})", 400, "logit_bias"},
       {C, R"({"model": "tiny", "prompt": "a", "logprobs": 2})", 400, "logprobs"},
-      {C, R"({"model": "tiny", "prompt": "a", "presence_penalty": 0.5})", 400, "presence_penalty"},
+      {C, R"({"model": "tiny", "prompt": "a", "presence_penalty": 2.5})", 400, "presence_penalty"},
+      {C, R"({"model": "tiny", "prompt": "a", "frequency_penalty": -3})", 400, "frequency_penalty"},
       {C, R"({"model": "tiny", "prompt": "a", "max_completion_tokens": 3})", 400, "max_completion_tokens"},
       {C, R"({"model": "tiny", "prompt": "a", "store": "yes"})", 400, "store"},
       {C, R"({"model": "tiny", "prompt": "a", "metadata": {"k": 1}})", 400, "metadata.k"},
@@ -234,6 +238,34 @@ std::vector<int32_t> ChatPromptOf(InferenceService& service, const std::string& 
   if (reply.status != 200) return {};
   Result<ReceiptBundle> b = ReceiptBundleFromJson(Json::parse(reply.body)["aftune_receipt"]);
   return b.ok() ? b->request.generation.prompt : std::vector<int32_t>{};
+}
+
+// The penalties and biases a request gives are the ones its receipt binds,
+// and they act on the answer (a -100 bias bans a token, +100 forces it).
+TEST(InferenceServiceParams, PenaltiesAndLogitBiasAreBoundInTheReceipt) {
+  testing::ServedFixture f("penalties");
+  auto complete = [&](const std::string& extra) {
+    HttpReply reply = f.service->Handle(ApiEndpoint::kCompletions,
+                                        R"({"model": "tiny", "prompt": "ab", "max_tokens": 12, "seed": 2)" + extra + "}");
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    Result<ReceiptBundle> b = ReceiptBundleFromJson(Json::parse(reply.body)["aftune_receipt"]);
+    EXPECT_TRUE(b.ok() && CheckReceiptBundle(*b).ok());
+    return *b;
+  };
+  const ReceiptBundle plain = complete(R"(, "temperature": 0)");
+  const int32_t first = plain.completion_tokens[0];
+  const ReceiptBundle b = complete(R"(, "temperature": 0, "presence_penalty": 0.25, "frequency_penalty": 1.5,
+                                      "logit_bias": {")" + std::to_string(first) + R"(": -100, "120": 0.5})");
+  const SamplingParams& s = b.request.generation.sampling;
+  EXPECT_EQ(s.presence_penalty, 0.25f);
+  EXPECT_EQ(s.frequency_penalty, 1.5f);
+  std::vector<std::pair<int32_t, float>> bias = {{first, -100.0f}, {120, 0.5f}};
+  std::sort(bias.begin(), bias.end());
+  EXPECT_EQ(s.logit_bias, bias);
+  EXPECT_NE(RequestDigest(b.request), RequestDigest(plain.request));
+  for (int32_t t : b.completion_tokens) EXPECT_NE(t, first);
+  const ReceiptBundle forced = complete(R"(, "temperature": 1.5, "logit_bias": {"120": 100})");
+  EXPECT_EQ(forced.completion_tokens, std::vector<int32_t>(12, 120));
 }
 
 TEST(InferenceServiceParams, ChatSpellingsOfTheSameRequest) {
