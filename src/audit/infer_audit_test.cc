@@ -139,6 +139,26 @@ TEST_F(InferAuditTest, PenaltiesAndBiasesAreReplayed) {
   EXPECT_EQ(Failed(Audit(Inputs())), Names({"reexec.tokens"}));
 }
 
+// Each choice of an n > 1 request is receipted and replayed with its own
+// Philox stream; an answer passed off as another choice fails re-execution.
+TEST_F(InferAuditTest, EveryChoiceIsReplayedWithItsOwnStream) {
+  nlohmann::json body = {{"model", "tiny"}, {"prompt", {"ab", "c"}}, {"max_tokens", 6}, {"temperature", 1.2},
+                         {"seed", 1}, {"n", 3}};
+  HttpReply reply = f_.service->Handle(ApiEndpoint::kCompletions, body.dump());
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const nlohmann::json j = nlohmann::json::parse(reply.body);
+  ASSERT_EQ(j["choices"].size(), 6u);
+  for (const nlohmann::json& c : j["choices"]) bundles_.push_back(*ReceiptBundleFromJson(c["aftune_receipt"]));
+  EXPECT_TRUE(Audit(Inputs()).passed());
+  const ReceiptBundle& choice1 = bundles_[bundles_.size() - 5];
+  ASSERT_EQ(choice1.request.generation.sampling.choice, 1u);
+  ReceiptBundle relabelled = choice1;
+  relabelled.completion_tokens = bundles_[bundles_.size() - 6].completion_tokens;  // choice 0's answer
+  ASSERT_NE(relabelled.completion_tokens, choice1.completion_tokens);
+  bundles_.push_back(Resign(relabelled, relabelled.completion_tokens, *f_.log));
+  EXPECT_EQ(Failed(Audit(Inputs())), Names({"reexec.tokens"}));
+}
+
 TEST_F(InferAuditTest, AnEditedReceiptFailsItsSignature) {
   InferAuditInputs in = Inputs();
   std::string& note = in.receipts[3].receipt;

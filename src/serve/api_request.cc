@@ -92,6 +92,53 @@ std::variant<std::vector<std::string>, ApiError> GetStop(const Json& v) {
   return out;
 }
 
+// A token-id prompt: a non-empty array of integers in [0, 2^31).
+std::variant<std::vector<int32_t>, ApiError> GetTokenIds(const Json& v, const std::string& field) {
+  if (v.empty()) return InvalidRequest(field, "'" + field + "' is an empty prompt");
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < v.size(); ++i) {
+    auto id = GetInt(v[i], field + "[" + std::to_string(i) + "]", 0, INT32_MAX);
+    if (auto* e = std::get_if<ApiError>(&id)) return *e;
+    ids.push_back(static_cast<int32_t>(std::get<int64_t>(id)));
+  }
+  return ids;
+}
+
+// prompt: "text", ["text", ...], [id, ...] or [[id, ...], ...].
+std::variant<std::vector<ApiPrompt>, ApiError> GetPrompts(const Json& v) {
+  const std::string want = "a string, an array of strings, an array of token ids or an array of token-id arrays";
+  if (v.is_string()) {
+    auto text = GetString(v, "prompt");
+    if (auto* e = std::get_if<ApiError>(&text)) return *e;
+    return std::vector<ApiPrompt>{{std::get<std::string>(text), {}, false}};
+  }
+  if (!v.is_array() || v.empty()) return InvalidRequest("prompt", TypeError("prompt", want));
+  if (v[0].is_number()) {  // one prompt of token ids
+    auto ids = GetTokenIds(v, "prompt");
+    if (auto* e = std::get_if<ApiError>(&ids)) return *e;
+    return std::vector<ApiPrompt>{{"", std::get<std::vector<int32_t>>(ids), true}};
+  }
+  if (v.size() > kMaxPrompts)
+    return InvalidRequest("prompt", "'prompt' holds more than " + std::to_string(kMaxPrompts) + " prompts");
+  std::vector<ApiPrompt> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string field = "prompt[" + std::to_string(i) + "]";
+    ApiPrompt p;
+    if (v[i].is_array()) {
+      auto ids = GetTokenIds(v[i], field);
+      if (auto* e = std::get_if<ApiError>(&ids)) return *e;
+      p.ids = std::get<std::vector<int32_t>>(ids);
+      p.is_ids = true;
+    } else {
+      auto text = GetString(v[i], field);
+      if (auto* e = std::get_if<ApiError>(&text)) return *e;
+      p.text = std::get<std::string>(text);
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 // A message's content: a string, or an array of text parts
 // [{"type": "text", "text": "…"}] joined with "\n" (as vLLM joins them).
 std::variant<std::string, ApiError> GetContent(const Json& v, const std::string& field) {
@@ -280,7 +327,7 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
     if (auto e = Optional(f, "messages", &r.messages, GetMessages)) return *e;
   } else {
     if (!f.Get("prompt")) return InvalidRequest("prompt", "'prompt' is missing");
-    if (auto e = Optional(f, "prompt", &r.prompt, str("prompt"))) return *e;
+    if (auto e = Optional(f, "prompt", &r.prompts, GetPrompts)) return *e;
   }
   auto integer = [](const std::string& key, int64_t lo, int64_t hi) {
     return [=](const Json& v) { return GetInt(v, key, lo, hi); };
@@ -308,8 +355,11 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
     r.sampling.seed = seed->get<uint64_t>();
   }
   if (auto e = Optional(f, "stop", &r.stop, GetStop)) return *e;
-  int64_t n = 1;
-  if (auto e = Optional(f, "n", &n, integer("n", 1, 1))) return *e;
+  if (auto e = Optional(f, "n", &r.n, integer("n", 1, kMaxChoices))) return *e;
+  const int64_t prompts = chat ? 1 : static_cast<int64_t>(r.prompts.size());
+  if (prompts * r.n > kMaxChoices)
+    return InvalidRequest("n", std::to_string(prompts) + " prompts × n = " + std::to_string(r.n) + " exceeds " +
+                                   std::to_string(kMaxChoices) + " choices");
   if (const Json* stream = f.Get("stream")) {
     if (!stream->is_boolean()) return InvalidRequest("stream", TypeError("stream", "a boolean"));
     r.stream = stream->get<bool>();
