@@ -47,5 +47,34 @@ TEST(ApiRequest, BadPenaltiesAndBiasesAreRefusedNamingTheField) {
   EXPECT_EQ(RefusedParam(R"(, "logit_bias": {"2147483647": 1})"), "");  // the vocabulary is the server's check
 }
 
+TEST(ApiRequest, PromptArraysAndChoices) {
+  auto r = ParseApiRequest(ApiEndpoint::kCompletions, R"({"model": "m", "prompt": ["a", "b"], "n": 3})", 64);
+  ASSERT_TRUE(std::holds_alternative<ApiRequest>(r));
+  EXPECT_EQ(std::get<ApiRequest>(r).n, 3);
+  ASSERT_EQ(std::get<ApiRequest>(r).prompts.size(), 2u);
+  EXPECT_EQ(std::get<ApiRequest>(r).prompts[1].text, "b");
+  auto ids = ParseApiRequest(ApiEndpoint::kCompletions, R"({"model": "m", "prompt": [[5, 6], [7]]})", 64);
+  ASSERT_TRUE(std::holds_alternative<ApiRequest>(ids));
+  const std::vector<ApiPrompt>& p = std::get<ApiRequest>(ids).prompts;
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_TRUE(p[0].is_ids && p[1].is_ids);
+  EXPECT_EQ(p[0].ids, (std::vector<int32_t>{5, 6}));
+  auto one = ParseApiRequest(ApiEndpoint::kCompletions, R"({"model": "m", "prompt": [5, 6]})", 64);
+  ASSERT_TRUE(std::holds_alternative<ApiRequest>(one));
+  EXPECT_EQ(std::get<ApiRequest>(one).prompts.size(), 1u);
+  auto refused = [](const std::string& body) {
+    auto x = ParseApiRequest(ApiEndpoint::kCompletions, body, 64);
+    return std::holds_alternative<ApiError>(x) ? std::get<ApiError>(x).param : "";
+  };
+  EXPECT_EQ(refused(R"({"model": "m", "prompt": ["a", 5]})"), "prompt[1]");
+  EXPECT_EQ(refused(R"({"model": "m", "prompt": [5, 2147483648]})"), "prompt[1]");
+  EXPECT_EQ(refused(R"({"model": "m", "prompt": {"a": 1}})"), "prompt");
+  EXPECT_EQ(refused(R"({"model": "m", "prompt": [)" + std::string(16 * 4, ' ') + R"("a","a","a","a","a","a","a","a","a","a","a","a","a","a","a","a","a"]})"),
+            "prompt");  // 17 prompts
+  EXPECT_EQ(refused(R"({"model": "m", "prompt": ["a", "b"], "n": 32})"), "");
+  EXPECT_EQ(refused(R"({"model": "m", "prompt": ["a", "b"], "n": 33})"), "n");
+  EXPECT_EQ(refused(R"({"model": "m", "prompt": "a", "n": 64})"), "");
+}
+
 }  // namespace
 }  // namespace aftune
