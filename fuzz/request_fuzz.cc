@@ -7,6 +7,7 @@
 // an error names a message and a 4xx status; an accepted bundle writes back
 // to JSON that parses to the same canonical request encoding; an accepted
 // receipt text is exactly what ReceiptText writes.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -35,6 +36,10 @@ void CheckApi(aftune::ApiEndpoint endpoint, std::string_view in) {
   AFTUNE_CHECK(a.sampling.Validate().ok());
   AFTUNE_CHECK(a.stop.size() <= aftune::kMaxStopStrings);
   AFTUNE_CHECK((endpoint == aftune::ApiEndpoint::kChatCompletions) == !a.messages.empty());
+  AFTUNE_CHECK((endpoint == aftune::ApiEndpoint::kChatCompletions) == a.prompts.empty());
+  AFTUNE_CHECK(a.prompts.size() <= aftune::kMaxPrompts && a.n >= 1 &&
+               static_cast<int64_t>(std::max<size_t>(a.prompts.size(), 1)) * a.n <= aftune::kMaxChoices);
+  for (const aftune::ApiPrompt& p : a.prompts) AFTUNE_CHECK(!p.is_ids || !p.ids.empty());
 }
 
 }  // namespace

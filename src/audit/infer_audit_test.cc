@@ -22,9 +22,10 @@ class InferAuditTest : public ::testing::Test {
     for (int k = 0; k < 6; ++k) bundles_.push_back(Complete("ab " + std::to_string(k), k));
   }
 
-  ReceiptBundle Complete(const std::string& prompt, int seed) {
+  ReceiptBundle Complete(const std::string& prompt, int seed, const nlohmann::json& extra = nlohmann::json::object()) {
     nlohmann::json body = {{"model", "tiny"}, {"prompt", prompt}, {"max_tokens", 6}, {"temperature", 0.8},
                            {"seed", seed}};
+    body.update(extra);
     HttpReply reply = f_.service->Handle(ApiEndpoint::kCompletions, body.dump());
     EXPECT_EQ(reply.status, 200) << reply.body;
     Result<ReceiptBundle> b = ReceiptBundleFromJson(nlohmann::json::parse(reply.body)["aftune_receipt"]);
@@ -118,6 +119,43 @@ TEST_F(InferAuditTest, AnOutputTheProviderSignedFailsReexecution) {
   std::vector<int32_t> edited = bundles_[1].completion_tokens;
   edited[0] = edited[0] == 65 ? 66 : 65;
   bundles_.push_back(Resign(bundles_[1], edited, *f_.log));
+  EXPECT_EQ(Failed(Audit(Inputs())), Names({"reexec.tokens"}));
+}
+
+// Penalties and biases are bound in the request and replayed: honest
+// penalised answers pass; the plain answer under a penalised request fails.
+TEST_F(InferAuditTest, PenaltiesAndBiasesAreReplayed) {
+  const ReceiptBundle plain = Complete("ab ab", 4, {{"temperature", 0}});
+  const nlohmann::json penalties = {{"temperature", 0},
+                                    {"frequency_penalty", 1.5},
+                                    {"presence_penalty", -0.5},
+                                    {"logit_bias", {{std::to_string(plain.completion_tokens[0]), -100}}}};
+  const ReceiptBundle penalised = Complete("ab ab", 4, penalties);
+  ASSERT_NE(penalised.completion_tokens, plain.completion_tokens);
+  bundles_.push_back(penalised);
+  bundles_.push_back(Complete("ab ab", 4, {{"temperature", 1.1}, {"frequency_penalty", 2}, {"logit_bias", {{"97", 5}}}}));
+  EXPECT_TRUE(Audit(Inputs()).passed());
+  bundles_.push_back(Resign(penalised, plain.completion_tokens, *f_.log));
+  EXPECT_EQ(Failed(Audit(Inputs())), Names({"reexec.tokens"}));
+}
+
+// Each choice of an n > 1 request is receipted and replayed with its own
+// Philox stream; an answer passed off as another choice fails re-execution.
+TEST_F(InferAuditTest, EveryChoiceIsReplayedWithItsOwnStream) {
+  nlohmann::json body = {{"model", "tiny"}, {"prompt", {"ab", "c"}}, {"max_tokens", 6}, {"temperature", 1.2},
+                         {"seed", 1}, {"n", 3}};
+  HttpReply reply = f_.service->Handle(ApiEndpoint::kCompletions, body.dump());
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const nlohmann::json j = nlohmann::json::parse(reply.body);
+  ASSERT_EQ(j["choices"].size(), 6u);
+  for (const nlohmann::json& c : j["choices"]) bundles_.push_back(*ReceiptBundleFromJson(c["aftune_receipt"]));
+  EXPECT_TRUE(Audit(Inputs()).passed());
+  const ReceiptBundle& choice1 = bundles_[bundles_.size() - 5];
+  ASSERT_EQ(choice1.request.generation.sampling.choice, 1u);
+  ReceiptBundle relabelled = choice1;
+  relabelled.completion_tokens = bundles_[bundles_.size() - 6].completion_tokens;  // choice 0's answer
+  ASSERT_NE(relabelled.completion_tokens, choice1.completion_tokens);
+  bundles_.push_back(Resign(relabelled, relabelled.completion_tokens, *f_.log));
   EXPECT_EQ(Failed(Audit(Inputs())), Names({"reexec.tokens"}));
 }
 

@@ -26,6 +26,9 @@ Status Generator::Validate(const GenerationRequest& r) const {
     return Status::InvalidArgument("prompt (" + std::to_string(r.prompt.size()) + " tokens) + max_tokens (" +
                                    std::to_string(r.max_tokens) + ") exceeds the context of " +
                                    std::to_string(cfg.max_position_embeddings) + " tokens");
+  for (const auto& [id, bias] : r.sampling.logit_bias)
+    if (id >= cfg.vocab_size)
+      return Status::InvalidArgument("logit_bias token id " + std::to_string(id) + " is outside the vocabulary");
   return r.sampling.Validate();
 }
 
@@ -78,7 +81,7 @@ std::vector<GenerationResult> Generator::Generate(const std::vector<GenerationRe
       GenerationResult& out = results[a.request];
       const float* row = acts.logits.data() + static_cast<int64_t>(s) * V;
       const int64_t position = a.cache->length();
-      int32_t token = SampleToken(row, V, r.sampling, position);
+      int32_t token = SampleToken(row, V, r.sampling, position, out.tokens);
       out.tokens.push_back(token);
       const bool go_on = !on_token || on_token(a.request, token);
       if (keep_logits) logit_rows[a.request].insert(logit_rows[a.request].end(), row, row + V);
@@ -134,7 +137,7 @@ std::vector<int32_t> ReplayChoices(const Decoder& decoder, const GenerationReque
   if (logits) *logits = Tensor({T, V});
   for (int64_t t = 0; t < T; ++t) {
     const float* row = acts.logits.data() + (P - 1 + t) * V;
-    choices.push_back(SampleToken(row, V, request.sampling, P + t));
+    choices.push_back(SampleToken(row, V, request.sampling, P + t, std::span(tokens).first(static_cast<size_t>(t))));
     if (logits) std::memcpy(logits->data() + t * V, row, static_cast<size_t>(V) * sizeof(float));
   }
   return choices;

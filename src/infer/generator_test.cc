@@ -59,6 +59,30 @@ TEST_F(GeneratorTest, DecodeEqualsTeacherForcedPass) {
   }
 }
 
+// Penalties and biases depend on the tokens generated so far; a batch of
+// penalised and plain requests still gives each its tokens alone, and the
+// teacher-forced replay recomputes every choice.
+TEST_F(GeneratorTest, PenalisedGenerationReplaysAndIsBatchInvariant) {
+  Generator gen = MakeGenerator();
+  GenerationRequest plain = Request("The audit grid", 0.0f, 5, 30);
+  GenerationRequest penalised = plain;
+  penalised.sampling.frequency_penalty = 2.0f;
+  penalised.sampling.presence_penalty = 1.5f;
+  GenerationRequest biased = Request("The audit grid", 0.9f, 8, 30);
+  const GenerationResult first_plain = gen.Generate({plain})[0];
+  biased.sampling.logit_bias = {{first_plain.tokens[0], -100.0f}, {'z', 3.0f}};
+  const std::vector<GenerationRequest> requests = {plain, penalised, biased};
+  std::vector<GenerationResult> together = gen.Generate(requests);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    EXPECT_EQ(together[i].tokens, gen.Generate({requests[i]})[0].tokens) << i;
+    EXPECT_EQ(ReplayChoices(*decoder_, requests[i], together[i].tokens, nullptr), together[i].tokens) << i;
+  }
+  EXPECT_NE(together[0].tokens, together[1].tokens);
+  for (int32_t t : together[2].tokens) EXPECT_NE(t, first_plain.tokens[0]);
+  // A replay without the penalties does not reproduce the penalised answer.
+  EXPECT_NE(ReplayChoices(*decoder_, plain, together[1].tokens, nullptr), together[1].tokens);
+}
+
 // Generation ends on any of its end-of-sequence ids (Llama 3.1 has three).
 TEST_F(GeneratorTest, StopsOnEveryEndOfSequenceId) {
   GenerationRequest r = Request("The audit grid", 0.0f, 5, 12);

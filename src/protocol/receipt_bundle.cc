@@ -17,7 +17,13 @@ Json ReceiptBundleToJson(const ReceiptBundle& b) {
                   {"top_p", static_cast<double>(g.sampling.top_p)},
                   {"top_k", g.sampling.top_k},
                   {"seed", g.sampling.seed},
-                  {"stop", g.stop}};
+                  {"stop", g.stop},
+                  {"presence_penalty", static_cast<double>(g.sampling.presence_penalty)},
+                  {"frequency_penalty", static_cast<double>(g.sampling.frequency_penalty)},
+                  {"logit_bias", Json::array()},
+                  {"choice", g.sampling.choice}};
+  for (const auto& [id, bias] : g.sampling.logit_bias)
+    request["logit_bias"].push_back(Json::array({id, static_cast<double>(bias)}));
   return Json{{"log_index", b.log_index},
               {"receipt", b.receipt},
               {"checkpoint", b.checkpoint},
@@ -64,12 +70,33 @@ Result<float> F32(const Json& j, const std::string& field) {
   return f;
 }
 
+Result<int32_t> TokenId(const Json& t, const std::string& field) {
+  if (!IsNonNegativeInteger(t) || t.get<uint64_t>() > INT32_MAX) return Wrong(field, "holds a bad token id");
+  return static_cast<int32_t>(t.get<uint64_t>());
+}
+
 Result<std::vector<int32_t>> Tokens(const Json& j, const std::string& field) {
   if (!j.is_array()) return Wrong(field, "must be an array of token ids");
   std::vector<int32_t> out;
   for (const Json& t : j) {
-    if (!IsNonNegativeInteger(t) || t.get<uint64_t>() > INT32_MAX) return Wrong(field, "holds a bad token id");
-    out.push_back(static_cast<int32_t>(t.get<uint64_t>()));
+    AFTUNE_ASSIGN_OR_RETURN(int32_t id, TokenId(t, field));
+    out.push_back(id);
+  }
+  return out;
+}
+
+// [[id, bias], ...], ids ascending and distinct (the canonical order the
+// request encoding writes).
+Result<std::vector<std::pair<int32_t, float>>> LogitBias(const Json& j) {
+  const std::string field = "request.logit_bias";
+  if (!j.is_array()) return Wrong(field, "must be an array of [token id, bias] pairs");
+  std::vector<std::pair<int32_t, float>> out;
+  for (const Json& pair : j) {
+    if (!pair.is_array() || pair.size() != 2) return Wrong(field, "must be an array of [token id, bias] pairs");
+    AFTUNE_ASSIGN_OR_RETURN(int32_t id, TokenId(pair[0], field));
+    AFTUNE_ASSIGN_OR_RETURN(float bias, F32(pair[1], field + "[]"));
+    if (!out.empty() && id <= out.back().first) return Wrong(field, "must list token ids ascending, each once");
+    out.emplace_back(id, bias);
   }
   return out;
 }
@@ -87,7 +114,8 @@ Result<ReceiptBundle> ReceiptBundleFromJson(const Json& j, const std::vector<std
   AFTUNE_ASSIGN_OR_RETURN(b.completion_tokens, Tokens(j["completion_tokens"], "completion_tokens"));
   const Json& r = j["request"];
   AFTUNE_RETURN_IF_ERROR(OnlyKeys(
-      r, "request.", {"model", "prompt_tokens", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop"}));
+      r, "request.", {"model", "prompt_tokens", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop",
+                      "presence_penalty", "frequency_penalty", "logit_bias", "choice"}));
   GenerationRequest& g = b.request.generation;
   AFTUNE_ASSIGN_OR_RETURN(b.request.model, Str(r["model"], "request.model"));
   AFTUNE_ASSIGN_OR_RETURN(g.prompt, Tokens(r["prompt_tokens"], "request.prompt_tokens"));
@@ -104,6 +132,12 @@ Result<ReceiptBundle> ReceiptBundleFromJson(const Json& j, const std::vector<std
     AFTUNE_ASSIGN_OR_RETURN(std::string stop, Str(s, "request.stop[]"));
     g.stop.push_back(std::move(stop));
   }
+  AFTUNE_ASSIGN_OR_RETURN(g.sampling.presence_penalty, F32(r["presence_penalty"], "request.presence_penalty"));
+  AFTUNE_ASSIGN_OR_RETURN(g.sampling.frequency_penalty, F32(r["frequency_penalty"], "request.frequency_penalty"));
+  AFTUNE_ASSIGN_OR_RETURN(g.sampling.logit_bias, LogitBias(r["logit_bias"]));
+  AFTUNE_ASSIGN_OR_RETURN(uint64_t choice, U64(r["choice"], "request.choice"));
+  if (choice > UINT32_MAX) return Wrong("request.choice", "is out of range");
+  g.sampling.choice = static_cast<uint32_t>(choice);
   return b;
 }
 

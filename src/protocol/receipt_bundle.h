@@ -10,10 +10,12 @@
 //    "checkpoint": "<signed checkpoint note of a tree holding log_index>",
 //    "request": {"model": "small", "prompt_tokens": [256, 51, ...],
 //                "max_tokens": 16, "temperature": 0.699999988079071,
-//                "top_p": 1.0, "top_k": 0, "seed": 0, "stop": ["\n"]},
+//                "top_p": 1.0, "top_k": 0, "seed": 0, "stop": ["\n"],
+//                "presence_penalty": 0.0, "frequency_penalty": 0.5,
+//                "logit_bias": [[13, -100.0]], "choice": 0},
 //    "completion_tokens": [55, 10]}
 //
-// temperature and top_p are the binary32 values used, written as the
+// temperature, top_p, the penalties and biases are the binary32 values used, written as the
 // doubles equal to them; reading them back to binary32 is exact.
 #pragma once
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "commit/key.h"
 #include "commit/test_vectors.h"
 #include "protocol/request.h"
@@ -24,6 +26,12 @@ InferenceRequest RequestFromJson(const nlohmann::json& j) {
   r.generation.sampling.top_k = j["top_k"].get<int64_t>();
   r.generation.sampling.seed = j["seed"].get<uint64_t>();
   for (const auto& s : j["stop"]) r.generation.stop.push_back(s.get<std::string>());
+  SamplingParams& p = r.generation.sampling;
+  p.presence_penalty = j["presence_penalty"].get<float>();
+  p.frequency_penalty = j["frequency_penalty"].get<float>();
+  for (const auto& [id, bias] : j["logit_bias"].items()) p.logit_bias.emplace_back(std::stoi(id), bias.get<float>());
+  std::sort(p.logit_bias.begin(), p.logit_bias.end());
+  p.choice = j["choice"].get<uint32_t>();
   return r;
 }
 
@@ -35,7 +43,7 @@ PrivateKey ProviderKey(const nlohmann::json& v) {
 
 TEST(Request, EncodingAndDigestMatchVectors) {
   nlohmann::json v = testing::LoadVectors("receipt.json");
-  ASSERT_EQ(v["requests"].size(), 3u);
+  ASSERT_EQ(v["requests"].size(), 4u);
   for (const auto& j : v["requests"]) {
     InferenceRequest r = RequestFromJson(j);
     std::string enc = EncodeRequest(r);
@@ -48,7 +56,7 @@ TEST(Request, EncodingAndDigestMatchVectors) {
 TEST(Request, EveryFieldChangesTheDigest) {
   nlohmann::json v = testing::LoadVectors("receipt.json");
   const InferenceRequest base = RequestFromJson(v["requests"][1]);
-  std::vector<InferenceRequest> variants(9, base);
+  std::vector<InferenceRequest> variants(14, base);
   variants[0].model = "smalL";
   variants[1].generation.prompt.pop_back();
   variants[2].generation.max_tokens += 1;
@@ -58,6 +66,11 @@ TEST(Request, EveryFieldChangesTheDigest) {
   variants[6].generation.sampling.seed ^= 1;
   variants[7].generation.stop = {"\nEND"};  // same bytes, other split
   variants[8].generation.stop.pop_back();
+  variants[9].generation.sampling.presence_penalty = 0.1f;
+  variants[10].generation.sampling.frequency_penalty = -0.1f;
+  variants[11].generation.sampling.logit_bias = {{5, 1.0f}};
+  variants[12].generation.sampling.logit_bias = {{5, 0.0f}};  // a zero bias is still bound
+  variants[13].generation.sampling.choice = 1;
   for (const auto& r : variants) EXPECT_NE(RequestDigest(r), RequestDigest(base));
 }
 

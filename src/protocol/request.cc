@@ -9,7 +9,7 @@ namespace aftune {
 
 namespace {
 
-constexpr std::string_view kRequestTag = "aftune inference request v1\n";
+constexpr std::string_view kRequestTag = "aftune inference request v2\n";
 constexpr std::string_view kResponseTag = "aftune inference response v1\n";
 
 void PutU32(std::string* out, uint32_t v) {
@@ -48,6 +48,16 @@ std::string EncodeRequest(const InferenceRequest& request) {
   AFTUNE_CHECK(g.stop.size() <= UINT32_MAX);
   PutU32(&out, static_cast<uint32_t>(g.stop.size()));
   for (const std::string& s : g.stop) PutStr(&out, s);
+  PutU32(&out, std::bit_cast<uint32_t>(g.sampling.presence_penalty));
+  PutU32(&out, std::bit_cast<uint32_t>(g.sampling.frequency_penalty));
+  AFTUNE_CHECK(g.sampling.logit_bias.size() <= UINT32_MAX);
+  PutU32(&out, static_cast<uint32_t>(g.sampling.logit_bias.size()));
+  for (const auto& [id, bias] : g.sampling.logit_bias) {
+    AFTUNE_CHECK(id >= 0);
+    PutU32(&out, static_cast<uint32_t>(id));
+    PutU32(&out, std::bit_cast<uint32_t>(bias));
+  }
+  PutU32(&out, g.sampling.choice);
   return out;
 }
 

@@ -4,13 +4,16 @@
 //
 // Canonical request encoding (all integers little-endian):
 //
-//   "aftune inference request v1\n"          the 28 ASCII bytes of the tag
+//   "aftune inference request v2\n"          the 28 ASCII bytes of the tag
 //   str(model)                               the model name the client asked for
 //   u32 n ‖ u32 prompt[0] … u32 prompt[n−1]  prompt token ids, BOS included
 //   u64 max_tokens
 //   u32 bits(temperature) ‖ u32 bits(top_p)  IEEE-754 binary32 bit patterns
 //   u64 top_k ‖ u64 seed
 //   u32 m ‖ str(stop[0]) … str(stop[m−1])    stop strings, in request order
+//   u32 bits(presence_penalty) ‖ u32 bits(frequency_penalty)
+//   u32 b ‖ (u32 id ‖ u32 bits(bias)) × b    logit_bias, ids ascending
+//   u32 choice                               the choice's index j in [0, n)
 //
 // where str(s) = u32 len(s) ‖ the bytes of s. request_digest = SHA-256 of it.
 //
@@ -22,7 +25,8 @@
 // Example: model "m", prompt [256, 104, 105], max_tokens 4, temperature 0,
 // top_p 1, top_k 0, seed 0, no stop strings encodes to the tag, then
 // 01000000 6d, 03000000 00010000 68000000 69000000, 0400000000000000,
-// 00000000 0000803f, 0000000000000000 0000000000000000, 00000000.
+// 00000000 0000803f, 0000000000000000 0000000000000000, 00000000,
+// 00000000 00000000, 00000000, 00000000.
 #pragma once
 
 #include <cstdint>

@@ -92,6 +92,53 @@ std::variant<std::vector<std::string>, ApiError> GetStop(const Json& v) {
   return out;
 }
 
+// A token-id prompt: a non-empty array of integers in [0, 2^31).
+std::variant<std::vector<int32_t>, ApiError> GetTokenIds(const Json& v, const std::string& field) {
+  if (v.empty()) return InvalidRequest(field, "'" + field + "' is an empty prompt");
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < v.size(); ++i) {
+    auto id = GetInt(v[i], field + "[" + std::to_string(i) + "]", 0, INT32_MAX);
+    if (auto* e = std::get_if<ApiError>(&id)) return *e;
+    ids.push_back(static_cast<int32_t>(std::get<int64_t>(id)));
+  }
+  return ids;
+}
+
+// prompt: "text", ["text", ...], [id, ...] or [[id, ...], ...].
+std::variant<std::vector<ApiPrompt>, ApiError> GetPrompts(const Json& v) {
+  const std::string want = "a string, an array of strings, an array of token ids or an array of token-id arrays";
+  if (v.is_string()) {
+    auto text = GetString(v, "prompt");
+    if (auto* e = std::get_if<ApiError>(&text)) return *e;
+    return std::vector<ApiPrompt>{{std::get<std::string>(text), {}, false}};
+  }
+  if (!v.is_array() || v.empty()) return InvalidRequest("prompt", TypeError("prompt", want));
+  if (v[0].is_number()) {  // one prompt of token ids
+    auto ids = GetTokenIds(v, "prompt");
+    if (auto* e = std::get_if<ApiError>(&ids)) return *e;
+    return std::vector<ApiPrompt>{{"", std::get<std::vector<int32_t>>(ids), true}};
+  }
+  if (v.size() > kMaxPrompts)
+    return InvalidRequest("prompt", "'prompt' holds more than " + std::to_string(kMaxPrompts) + " prompts");
+  std::vector<ApiPrompt> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string field = "prompt[" + std::to_string(i) + "]";
+    ApiPrompt p;
+    if (v[i].is_array()) {
+      auto ids = GetTokenIds(v[i], field);
+      if (auto* e = std::get_if<ApiError>(&ids)) return *e;
+      p.ids = std::get<std::vector<int32_t>>(ids);
+      p.is_ids = true;
+    } else {
+      auto text = GetString(v[i], field);
+      if (auto* e = std::get_if<ApiError>(&text)) return *e;
+      p.text = std::get<std::string>(text);
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 // A message's content: a string, or an array of text parts
 // [{"type": "text", "text": "…"}] joined with "\n" (as vLLM joins them).
 std::variant<std::string, ApiError> GetContent(const Json& v, const std::string& field) {
@@ -144,6 +191,25 @@ std::variant<std::vector<ChatMessage>, ApiError> GetMessages(const Json& v) {
   return out;
 }
 
+// logit_bias: {"<token id>": bias, ...}, the ids canonical decimals (no
+// sign, no leading zero), as (id, bias) pairs by ascending id.
+std::variant<std::vector<std::pair<int32_t, float>>, ApiError> GetLogitBias(const Json& v) {
+  if (!v.is_object()) return InvalidRequest("logit_bias", TypeError("logit_bias", "an object of token ids to numbers"));
+  std::vector<std::pair<int32_t, float>> out;
+  for (const auto& [key, value] : v.items()) {
+    const std::string field = "logit_bias." + key;
+    const bool canonical = !key.empty() && key.size() <= 10 && (key == "0" || key[0] != '0') &&
+                           std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!canonical || std::stoll(key) > INT32_MAX)
+      return InvalidRequest("logit_bias", "'logit_bias' keys must be token ids (canonical decimals), got '" + key + "'");
+    auto bias = GetFloat(value, field);
+    if (auto* e = std::get_if<ApiError>(&bias)) return *e;
+    out.emplace_back(static_cast<int32_t>(std::stoll(key)), std::get<float>(bias));
+  }
+  std::sort(out.begin(), out.end());  // distinct ids: the reader refuses a key twice
+  return out;
+}
+
 // OpenAI fields that would change the output and are not implemented: each
 // accepted only at the value that changes nothing (absent and null too).
 struct Unimplemented {
@@ -153,9 +219,6 @@ struct Unimplemented {
 constexpr Unimplemented kUnimplemented[] = {
     {"logprobs", [](const Json& v) { return v == false || v == 0; }},
     {"top_logprobs", [](const Json& v) { return v == 0; }},
-    {"presence_penalty", [](const Json& v) { return v.is_number() && v.get<double>() == 0.0; }},
-    {"frequency_penalty", [](const Json& v) { return v.is_number() && v.get<double>() == 0.0; }},
-    {"logit_bias", [](const Json& v) { return v.is_object() && v.empty(); }},
     {"echo", [](const Json& v) { return v == false; }},
     {"best_of", [](const Json& v) { return v == 1; }},
     {"suffix", [](const Json& v) { return v == ""; }},
@@ -238,7 +301,8 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   const bool chat = endpoint == ApiEndpoint::kChatCompletions;
   static const std::set<std::string> kKnown = {"model", "max_tokens", "temperature", "top_p", "top_k",
                                                "seed",  "stop",       "n",           "stream", "user",
-                                               "stream_options", "metadata", "store", "parallel_tool_calls"};
+                                               "stream_options", "metadata", "store", "parallel_tool_calls",
+                                               "presence_penalty", "frequency_penalty", "logit_bias"};
   for (const auto& [key, value] : obj.items()) {
     if (kKnown.count(key) || key == (chat ? "messages" : "prompt") || (chat && key == "max_completion_tokens"))
       continue;
@@ -263,7 +327,7 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
     if (auto e = Optional(f, "messages", &r.messages, GetMessages)) return *e;
   } else {
     if (!f.Get("prompt")) return InvalidRequest("prompt", "'prompt' is missing");
-    if (auto e = Optional(f, "prompt", &r.prompt, str("prompt"))) return *e;
+    if (auto e = Optional(f, "prompt", &r.prompts, GetPrompts)) return *e;
   }
   auto integer = [](const std::string& key, int64_t lo, int64_t hi) {
     return [=](const Json& v) { return GetInt(v, key, lo, hi); };
@@ -282,14 +346,20 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   if (auto e = Optional(f, "temperature", &r.sampling.temperature, number("temperature"))) return *e;
   if (auto e = Optional(f, "top_p", &r.sampling.top_p, number("top_p"))) return *e;
   if (auto e = Optional(f, "top_k", &r.sampling.top_k, integer("top_k", 0, INT64_MAX))) return *e;
+  if (auto e = Optional(f, "presence_penalty", &r.sampling.presence_penalty, number("presence_penalty"))) return *e;
+  if (auto e = Optional(f, "frequency_penalty", &r.sampling.frequency_penalty, number("frequency_penalty"))) return *e;
+  if (auto e = Optional(f, "logit_bias", &r.sampling.logit_bias, GetLogitBias)) return *e;
   if (const Json* seed = f.Get("seed")) {
     if (!seed->is_number_integer() || (!seed->is_number_unsigned() && seed->get<int64_t>() < 0))
       return InvalidRequest("seed", "'seed' must be an integer in [0, 2^64)");
     r.sampling.seed = seed->get<uint64_t>();
   }
   if (auto e = Optional(f, "stop", &r.stop, GetStop)) return *e;
-  int64_t n = 1;
-  if (auto e = Optional(f, "n", &n, integer("n", 1, 1))) return *e;
+  if (auto e = Optional(f, "n", &r.n, integer("n", 1, kMaxChoices))) return *e;
+  const int64_t prompts = chat ? 1 : static_cast<int64_t>(r.prompts.size());
+  if (prompts * r.n > kMaxChoices)
+    return InvalidRequest("n", std::to_string(prompts) + " prompts × n = " + std::to_string(r.n) + " exceeds " +
+                                   std::to_string(kMaxChoices) + " choices");
   if (const Json* stream = f.Get("stream")) {
     if (!stream->is_boolean()) return InvalidRequest("stream", TypeError("stream", "a boolean"));
     r.stream = stream->get<bool>();
@@ -300,8 +370,7 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   if (auto e = Optional(f, "user", &user, str("user"))) return *e;
   if (Status st = r.sampling.Validate(); !st.ok()) {
     const std::string& m = st.message();
-    std::string param = m.rfind("temperature", 0) == 0 ? "temperature" : m.rfind("top_p", 0) == 0 ? "top_p" : "top_k";
-    return InvalidRequest(param, m);
+    return InvalidRequest(m.substr(0, m.find(' ')), m);  // SamplingParams::Validate names the field first
   }
   return r;
 }

@@ -4,7 +4,10 @@
 // Accepted fields (anything else is an error naming it):
 //
 //   model        string, required
-//   prompt       string, required for /v1/completions (not allowed in chat)
+//   prompt       required for /v1/completions (not allowed in chat): a
+//                string, an array of strings, an array of token ids, or an
+//                array of arrays of token ids (each non-empty), at most
+//                kMaxPrompts prompts; token ids are used as given (no BOS)
 //   messages     array of {"role": string, "content": string or array of
 //                {"type": "text", "text": string} (joined with "\n"), "name"},
 //                required for /v1/chat/completions (not allowed in
@@ -16,11 +19,16 @@
 //   top_k        integer >= 0, default the model's, else 0 (no limit; an
 //                aftune extension)
 //   seed         integer in [0, 2^64), default 0
+//   presence_penalty, frequency_penalty  numbers in [-2, 2], default 0
+//   logit_bias   object {"<token id>": number in [-100, 100]}, default {}
+//                (infer/sampler.h has the exact arithmetic)
 //   stop         string, array of at most 4 strings, or null
-//   n            must be 1;  user  string, ignored
+//   n            integer >= 1, default 1: choices per prompt; prompts × n
+//                at most kMaxChoices
+//   user         string, ignored
 //   metadata (object of strings), store, parallel_tool_calls (booleans):
 //                ignored, they change nothing about the output
-//   logprobs, presence_penalty, logit_bias, tools, ... (kUnimplemented in
+//   logprobs, echo, tools, ... (kUnimplemented in
 //                api_request.cc): refused naming the field unless at the
 //                value that changes nothing (false, 0, {}, [], "none")
 //   stream       boolean, default false: the answer as server-sent events
@@ -47,6 +55,8 @@ namespace aftune {
 inline constexpr size_t kMaxRequestBytes = 1 << 20;
 inline constexpr int kMaxRequestDepth = 8;
 inline constexpr size_t kMaxStopStrings = 4;
+inline constexpr size_t kMaxPrompts = 16;
+inline constexpr int64_t kMaxChoices = 64;  // prompts × n in one request
 
 enum class ApiEndpoint { kCompletions, kChatCompletions };
 
@@ -63,12 +73,21 @@ struct ApiError {
 
 ApiError InvalidRequest(std::string param, std::string message);
 
+// One prompt of /v1/completions: text (tokenized by the server) or the
+// token ids the client gave.
+struct ApiPrompt {
+  std::string text;
+  std::vector<int32_t> ids;
+  bool is_ids = false;
+};
+
 struct ApiRequest {
   ApiEndpoint endpoint = ApiEndpoint::kCompletions;
   std::string model;
-  std::string prompt;                  // completions
+  std::vector<ApiPrompt> prompts;      // completions: prompt i answers choices i*n .. i*n+n-1
   std::vector<ChatMessage> messages;   // chat completions
   int64_t max_tokens = 16;
+  int64_t n = 1;  // choices per prompt
   SamplingParams sampling;
   std::vector<std::string> stop;
   bool stream = false;

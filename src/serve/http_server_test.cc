@@ -76,7 +76,7 @@ TEST_F(HttpServerTest, CompletionsReceiptsAndProofs) {
     EXPECT_TRUE(VerifyConsistency(seen.size, head.size, seen.root, head.root, *cons).ok());
   }
   // Errors come back as statuses carrying the server's message.
-  Result<Json> bad = client_->Complete({{"model", "tiny"}, {"prompt", "a"}, {"n", 3}});
+  Result<Json> bad = client_->Complete({{"model", "tiny"}, {"prompt", "a"}, {"n", 0}});
   EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("'n'"), std::string::npos) << bad.status().ToString();
   EXPECT_EQ(client_->ReceiptAt(4).status().code(), Status::Code::kInvalidArgument);
@@ -141,7 +141,7 @@ TEST_F(HttpServerTest, StreamsServerSentEvents) {
   EXPECT_TRUE(CheckReceiptBundle(*b).ok());
   EXPECT_EQ(f_.log->size(), 1u);
   // A bad streamed request is a plain JSON error, not a stream.
-  auto bad = raw.Post("/v1/completions", R"({"model": "tiny", "prompt": "a", "stream": true, "n": 2})",
+  auto bad = raw.Post("/v1/completions", R"({"model": "tiny", "prompt": "a", "stream": true, "n": 0})",
                       "application/json");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);

@@ -2,11 +2,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "protocol/receipt_bundle.h"
+#include "serve/api_response.h"
 #include "serve/text_stream.h"
 
 namespace aftune {
@@ -18,14 +21,6 @@ namespace {
 std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 HttpReply ErrorReply(const ApiError& e) { return {e.http_status, e.ToJson()}; }
-
-Json Usage(const InferenceRequest& request, const GenerationResult& out) {
-  const int64_t prompt_tokens = static_cast<int64_t>(request.generation.prompt.size());
-  const int64_t completion_tokens = static_cast<int64_t>(out.tokens.size());
-  return {{"prompt_tokens", prompt_tokens},
-          {"completion_tokens", completion_tokens},
-          {"total_tokens", prompt_tokens + completion_tokens}};
-}
 
 // A streamed answer's id: unique, since its log index is known only at the
 // end (a non-streamed answer's id is cmpl-<log index>).
@@ -104,8 +99,22 @@ Result<std::vector<int32_t>> InferenceService::ChatPrompt(const std::vector<Chat
   return model_.tokenizer->Encode(r.text);
 }
 
-std::variant<InferenceRequest, ApiError> InferenceService::Prepare(const ApiRequest& api) const {
+std::variant<std::vector<InferenceRequest>, ApiError> InferenceService::Prepare(const ApiRequest& api) const {
   if (api.model != identity_.name) return ModelNotFound(api.model, identity_.name);
+  std::vector<InferenceRequest> out;
+  const size_t prompts = api.endpoint == ApiEndpoint::kChatCompletions ? 1 : api.prompts.size();
+  for (size_t i = 0; i < prompts; ++i) {
+    auto one = PrepareOne(api, i);
+    if (auto* e = std::get_if<ApiError>(&one)) return *e;
+    for (int64_t j = 0; j < api.n; ++j) {  // choice i * n + j: its own Philox stream
+      out.push_back(std::get<InferenceRequest>(one));
+      out.back().generation.sampling.choice = static_cast<uint32_t>(j);
+    }
+  }
+  return out;
+}
+
+std::variant<InferenceRequest, ApiError> InferenceService::PrepareOne(const ApiRequest& api, size_t prompt) const {
   const Tokenizer& tok = *model_.tokenizer;
   InferenceRequest r;
   r.model = api.model;
@@ -114,8 +123,10 @@ std::variant<InferenceRequest, ApiError> InferenceService::Prepare(const ApiRequ
     Result<std::vector<int32_t>> ids = ChatPrompt(api.messages);
     if (!ids.ok()) return InvalidRequest("messages", ids.status().message());
     g.prompt = std::move(*ids);
+  } else if (api.prompts[prompt].is_ids) {
+    g.prompt = api.prompts[prompt].ids;  // the client's tokens, as given
   } else {
-    g.prompt = tok.EncodeWithSpecialTokens(api.prompt);  // transformers' add_special_tokens=True
+    g.prompt = tok.EncodeWithSpecialTokens(api.prompts[prompt].text);  // transformers' add_special_tokens=True
   }
   g.max_tokens = api.max_tokens;
   g.sampling = api.sampling;
@@ -130,7 +141,10 @@ std::variant<InferenceRequest, ApiError> InferenceService::Prepare(const ApiRequ
     return InvalidRequest("max_tokens", "the prompt (" + std::to_string(prompt_tokens) + " tokens) + max_tokens (" +
                                             std::to_string(g.max_tokens) + ") exceeds the model's context of " +
                                             std::to_string(context) + " tokens");
-  if (Status st = generator_.Validate(g); !st.ok()) return InvalidRequest("", st.message());
+  if (Status st = generator_.Validate(g); !st.ok()) {
+    const std::string& m = st.message();
+    return InvalidRequest(m.rfind("logit_bias", 0) == 0 ? "logit_bias" : m.rfind("prompt", 0) == 0 ? prompt_field : "", m);
+  }
   return r;
 }
 
@@ -163,6 +177,21 @@ Json InferenceService::ReplyHead(const char* object, const std::string& id) cons
           {"system_fingerprint", fingerprint_}};
 }
 
+std::vector<GenerationResult> InferenceService::GenerateChoices(const std::vector<InferenceRequest>& requests,
+                                                               const ChoiceSink& on_tokens) {
+  std::vector<GenerationResult> outs(requests.size());
+  auto run = [&](size_t k) {
+    BatchQueue::TokenSink sink;
+    if (on_tokens) sink = [&on_tokens, k](std::span<const int32_t> fresh) { return on_tokens(k, fresh); };
+    outs[k] = queue_.Generate(requests[k].generation, sink);
+  };
+  std::vector<std::thread> others;  // the choices decode together in the shared batch
+  for (size_t k = 1; k < requests.size(); ++k) others.emplace_back(run, k);
+  run(0);
+  for (std::thread& t : others) t.join();
+  return outs;
+}
+
 HttpReply InferenceService::Handle(ApiEndpoint endpoint, std::string_view body,
                                    const std::function<bool()>& client_gone) {
   auto parsed = ParseApiRequest(endpoint, body, options_.max_tokens_limit, model_.default_sampling);
@@ -170,92 +199,99 @@ HttpReply InferenceService::Handle(ApiEndpoint endpoint, std::string_view body,
   const ApiRequest& api = std::get<ApiRequest>(parsed);
   auto prepared = Prepare(api);
   if (auto* e = std::get_if<ApiError>(&prepared)) return ErrorReply(*e);
-  const InferenceRequest& request = std::get<InferenceRequest>(prepared);
+  const std::vector<InferenceRequest>& requests = std::get<std::vector<InferenceRequest>>(prepared);
   if (api.stream) {
     HttpReply reply;
-    reply.stream = [this, api, request](const EventSink& sink) { Stream(api, request, sink); };
+    reply.stream = [this, api, requests](const EventSink& sink) { Stream(api, requests, sink); };
     return reply;
   }
 
-  BatchQueue::TokenSink still_there;
-  if (client_gone) still_there = [&client_gone](std::span<const int32_t>) { return !client_gone(); };
-  GenerationResult out = queue_.Generate(request.generation, still_there);
+  ChoiceSink still_there;
+  if (client_gone) still_there = [&client_gone](size_t, std::span<const int32_t>) { return !client_gone(); };
+  const std::vector<GenerationResult> outs = GenerateChoices(requests, still_there);
   // As a stream's: an answer no one is left to receive is not receipted.
-  if (out.finish == FinishReason::kCancelled) return {499, R"({"error": {"message": "the client went away"}})"};
-  auto logged = LogReceipt(request, out);
-  if (auto* e = std::get_if<ApiError>(&logged)) return ErrorReply(*e);
-  const std::optional<ReceiptBundle>& bundle = std::get<std::optional<ReceiptBundle>>(logged);
-
-  Json choice = {{"index", 0}, {"finish_reason", FinishReasonName(out.finish)}};
-  const bool chat = endpoint == ApiEndpoint::kChatCompletions;
-  if (chat) {
-    choice["message"] = {{"role", "assistant"}, {"content", out.text}};
-  } else {
-    choice["text"] = out.text;
-    choice["logprobs"] = nullptr;
+  for (const GenerationResult& out : outs)
+    if (out.finish == FinishReason::kCancelled) return {499, R"({"error": {"message": "the client went away"}})"};
+  std::vector<std::optional<ReceiptBundle>> bundles;
+  for (size_t k = 0; k < requests.size(); ++k) {
+    auto logged = LogReceipt(requests[k], outs[k]);
+    if (auto* e = std::get_if<ApiError>(&logged)) return ErrorReply(*e);
+    bundles.push_back(std::get<std::optional<ReceiptBundle>>(std::move(logged)));
   }
+  const bool chat = endpoint == ApiEndpoint::kChatCompletions;
+  const bool one = requests.size() == 1;  // one choice: its receipt at the top, as ever
   Json reply = ReplyHead(chat ? "chat.completion" : "text_completion",
-                         bundle ? "cmpl-" + std::to_string(bundle->log_index) : "cmpl-unlogged");
-  reply["choices"] = Json::array({choice});
-  reply["usage"] = Usage(request, out);
-  if (bundle) reply["aftune_receipt"] = ReceiptBundleToJson(*bundle);
+                         bundles[0] ? "cmpl-" + std::to_string(bundles[0]->log_index) : "cmpl-unlogged");
+  reply["choices"] = Json::array();
+  for (size_t k = 0; k < requests.size(); ++k)
+    reply["choices"].push_back(ChoiceJson(endpoint, k, outs[k], one ? std::nullopt : bundles[k]));
+  reply["usage"] = UsageJson(requests, api.n, outs);
+  if (one && bundles[0]) reply["aftune_receipt"] = ReceiptBundleToJson(*bundles[0]);
   return {200, Dump(reply)};
 }
 
-void InferenceService::Stream(const ApiRequest& api, const InferenceRequest& request, const EventSink& sink) {
+void InferenceService::Stream(const ApiRequest& api, const std::vector<InferenceRequest>& requests,
+                              const EventSink& sink) {
   const bool chat = api.endpoint == ApiEndpoint::kChatCompletions;
+  const bool one = requests.size() == 1;
   const Json head = ReplyHead(chat ? "chat.completion.chunk" : "text_completion", StreamId());
-  // One chunk of choice 0: chat's delta (the role in the first only) or
-  // completions' text.
-  auto chunk = [&](const std::string& text, bool first, Json finish) {
-    Json c = {{"index", 0}};
-    if (chat) {
-      Json delta = Json::object();
-      if (first) delta["role"] = "assistant";
-      if (first || !text.empty()) delta["content"] = text;
-      c["delta"] = delta;
-    } else {
-      c["text"] = text;
-    }
-    c["logprobs"] = nullptr;
-    c["finish_reason"] = std::move(finish);
+  auto chunk = [&](size_t k, const std::string& text, bool first, Json finish) {
     Json j = head;
-    j["choices"] = Json::array({c});
+    j["choices"] = Json::array({ChunkChoiceJson(api.endpoint, k, text, first, std::move(finish))});
     if (api.include_usage) j["usage"] = nullptr;  // as OpenAI: null until the usage chunk
     return j;
   };
+  std::mutex send_mu;  // the choices' threads take turns at the sink
   bool connected = true;
   auto send = [&](const Json& j) {
+    std::lock_guard<std::mutex> lock(send_mu);
     if (connected) connected = sink(Dump(j));
-  };
-  if (chat) send(chunk("", true, nullptr));
-  TextStream text(request.generation.stop);
-  std::vector<int32_t> tokens;
-  const Tokenizer& tok = *model_.tokenizer;
-  GenerationResult out = queue_.Generate(request.generation, [&](std::span<const int32_t> fresh) {
-    tokens.insert(tokens.end(), fresh.begin(), fresh.end());
-    std::string piece = text.Push(tok.Decode(tokens));
-    if (!piece.empty()) send(chunk(piece, false, nullptr));
     return connected;
-  });
+  };
+  if (chat)
+    for (size_t k = 0; k < requests.size(); ++k) send(chunk(k, "", true, nullptr));
+  std::vector<TextStream> texts;
+  for (const InferenceRequest& r : requests) texts.emplace_back(r.generation.stop);
+  std::vector<std::vector<int32_t>> tokens(requests.size());
+  const Tokenizer& tok = *model_.tokenizer;
+  const std::vector<GenerationResult> outs =
+      GenerateChoices(requests, [&](size_t k, std::span<const int32_t> fresh) {
+        tokens[k].insert(tokens[k].end(), fresh.begin(), fresh.end());
+        std::string piece = texts[k].Push(tok.Decode(tokens[k]));
+        if (!piece.empty()) return send(chunk(k, piece, false, nullptr));
+        std::lock_guard<std::mutex> lock(send_mu);
+        return connected;
+      });
   // A client gone mid-stream cancelled its generation: no answer was
   // delivered, so none is receipted.
-  if (out.finish == FinishReason::kCancelled) return;
-  auto logged = LogReceipt(request, out);
-  if (auto* e = std::get_if<ApiError>(&logged)) {
-    send(Json::parse(e->ToJson()));
-  } else {
-    const std::optional<ReceiptBundle>& bundle = std::get<std::optional<ReceiptBundle>>(logged);
-    Json last = chunk(text.Finish(out.text), false, FinishReasonName(out.finish));
-    if (api.include_usage) {
-      send(last);
-      last = head;
-      last["choices"] = Json::array();
-      last["usage"] = Usage(request, out);
+  for (const GenerationResult& out : outs)
+    if (out.finish == FinishReason::kCancelled) return;
+  // Each choice's finish chunk carries its own receipt; a lone choice's
+  // rides in the final chunk, the usage chunk when there is one.
+  std::optional<ReceiptBundle> lone;
+  bool logged_all = true;
+  for (size_t k = 0; k < requests.size() && logged_all; ++k) {
+    auto logged = LogReceipt(requests[k], outs[k]);
+    if (auto* e = std::get_if<ApiError>(&logged)) {
+      send(Json::parse(e->ToJson()));
+      logged_all = false;
+      break;
     }
-    if (bundle) last["aftune_receipt"] = ReceiptBundleToJson(*bundle);
+    const std::optional<ReceiptBundle>& bundle = std::get<std::optional<ReceiptBundle>>(logged);
+    Json last = chunk(k, texts[k].Finish(outs[k].text), false, FinishReasonName(outs[k].finish));
+    if (bundle && !one) last["choices"][0]["aftune_receipt"] = ReceiptBundleToJson(*bundle);
+    if (bundle && one && !api.include_usage) last["aftune_receipt"] = ReceiptBundleToJson(*bundle);
+    if (one) lone = bundle;
     send(last);
   }
+  if (logged_all && api.include_usage) {
+    Json usage = head;
+    usage["choices"] = Json::array();
+    usage["usage"] = UsageJson(requests, api.n, outs);
+    if (lone) usage["aftune_receipt"] = ReceiptBundleToJson(*lone);
+    send(usage);
+  }
+  std::lock_guard<std::mutex> lock(send_mu);
   if (connected) sink("[DONE]");
 }
 

@@ -3,9 +3,11 @@
 // OpenAI-shaped JSON reply (docs/formats.md, "Inference HTTP API").
 //
 // Order of work for one request: parse and validate (errors: 4xx, no
-// receipt) → tokenize (completions: BOS + Encode(prompt); chat: the model's
+// receipt) → tokenize (completions: BOS + Encode(prompt) per text prompt,
+// token-id prompts as given; chat: the model's
 // chat template with the generation prompt, encoded, else the default
-// layout's EncodeChatPrompt) → decode in a shared batch (BatchQueue) → receipt signed
+// layout's EncodeChatPrompt) → one request per choice (api_response.h
+// numbers them) → decode in a shared batch (BatchQueue) → a receipt per choice signed
 // over (log index, served identity, request digest, response digest) and
 // appended to the log; only after that append is durable is the reply built.
 // A failed append is a 500 with no completion in it. A streamed answer
@@ -87,8 +89,17 @@ class InferenceService {
   const ServedIdentity& identity() const { return identity_; }
 
  private:
-  // The request the model runs, or the error to reply with.
-  std::variant<InferenceRequest, ApiError> Prepare(const ApiRequest& api) const;
+  // The requests the model runs, one per choice (prompt i, choice j at
+  // i × n + j, j its Philox stream), or the error to reply with.
+  std::variant<std::vector<InferenceRequest>, ApiError> Prepare(const ApiRequest& api) const;
+  // The request of prompt `prompt` (chat: 0), choice 0.
+  std::variant<InferenceRequest, ApiError> PrepareOne(const ApiRequest& api, size_t prompt) const;
+  // Receives choice k's tokens sampled since its last call, on that
+  // choice's thread; false cancels it (BatchQueue::TokenSink).
+  using ChoiceSink = std::function<bool(size_t k, std::span<const int32_t> tokens)>;
+  // Every choice generated at once through the shared batch.
+  std::vector<GenerationResult> GenerateChoices(const std::vector<InferenceRequest>& requests,
+                                                const ChoiceSink& on_tokens = {});
   // The prompt ids of a chat request (see the order of work above).
   Result<std::vector<int32_t>> ChatPrompt(const std::vector<ChatMessage>& messages) const;
   // Signs and durably logs the receipt of `out`; nullopt without a log.
@@ -98,7 +109,7 @@ class InferenceService {
   // The fields every reply and chunk starts with.
   nlohmann::json ReplyHead(const char* object, const std::string& id) const;
   // The events of a streamed answer (see HttpReply::stream).
-  void Stream(const ApiRequest& api, const InferenceRequest& request, const EventSink& sink);
+  void Stream(const ApiRequest& api, const std::vector<InferenceRequest>& requests, const EventSink& sink);
 
   const ServedModel& model_;
   const ServedIdentity identity_;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "base/file.h"
 
 #include <nlohmann/json.hpp>
@@ -152,7 +155,12 @@ TEST(InferenceService, BadInputIsAnErrorWithoutAReceipt) {
       {C, R"({"model": "big", "prompt": "a"})", 404, "model"},
       {C, R"({"model": "tiny"})", 400, "prompt"},
       {C, R"({"model": "tiny", "prompt": 12})", 400, "prompt"},
-      {C, R"({"model": "tiny", "prompt": ["a"]})", 400, "prompt"},
+      {C, R"({"model": "tiny", "prompt": []})", 400, "prompt"},
+      {C, R"({"model": "tiny", "prompt": [[]]})", 400, "prompt[0]"},
+      {C, R"({"model": "tiny", "prompt": [1, "a"]})", 400, "prompt[1]"},
+      {C, R"({"model": "tiny", "prompt": [[1], 2]})", 400, "prompt[1]"},
+      {C, R"({"model": "tiny", "prompt": [99999]})", 400, "prompt"},
+      {C, R"({"model": "tiny", "prompt": [-1]})", 400, "prompt[0]"},
       {C, R"({"model": "tiny", "prompt": ")" + long_prompt + R"("})", 400, "prompt"},
       {C, R"({"model": "tiny", "prompt": "a", "max_tokens": 0})", 400, "max_tokens"},
       {C, R"({"model": "tiny", "prompt": "a", "max_tokens": -3})", 400, "max_tokens"},
@@ -172,11 +180,15 @@ TEST(InferenceService, BadInputIsAnErrorWithoutAReceipt) {
       {C, R"({"model": "tiny", "prompt": "a", "stop": 3})", 400, "stop"},
       {C, R"({"model": "tiny", "prompt": "a", "stop": ["a", "b", "c", "d", "e"]})", 400, "stop"},
       {C, R"({"model": "tiny", "prompt": "a", "stop": ["a", 1]})", 400, "stop[1]"},
-      {C, R"({"model": "tiny", "prompt": "a", "n": 2})", 400, "n"},
+      {C, R"({"model": "tiny", "prompt": "a", "n": 0})", 400, "n"},
+      {C, R"({"model": "tiny", "prompt": "a", "n": 65})", 400, "n"},
+      {C, R"({"model": "tiny", "prompt": ["a", "b", "c"], "n": 22})", 400, "n"},
       {C, R"({"model": "tiny", "prompt": "a", "stream": "no"})", 400, "stream"},
-      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {"5": 10}})", 400, "logit_bias"},
+      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {"100000": 10}})", 400, "logit_bias"},
+      {C, R"({"model": "tiny", "prompt": "a", "logit_bias": {"5": 101}})", 400, "logit_bias"},
       {C, R"({"model": "tiny", "prompt": "a", "logprobs": 2})", 400, "logprobs"},
-      {C, R"({"model": "tiny", "prompt": "a", "presence_penalty": 0.5})", 400, "presence_penalty"},
+      {C, R"({"model": "tiny", "prompt": "a", "presence_penalty": 2.5})", 400, "presence_penalty"},
+      {C, R"({"model": "tiny", "prompt": "a", "frequency_penalty": -3})", 400, "frequency_penalty"},
       {C, R"({"model": "tiny", "prompt": "a", "max_completion_tokens": 3})", 400, "max_completion_tokens"},
       {C, R"({"model": "tiny", "prompt": "a", "store": "yes"})", 400, "store"},
       {C, R"({"model": "tiny", "prompt": "a", "metadata": {"k": 1}})", 400, "metadata.k"},
@@ -234,6 +246,34 @@ std::vector<int32_t> ChatPromptOf(InferenceService& service, const std::string& 
   if (reply.status != 200) return {};
   Result<ReceiptBundle> b = ReceiptBundleFromJson(Json::parse(reply.body)["aftune_receipt"]);
   return b.ok() ? b->request.generation.prompt : std::vector<int32_t>{};
+}
+
+// The penalties and biases a request gives are the ones its receipt binds,
+// and they act on the answer (a -100 bias bans a token, +100 forces it).
+TEST(InferenceServiceParams, PenaltiesAndLogitBiasAreBoundInTheReceipt) {
+  testing::ServedFixture f("penalties");
+  auto complete = [&](const std::string& extra) {
+    HttpReply reply = f.service->Handle(ApiEndpoint::kCompletions,
+                                        R"({"model": "tiny", "prompt": "ab", "max_tokens": 12, "seed": 2)" + extra + "}");
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    Result<ReceiptBundle> b = ReceiptBundleFromJson(Json::parse(reply.body)["aftune_receipt"]);
+    EXPECT_TRUE(b.ok() && CheckReceiptBundle(*b).ok());
+    return *b;
+  };
+  const ReceiptBundle plain = complete(R"(, "temperature": 0)");
+  const int32_t first = plain.completion_tokens[0];
+  const ReceiptBundle b = complete(R"(, "temperature": 0, "presence_penalty": 0.25, "frequency_penalty": 1.5,
+                                      "logit_bias": {")" + std::to_string(first) + R"(": -100, "120": 0.5})");
+  const SamplingParams& s = b.request.generation.sampling;
+  EXPECT_EQ(s.presence_penalty, 0.25f);
+  EXPECT_EQ(s.frequency_penalty, 1.5f);
+  std::vector<std::pair<int32_t, float>> bias = {{first, -100.0f}, {120, 0.5f}};
+  std::sort(bias.begin(), bias.end());
+  EXPECT_EQ(s.logit_bias, bias);
+  EXPECT_NE(RequestDigest(b.request), RequestDigest(plain.request));
+  for (int32_t t : b.completion_tokens) EXPECT_NE(t, first);
+  const ReceiptBundle forced = complete(R"(, "temperature": 1.5, "logit_bias": {"120": 100})");
+  EXPECT_EQ(forced.completion_tokens, std::vector<int32_t>(12, 120));
 }
 
 TEST(InferenceServiceParams, ChatSpellingsOfTheSameRequest) {
@@ -384,6 +424,142 @@ TEST(InferenceServiceStream, StreamOptionsNeedStreaming) {
     EXPECT_EQ(Json::parse(r.body)["error"]["param"], c.param) << r.body;
   }
   EXPECT_EQ(f.log->size(), 0u);
+}
+
+}  // namespace
+}  // namespace aftune
+
+namespace aftune {
+namespace {
+
+// Every choice of a reply, with its own receipt bundle (several choices) or
+// the reply's (one).
+struct Answer {
+  std::string text;
+  ReceiptBundle bundle;
+};
+std::vector<Answer> Answers(const HttpReply& reply) {
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  std::vector<Answer> out;
+  if (reply.status != 200) return out;
+  const Json j = Json::parse(reply.body);
+  const bool one = j["choices"].size() == 1;
+  EXPECT_EQ(j.contains("aftune_receipt"), one);
+  for (size_t k = 0; k < j["choices"].size(); ++k) {
+    const Json& c = j["choices"][k];
+    EXPECT_EQ(c["index"], k);
+    EXPECT_EQ(c.contains("aftune_receipt"), !one);
+    Result<ReceiptBundle> b = ReceiptBundleFromJson(one ? j["aftune_receipt"] : c["aftune_receipt"]);
+    EXPECT_TRUE(b.ok() && CheckReceiptBundle(*b).ok());
+    out.push_back({c.contains("text") ? c["text"].get<std::string>() : c["message"]["content"].get<std::string>(),
+                   b.ok() ? *b : ReceiptBundle{}});
+  }
+  return out;
+}
+
+// n choices: choice j is the request with Philox stream j, its own receipt,
+// replayed alone by the generator; choice 0 is the n = 1 answer.
+TEST(InferenceServiceChoices, EachChoiceHasItsOwnStreamAndReceipt) {
+  testing::ServedFixture f("choices");
+  const std::string body = R"({"model": "tiny", "prompt": "ab", "max_tokens": 10, "temperature": 1.2, "seed": 4)";
+  const std::vector<Answer> single = Answers(f.service->Handle(ApiEndpoint::kCompletions, body + "}"));
+  HttpReply reply = f.service->Handle(ApiEndpoint::kCompletions, body + R"(, "n": 3})");
+  const std::vector<Answer> many = Answers(reply);
+  ASSERT_EQ(many.size(), 3u);
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_EQ(many[0].bundle.completion_tokens, single[0].bundle.completion_tokens);
+  EXPECT_EQ(many[0].text, single[0].text);
+  std::set<uint64_t> indices;
+  for (uint32_t j = 0; j < 3; ++j) {
+    const ReceiptBundle& b = many[j].bundle;
+    indices.insert(b.log_index);
+    EXPECT_EQ(b.request.generation.sampling.choice, j);
+    EXPECT_EQ(b.request.generation.sampling.seed, 4u);
+    EXPECT_EQ(ReplayChoices(*f.model->decoder, b.request.generation, b.completion_tokens, nullptr),
+              b.completion_tokens);
+    if (j > 0) {
+      EXPECT_NE(b.completion_tokens, many[0].bundle.completion_tokens);
+    }
+  }
+  EXPECT_EQ(indices.size(), 3u);
+  const Json usage = Json::parse(reply.body)["usage"];
+  EXPECT_EQ(usage["prompt_tokens"], 3);  // one prompt, counted once
+  size_t completion = 0;
+  for (const Answer& a : many) completion += a.bundle.completion_tokens.size();
+  EXPECT_EQ(usage["completion_tokens"], completion);
+}
+
+// Prompt arrays: prompt i, choice j is choice i × n + j, each what the
+// prompt alone would get; token-id prompts are used as given.
+TEST(InferenceServiceChoices, PromptArraysAnswerEachPrompt) {
+  testing::ServedFixture f("prompts");
+  const std::string common = R"(, "max_tokens": 6, "temperature": 0.9, "seed": 8)";
+  auto answers = [&](const std::string& prompt, int n) {
+    return Answers(f.service->Handle(ApiEndpoint::kCompletions, R"({"model": "tiny", "prompt": )" + prompt + common +
+                                                                    R"(, "n": )" + std::to_string(n) + "}"));
+  };
+  const std::vector<Answer> ab = answers(R"("ab")", 2), cd = answers(R"("cd")", 2);
+  const std::vector<Answer> both = answers(R"(["ab", "cd"])", 2);
+  ASSERT_EQ(both.size(), 4u);
+  ASSERT_EQ(ab.size(), 2u);
+  ASSERT_EQ(cd.size(), 2u);
+  for (size_t j = 0; j < 2; ++j) {
+    EXPECT_EQ(both[j].bundle.completion_tokens, ab[j].bundle.completion_tokens);
+    EXPECT_EQ(both[2 + j].bundle.completion_tokens, cd[j].bundle.completion_tokens);
+    EXPECT_EQ(RequestDigest(both[2 + j].bundle.request), RequestDigest(cd[j].bundle.request));
+  }
+  // "ab" is BOS a b; the same ids given as tokens are the same request.
+  const std::vector<Answer> ids = answers("[256, 97, 98]", 1);
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(RequestDigest(ids[0].bundle.request), RequestDigest(ab[0].bundle.request));
+  const std::vector<Answer> id_arrays = answers("[[256, 99, 100], [256, 97, 98]]", 1);
+  ASSERT_EQ(id_arrays.size(), 2u);
+  EXPECT_EQ(id_arrays[0].bundle.completion_tokens, cd[0].bundle.completion_tokens);
+  EXPECT_EQ(id_arrays[1].bundle.completion_tokens, ab[0].bundle.completion_tokens);
+  const std::vector<int32_t> no_bos = {97, 98};
+  EXPECT_EQ(answers("[97, 98]", 1)[0].bundle.request.generation.prompt, no_bos);
+}
+
+// Streamed, several prompts and choices: chunks carry their choice's index;
+// each choice's text and receipt equal the non-streamed ones.
+TEST(InferenceServiceChoices, StreamedChoicesEqualNonStreamed) {
+  testing::ServedFixture f("stream-choices");
+  for (int chat = 0; chat < 2; ++chat) {
+    const ApiEndpoint endpoint = chat ? ApiEndpoint::kChatCompletions : ApiEndpoint::kCompletions;
+    const std::string body = std::string(R"({"model": "tiny", )") +
+                             (chat ? R"("messages": [{"role": "user", "content": "Hi"}])" : R"("prompt": ["ab", "c"])") +
+                             R"(, "max_tokens": 8, "temperature": 1.1, "seed": 3, "n": 2)";
+    const std::vector<Answer> want = Answers(f.service->Handle(endpoint, body + "}"));
+    const size_t choices = chat ? 2 : 4;
+    ASSERT_EQ(want.size(), choices);
+    std::vector<std::string> events =
+        Events(f.service->Handle(endpoint, body + R"(, "stream": true, "stream_options": {"include_usage": true}})"));
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back(), "[DONE]");
+    std::vector<std::string> text(choices);
+    std::vector<Json> receipt(choices);
+    Json usage;
+    for (size_t i = 0; i + 1 < events.size(); ++i) {
+      const Json c = Json::parse(events[i]);
+      EXPECT_FALSE(c.contains("aftune_receipt"));  // several choices: each its own
+      if (c["choices"].empty()) usage = c["usage"];
+      for (const Json& choice : c["choices"]) {
+        const size_t k = choice["index"].get<size_t>();
+        ASSERT_LT(k, choices);
+        const Json& piece = chat ? choice["delta"]["content"] : choice["text"];
+        if (piece.is_string()) text[k] += piece.get<std::string>();
+        if (choice.contains("aftune_receipt")) receipt[k] = choice["aftune_receipt"];
+      }
+    }
+    for (size_t k = 0; k < choices; ++k) {
+      EXPECT_EQ(text[k], want[k].text) << k;
+      Result<ReceiptBundle> b = ReceiptBundleFromJson(receipt[k]);
+      ASSERT_TRUE(b.ok()) << k;
+      EXPECT_EQ(RequestDigest(b->request), RequestDigest(want[k].bundle.request));
+      EXPECT_EQ(b->completion_tokens, want[k].bundle.completion_tokens);
+    }
+    EXPECT_TRUE(usage.is_object());
+  }
 }
 
 }  // namespace

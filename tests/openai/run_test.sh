@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctest `openai_sdk`: `aftune serve` on a free port with a tiny model, driven by
 # the official openai npm SDK (sdk_test.mjs), whose receipts must then pass
-# `aftune audit infer`. Usage: run_test.sh SOURCE_DIR AFTUNE WORK_DIR
+# `aftune audit infer`, every one re-executed. Usage: run_test.sh SOURCE_DIR AFTUNE WORK_DIR
 set -euo pipefail
 src=$1 aftune=$2 out=$3
 rm -rf "$out" && mkdir -p "$out"
@@ -24,4 +24,4 @@ done
 [[ -n $url ]] || { echo "openai_sdk: the server did not start" >&2; cat "$log" >&2; exit 1; }
 node "$src/tests/openai/sdk_test.mjs" "$url" tiny "$out/receipts.jsonl"
 "$aftune" audit infer --model "$out/model" --pub "$out/provider.pub" --receipts "$out/receipts.jsonl" \
-  --server "$url" --samples 4
+  --server "$url" --samples 1000  # every receipt: each is re-executed

@@ -71,11 +71,63 @@ assert.equal(completionStream.finish, completion.choices[0].finish_reason);
 assert.deepEqual(completionStream.receipt.completion_tokens, completion.aftune_receipt.completion_tokens);
 keep(completionStream.receipt);
 
+// Penalties and logit_bias, bound in the receipt the SDK hands back; a
+// +100 bias forces its token, whatever the penalties.
+const penalised = await client.completions.create({
+  ...completionBody, stop: null, presence_penalty: 0.5, frequency_penalty: 1.25, logit_bias: { 120: 100 } });
+assert.equal(penalised.choices[0].text, 'x'.repeat(completionBody.max_tokens));
+const bound = penalised.aftune_receipt.request;
+assert.equal(bound.presence_penalty, 0.5);
+assert.equal(bound.frequency_penalty, 1.25);
+assert.deepEqual(bound.logit_bias, [[120, 100]]);
+keep(penalised.aftune_receipt);
+const penalisedChat = { ...chatBody, frequency_penalty: 2, presence_penalty: -1.5, logit_bias: { 32: -100 } };
+const chatPenalised = await client.chat.completions.create(penalisedChat);
+assert.ok(!chatPenalised.choices[0].message.content.includes(' '));
+keep(chatPenalised.aftune_receipt);
+const chatPenalisedStream = await collect(await client.chat.completions.create({ ...penalisedChat, stream: true }),
+                                          (c) => c.delta?.content);
+assert.equal(chatPenalisedStream.text, chatPenalised.choices[0].message.content);
+assert.deepEqual(chatPenalisedStream.receipt.request, chatPenalised.aftune_receipt.request);
+keep(chatPenalisedStream.receipt);
+
+// n > 1 and prompt arrays: choice index i * n + j, each choice with its own
+// receipt (choice j bound as its Philox stream); streamed, chunks carry the
+// index and each choice's finish chunk its receipt.
+const choiceOf = (c) => c.aftune_receipt;
+const many = await client.completions.create({ ...completionBody, prompt: ['3+4=', [256, 50, 43]], n: 2 });
+assert.deepEqual(many.choices.map((c) => c.index), [0, 1, 2, 3]);
+many.choices.forEach((c, k) => {
+  assert.equal(choiceOf(c).request.choice, k % 2);
+  keep(choiceOf(c));
+});
+assert.deepEqual(many.choices[0].aftune_receipt.completion_tokens, completion.aftune_receipt.completion_tokens);
+assert.deepEqual(many.choices[2].aftune_receipt.request.prompt_tokens, [256, 50, 43]);
+const chatMany = await client.chat.completions.create({ ...chatBody, n: 3 });
+assert.equal(chatMany.choices.length, 3);
+chatMany.choices.forEach((c) => keep(c.aftune_receipt));
+const streamedMany = {};
+for await (const chunk of await client.chat.completions.create({ ...chatBody, n: 3, stream: true })) {
+  for (const c of chunk.choices) {
+    streamedMany[c.index] ??= { text: '', receipt: null };
+    streamedMany[c.index].text += c.delta?.content ?? '';
+    if (c.aftune_receipt) streamedMany[c.index].receipt = c.aftune_receipt;
+  }
+}
+chatMany.choices.forEach((c, k) => {
+  assert.equal(streamedMany[k].text, c.message.content);
+  assert.deepEqual(streamedMany[k].receipt.request, c.aftune_receipt.request);
+  assert.deepEqual(streamedMany[k].receipt.completion_tokens, c.aftune_receipt.completion_tokens);
+  keep(streamedMany[k].receipt);
+});
+
 // Errors are the SDK's typed errors, naming the field.
-await assert.rejects(client.chat.completions.create({ ...chatBody, logit_bias: { 5: 3 } }),
+await assert.rejects(client.chat.completions.create({ ...chatBody, logit_bias: { 5: 101 } }),
                      (e) => e instanceof OpenAI.BadRequestError && e.param === 'logit_bias');
+await assert.rejects(client.chat.completions.create({ ...chatBody, presence_penalty: 3 }),
+                     (e) => e instanceof OpenAI.BadRequestError && e.param === 'presence_penalty');
 await assert.rejects(client.completions.create({ ...completionBody, model: 'nope', stream: true }),
                      (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
 
 fs.writeFileSync(receiptsFile, receipts.map((r) => r + '\n').join(''));
-console.log(`openai SDK: ${receipts.length} answers (2 streamed), all as the non-streamed ones`);
+console.log(`openai SDK: ${receipts.length} answers (6 streamed), all as the non-streamed ones`);

@@ -43,11 +43,15 @@ def s(text):
 
 
 def encode_request(r):
-    out = b"aftune inference request v1\n" + s(r["model"])
+    out = b"aftune inference request v2\n" + s(r["model"])
     out += u32(len(r["prompt"])) + b"".join(u32(t) for t in r["prompt"])
     out += u64(r["max_tokens"]) + f32_bits(r["temperature"]) + f32_bits(r["top_p"])
     out += u64(r["top_k"]) + u64(r["seed"])
     out += u32(len(r["stop"])) + b"".join(s(x) for x in r["stop"])
+    out += f32_bits(r["presence_penalty"]) + f32_bits(r["frequency_penalty"])
+    bias = sorted(r["logit_bias"].items(), key=lambda kv: int(kv[0]))  # by token id
+    out += u32(len(bias)) + b"".join(u32(int(k)) + f32_bits(v) for k, v in bias)
+    out += u32(r["choice"])
     return out
 
 
@@ -121,13 +125,18 @@ def receipt_text(log, index, model, adapter, commitment, request, response):
             % (log, index, model.hex(), opt(adapter), opt(commitment), request.hex(), response.hex()))
 
 
+# logit_bias as a client sends it: token-id strings to numbers, in any order.
+NO_PENALTIES = {"presence_penalty": 0.0, "frequency_penalty": 0.0, "logit_bias": {}, "choice": 0}
 REQUESTS = [
-    {"model": "m", "prompt": [256, 104, 105], "max_tokens": 4, "temperature": 0.0,
-     "top_p": 1.0, "top_k": 0, "seed": 0, "stop": []},
-    {"model": "small", "prompt": [256] + list(b"3+4="), "max_tokens": 16, "temperature": 0.7,
-     "top_p": 0.9, "top_k": 40, "seed": 12345678901234567890, "stop": ["\n", "END"]},
-    {"model": "mod\u00e8le", "prompt": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "max_tokens": 1, "temperature": 1.5,
-     "top_p": 0.25, "top_k": 1, "seed": 7, "stop": ["", "\u00e9t\u00e9"]},
+    dict(NO_PENALTIES, model="m", prompt=[256, 104, 105], max_tokens=4, temperature=0.0,
+         top_p=1.0, top_k=0, seed=0, stop=[]),
+    dict(NO_PENALTIES, model="small", prompt=[256] + list(b"3+4="), max_tokens=16, temperature=0.7,
+         top_p=0.9, top_k=40, seed=12345678901234567890, stop=["\n", "END"]),
+    dict(NO_PENALTIES, model="mod\u00e8le", prompt=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], max_tokens=1,
+         temperature=1.5, top_p=0.25, top_k=1, seed=7, stop=["", "\u00e9t\u00e9"]),
+    {"model": "small", "prompt": [256, 65], "max_tokens": 8, "temperature": 0.9, "top_p": 1.0, "top_k": 0,
+     "seed": 3, "stop": [], "presence_penalty": 0.5, "frequency_penalty": -0.3,
+     "logit_bias": {"300": -100, "13": 2.5, "7": 0.1}, "choice": 2},
 ]
 RESPONSES = [[104, 105, 33, 257], [55, 10], [], [0, 4294967295 // 2]]
 
