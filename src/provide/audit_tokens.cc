@@ -1,7 +1,6 @@
 #include "provide/audit_tokens.h"
 
 #include <openssl/crypto.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <set>
@@ -57,11 +56,7 @@ Result<std::vector<AuditToken>> ParseAuditTokens(std::string_view text, const st
 }
 
 Result<std::vector<AuditToken>> ReadAuditTokensFile(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Status::NotFound(path + ": cannot stat the tokens file");
-  if ((st.st_mode & 077) != 0)
-    return Status::InvalidArgument(path + ": the tokens file is readable by group or others (chmod 600 it)");
-  AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadOwnerOnlyFile(path, "tokens file", kMaxSecretsFileBytes));
   return ParseAuditTokens(text, path);
 }
 

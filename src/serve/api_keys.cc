@@ -1,7 +1,6 @@
 #include "serve/api_keys.h"
 
 #include <sodium.h>
-#include <sys/stat.h>
 
 #include <set>
 
@@ -44,11 +43,7 @@ Result<std::vector<ApiKey>> ParseApiKeys(std::string_view text, const std::strin
 }
 
 Result<std::vector<ApiKey>> ReadApiKeysFile(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Status::IOError(path + ": cannot stat the API keys file");
-  if (st.st_mode & 077)
-    return Status::InvalidArgument(path + ": the API keys file must not be readable by group or others (chmod 600)");
-  AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  AFTUNE_ASSIGN_OR_RETURN(std::string text, ReadOwnerOnlyFile(path, "API keys file", kMaxSecretsFileBytes));
   return ParseApiKeys(text, path);
 }
 

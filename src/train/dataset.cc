@@ -11,8 +11,9 @@
 //
 // A LINE is one JSON object (RFC 8259), valid UTF-8 throughout, with no byte
 // order mark, read by the strict reader of base/strict_json.h: no raw NUL, no
-// key repeated within one object, nested at most 16 levels. Its shape is given by the keys it holds among "text", "prompt",
-// "completion" and "messages"; other top-level keys (an "id", a "source", ...)
+// key repeated within one object, nested at most 16 levels. Its shape is
+// given by the keys it holds among "text", "prompt", "completion" and
+// "messages"; other top-level keys (an "id", a "source", ...)
 // are allowed and play no part (the digest still covers them). Every line of
 // a file has the same shape.
 //

@@ -37,7 +37,7 @@ struct DatasetOptions {
   DatasetOptions(int64_t max_len, OverflowPolicy policy, std::shared_ptr<const ChatRenderer> chat_renderer = nullptr)
       : max_seq_len(max_len), overflow(policy), chat(std::move(chat_renderer)) {}
 
-  // Most tokens per example, BOS and EOS included. REQUIRES: >= 2.
+  // Most tokens per example, special tokens (a BOS) and EOS included. REQUIRES: >= 2.
   int64_t max_seq_len = 0;
   OverflowPolicy overflow = OverflowPolicy::kReject;
   // The model's chat template for `messages` lines (model/chat_render.h,

@@ -43,10 +43,7 @@ class SpecialTokensTest : public ::testing::TestWithParam<Model> {};
 
 TEST_P(SpecialTokensTest, ExamplesTrainOnTransformersIds) {
   const Model& m = GetParam();
-  HfTokenizer::Ids ids;
-  ids.bos = m.bos_id;
-  ids.eos = m.eos_id;
-  Result<std::unique_ptr<HfTokenizer>> tok = HfTokenizer::Load(testing::NpmTokenizerPath(m.name), ids);
+  Result<std::unique_ptr<HfTokenizer>> tok = testing::LoadNpmTokenizer(m.name, m.bos_id, m.eos_id);
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   const DatasetOptions opts(1 << 20, OverflowPolicy::kReject);
 

@@ -145,7 +145,7 @@ std::vector<TrainingTerm> MakeTerms() {
       Field(Integer("per_device_train_batch_size", 1, "examples per micro-batch"), &C::per_device_train_batch_size),
       Field(Integer("gradient_accumulation_steps", 1, "micro-batches per optimizer step"),
             &C::gradient_accumulation_steps),
-      Field(Integer("max_seq_length", 2, "tokens per example, BOS and EOS included"), &C::max_seq_length),
+      Field(Integer("max_seq_length", 2, "tokens per example, special tokens and EOS included"), &C::max_seq_length),
       Access(Choice("overflow", {"reject", "truncate"},
                     "a longer example: \"reject\" (an error naming its line) or \"truncate\" (counted and reported)"),
              [](const C& c) { return Json(std::string(OverflowPolicyName(c.overflow))); },
