@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "infer/logprobs.h"
 #include "serve/api_request.h"
 #include "protocol/receipt.h"
 #include "protocol/receipt_bundle.h"
@@ -40,6 +41,7 @@ void CheckApi(aftune::ApiEndpoint endpoint, std::string_view in) {
   AFTUNE_CHECK(a.prompts.size() <= aftune::kMaxPrompts && a.n >= 1 &&
                static_cast<int64_t>(std::max<size_t>(a.prompts.size(), 1)) * a.n <= aftune::kMaxChoices);
   for (const aftune::ApiPrompt& p : a.prompts) AFTUNE_CHECK(!p.is_ids || !p.ids.empty());
+  AFTUNE_CHECK(a.logprobs >= -1 && a.logprobs <= aftune::kMaxTopLogprobs && !(a.logprobs >= 0 && a.stream));
 }
 
 }  // namespace
@@ -59,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       AFTUNE_CHECK(back.ok());
       AFTUNE_CHECK(aftune::EncodeRequest(back->request) == aftune::EncodeRequest(b->request));
       AFTUNE_CHECK(back->completion_tokens == b->completion_tokens);
+      AFTUNE_CHECK(back->completion_logprobs == b->completion_logprobs);
       (void)aftune::CheckReceiptBundle(*b);
     }
   }

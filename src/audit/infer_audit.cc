@@ -231,7 +231,24 @@ void CompareReplay(const InferAuditInputs& in, size_t i, const std::vector<int32
   finish.Expect(problem.empty(), Line(i) + ": " + problem, at);
 }
 
-// reexec.request, reexec.tokens, reexec.finish over the sampled receipts.
+// Compares receipt i's logprobs, position by position, with `replayed`
+// (infer/logprobs.h over the teacher-forced pass's logits).
+void CompareLogprobs(const ReceiptBundle& b, size_t i, const std::vector<PositionLogprobs>& replayed,
+                     CheckTally& logprobs) {
+  for (size_t t = 0; t < replayed.size(); ++t) {
+    const PositionLogprobs& got = b.completion_logprobs[t];
+    Json e = {{"line", i + 1}, {"log_index", b.log_index}, {"position", t},
+              {"expected", static_cast<double>(replayed[t].chosen)}, {"found", static_cast<double>(got.chosen)}};
+    logprobs.Expect(got == replayed[t],
+                    Line(i) + ": the logprobs of generated token " + std::to_string(t) +
+                        " are not the replay's (chosen " + std::to_string(got.chosen) + ", the replay's " +
+                        std::to_string(replayed[t].chosen) + ")",
+                    std::move(e));
+  }
+}
+
+// reexec.request, reexec.tokens, reexec.finish, reexec.logprobs over the
+// sampled receipts.
 void ReexecuteSample(const InferAuditInputs& in, const std::vector<int64_t>& sample, InferAuditReport& r) {
   const Tokenizer& tok = *in.model->tokenizer;
   const Generator generator(*in.model->decoder, in.model->eos_ids,
@@ -249,14 +266,21 @@ void ReexecuteSample(const InferAuditInputs& in, const std::vector<int64_t>& sam
                        {{"line", i + 1}, {"log_index", b.log_index}}))
       runnable.push_back(i);
   }
+  CheckTally logprobs("reexec.logprobs");
   for (size_t i : runnable) {
     const ReceiptBundle& b = in.receipts[i];
-    CompareReplay(in, i, ReplayChoices(*in.model->decoder, b.request.generation, b.completion_tokens, nullptr),
+    Tensor logits;
+    CompareReplay(in, i, ReplayChoices(*in.model->decoder, b.request.generation, b.completion_tokens, &logits),
                   tokens, finish);
+    if (b.request.logprobs >= 0)
+      CompareLogprobs(b, i, AnswerLogprobs(logits.data(), V, b.request.generation.sampling, b.completion_tokens,
+                                           b.request.logprobs),
+                      logprobs);
   }
   r.Add(request.Done("sampled requests runnable on the committed model"));
   r.Add(tokens.Done("generated tokens against the sampler's choices"));
   r.Add(finish.Done("sampled generations ending where the generator stops"));
+  r.Add(logprobs.Done("reported logprobs against the replay's, bit for bit"));
 }
 
 }  // namespace

@@ -29,6 +29,9 @@
 //                       no EOS or stop string before the last token, and
 //                       the last token is EOS, completes a stop string or
 //                       reaches max_tokens
+//   reexec.logprobs     (receipts whose request asked for logprobs) every
+//                       reported logprob and top alternative equals, bit
+//                       for bit, infer/logprobs.h over the replay's logits
 #pragma once
 
 #include <cstdint>

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -33,11 +34,12 @@ class InferAuditTest : public ::testing::Test {
     return *b;
   }
 
-  // `b` with its tokens replaced and a receipt signed over them, appended to
-  // `log` as the provider would: a self-consistent dishonest answer.
+  // `b` with its tokens replaced and a receipt signed over them (and b's
+  // logprobs, when it has them), appended to `log` as the provider would: a
+  // self-consistent dishonest answer.
   ReceiptBundle Resign(ReceiptBundle b, std::vector<int32_t> tokens, ReceiptLog& log) {
     Receipt r = *ParseReceiptText(*UnverifiedNoteText(b.receipt));
-    r.response = ResponseDigest(tokens);
+    r.response = ResponseDigest(tokens, b.request.logprobs >= 0 ? &b.completion_logprobs : nullptr);
     AppendedLeaves a = *log.Append(1, [&](uint64_t index) {
       r.index = index;
       return SignReceipt(r, f_.key);
@@ -88,7 +90,7 @@ TEST_F(InferAuditTest, HonestReceiptsPass) {
   EXPECT_EQ(r.sampled.size(), 6u);
   const nlohmann::json j = InferReportJson(r);
   EXPECT_EQ(j["verdict"], "pass");
-  EXPECT_EQ(j["checks"].size(), 9u);  // no receipt.commitment: none named
+  EXPECT_EQ(j["checks"].size(), 10u);  // no receipt.commitment: none named
   EXPECT_EQ(j["seed_checkpoint"]["size"], 6);
   EXPECT_EQ(j["nonce"], "0102");
   EXPECT_NE(InferReportHtml(r).find("PASS"), std::string::npos);
@@ -157,6 +159,36 @@ TEST_F(InferAuditTest, EveryChoiceIsReplayedWithItsOwnStream) {
   ASSERT_NE(relabelled.completion_tokens, choice1.completion_tokens);
   bundles_.push_back(Resign(relabelled, relabelled.completion_tokens, *f_.log));
   EXPECT_EQ(Failed(Audit(Inputs())), Names({"reexec.tokens"}));
+}
+
+// Logprobs are bound in the response digest and recomputed from the replay:
+// honest ones pass; one altered after signing fails its digest, one the
+// provider signed fails re-execution, by the last bit.
+TEST_F(InferAuditTest, LogprobsAreRecomputedBitForBit) {
+  const ReceiptBundle with = Complete("ab ab", 6, {{"logprobs", 3}, {"frequency_penalty", 0.5}});
+  ASSERT_EQ(with.completion_logprobs.size(), with.completion_tokens.size());
+  bundles_.push_back(with);
+  const InferAuditReport honest = Audit(Inputs());
+  EXPECT_TRUE(honest.passed()) << InferReportSummary(honest);
+  const auto check = std::find_if(honest.checks.begin(), honest.checks.end(),
+                                  [](const AuditCheck& c) { return c.check == "reexec.logprobs"; });
+  ASSERT_NE(check, honest.checks.end());
+  EXPECT_EQ(check->evidence["compared"], with.completion_tokens.size());
+
+  InferAuditInputs edited = Inputs();
+  edited.receipts.back().completion_logprobs[1].chosen =
+      std::nextafter(with.completion_logprobs[1].chosen, 0.0f);  // one ulp
+  EXPECT_EQ(Failed(Audit(edited)), Names({"receipt.digests", "reexec.logprobs"}));
+
+  ReceiptBundle lie = with;
+  lie.completion_logprobs[0].top[2].logprob = std::nextafter(lie.completion_logprobs[0].top[2].logprob, 0.0f);
+  bundles_.push_back(Resign(lie, lie.completion_tokens, *f_.log));
+  EXPECT_EQ(Failed(Audit(Inputs())), Names({"reexec.logprobs"}));
+  bundles_.pop_back();
+  lie = with;
+  std::swap(lie.completion_logprobs[0].top[0], lie.completion_logprobs[0].top[1]);  // the order is bound
+  bundles_.push_back(Resign(lie, lie.completion_tokens, *f_.log));
+  EXPECT_EQ(Failed(Audit(Inputs())), Names({"reexec.logprobs"}));
 }
 
 TEST_F(InferAuditTest, AnEditedReceiptFailsItsSignature) {

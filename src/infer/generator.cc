@@ -143,4 +143,11 @@ std::vector<int32_t> ReplayChoices(const Decoder& decoder, const GenerationReque
   return choices;
 }
 
+std::vector<PositionLogprobs> ReplayLogprobs(const Decoder& decoder, const GenerationRequest& request,
+                                             const std::vector<int32_t>& tokens, int64_t top) {
+  Tensor logits;
+  ReplayChoices(decoder, request, tokens, &logits);
+  return AnswerLogprobs(logits.data(), decoder.config().vocab_size, request.sampling, tokens, top);
+}
+
 }  // namespace aftune

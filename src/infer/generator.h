@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "infer/logprobs.h"
 #include "infer/sampler.h"
 #include "model/decoder.h"
 
@@ -77,5 +78,11 @@ size_t FindStop(const std::string& text, const std::vector<std::string>& stops);
 // choices == tokens. `logits` (nullable) receives the [tokens, V] rows.
 std::vector<int32_t> ReplayChoices(const Decoder& decoder, const GenerationRequest& request,
                                    const std::vector<int32_t>& tokens, Tensor* logits);
+
+// The logprobs of `tokens` (infer/logprobs.h) with `top` alternatives each,
+// from the teacher-forced pass's logits: by batch invariance bit for bit the
+// logits each token was sampled from.
+std::vector<PositionLogprobs> ReplayLogprobs(const Decoder& decoder, const GenerationRequest& request,
+                                             const std::vector<int32_t>& tokens, int64_t top);
 
 }  // namespace aftune

@@ -21,14 +21,25 @@ Json ReceiptBundleToJson(const ReceiptBundle& b) {
                   {"presence_penalty", static_cast<double>(g.sampling.presence_penalty)},
                   {"frequency_penalty", static_cast<double>(g.sampling.frequency_penalty)},
                   {"logit_bias", Json::array()},
-                  {"choice", g.sampling.choice}};
+                  {"choice", g.sampling.choice},
+                  {"logprobs", b.request.logprobs < 0 ? Json(nullptr) : Json(b.request.logprobs)}};
   for (const auto& [id, bias] : g.sampling.logit_bias)
     request["logit_bias"].push_back(Json::array({id, static_cast<double>(bias)}));
+  Json logprobs = nullptr;
+  if (b.request.logprobs >= 0) {
+    logprobs = Json::array();
+    for (const PositionLogprobs& p : b.completion_logprobs) {
+      Json top = Json::array();
+      for (const TokenLogprob& t : p.top) top.push_back(Json::array({t.id, static_cast<double>(t.logprob)}));
+      logprobs.push_back(Json::array({static_cast<double>(p.chosen), top}));
+    }
+  }
   return Json{{"log_index", b.log_index},
               {"receipt", b.receipt},
               {"checkpoint", b.checkpoint},
               {"request", request},
-              {"completion_tokens", b.completion_tokens}};
+              {"completion_tokens", b.completion_tokens},
+              {"completion_logprobs", logprobs}};
 }
 
 namespace {
@@ -101,10 +112,33 @@ Result<std::vector<std::pair<int32_t, float>>> LogitBias(const Json& j) {
   return out;
 }
 
+// completion_logprobs for `tokens` tokens with `top` alternatives each.
+Result<std::vector<PositionLogprobs>> Logprobs(const Json& j, size_t tokens, int64_t top) {
+  const std::string field = "completion_logprobs";
+  if (!j.is_array() || j.size() != tokens) return Wrong(field, "must hold one [logprob, top] pair per token");
+  std::vector<PositionLogprobs> out;
+  for (const Json& p : j) {
+    if (!p.is_array() || p.size() != 2 || !p[1].is_array() || p[1].size() != static_cast<size_t>(top))
+      return Wrong(field, "must hold [logprob, [[id, logprob] x " + std::to_string(top) + "]] per token");
+    PositionLogprobs pos;
+    AFTUNE_ASSIGN_OR_RETURN(pos.chosen, F32(p[0], field + "[]"));
+    for (const Json& t : p[1]) {
+      if (!t.is_array() || t.size() != 2) return Wrong(field, "holds a bad [id, logprob] pair");
+      TokenLogprob tl;
+      AFTUNE_ASSIGN_OR_RETURN(tl.id, TokenId(t[0], field + "[]"));
+      AFTUNE_ASSIGN_OR_RETURN(tl.logprob, F32(t[1], field + "[]"));
+      pos.top.push_back(tl);
+    }
+    out.push_back(std::move(pos));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<ReceiptBundle> ReceiptBundleFromJson(const Json& j, const std::vector<std::string>& extra_keys) {
-  std::vector<std::string> keys = {"log_index", "receipt", "checkpoint", "request", "completion_tokens"};
+  std::vector<std::string> keys = {"log_index", "receipt", "checkpoint", "request", "completion_tokens",
+                                   "completion_logprobs"};
   keys.insert(keys.end(), extra_keys.begin(), extra_keys.end());
   AFTUNE_RETURN_IF_ERROR(OnlyKeys(j, "", keys));
   ReceiptBundle b;
@@ -115,7 +149,7 @@ Result<ReceiptBundle> ReceiptBundleFromJson(const Json& j, const std::vector<std
   const Json& r = j["request"];
   AFTUNE_RETURN_IF_ERROR(OnlyKeys(
       r, "request.", {"model", "prompt_tokens", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop",
-                      "presence_penalty", "frequency_penalty", "logit_bias", "choice"}));
+                      "presence_penalty", "frequency_penalty", "logit_bias", "choice", "logprobs"}));
   GenerationRequest& g = b.request.generation;
   AFTUNE_ASSIGN_OR_RETURN(b.request.model, Str(r["model"], "request.model"));
   AFTUNE_ASSIGN_OR_RETURN(g.prompt, Tokens(r["prompt_tokens"], "request.prompt_tokens"));
@@ -138,6 +172,15 @@ Result<ReceiptBundle> ReceiptBundleFromJson(const Json& j, const std::vector<std
   AFTUNE_ASSIGN_OR_RETURN(uint64_t choice, U64(r["choice"], "request.choice"));
   if (choice > UINT32_MAX) return Wrong("request.choice", "is out of range");
   g.sampling.choice = static_cast<uint32_t>(choice);
+  if (!r["logprobs"].is_null()) {
+    AFTUNE_ASSIGN_OR_RETURN(uint64_t top, U64(r["logprobs"], "request.logprobs"));
+    if (top > static_cast<uint64_t>(kMaxTopLogprobs)) return Wrong("request.logprobs", "is out of range");
+    b.request.logprobs = static_cast<int64_t>(top);
+    AFTUNE_ASSIGN_OR_RETURN(b.completion_logprobs,
+                            Logprobs(j["completion_logprobs"], b.completion_tokens.size(), b.request.logprobs));
+  } else if (!j["completion_logprobs"].is_null()) {
+    return Wrong("completion_logprobs", "must be null when the request asked for none");
+  }
   return b;
 }
 
@@ -155,8 +198,8 @@ Result<Receipt> CheckReceiptBundle(const ReceiptBundle& b) {
                             std::to_string(b.log_index));
   if (r.request != RequestDigest(b.request))
     return Status::Mismatch("the receipt's request digest is not the digest of the request");
-  if (r.response != ResponseDigest(b.completion_tokens))
-    return Status::Mismatch("the receipt's response digest is not the digest of completion_tokens");
+  if (r.response != ResponseDigest(b.completion_tokens, b.request.logprobs >= 0 ? &b.completion_logprobs : nullptr))
+    return Status::Mismatch("the receipt's response digest is not the digest of completion_tokens (and logprobs)");
   AFTUNE_ASSIGN_OR_RETURN(std::string cp_text, UnverifiedNoteText(b.checkpoint));
   AFTUNE_ASSIGN_OR_RETURN(Checkpoint cp, ParseCheckpoint(cp_text));
   if (cp.origin != r.log)

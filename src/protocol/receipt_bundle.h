@@ -37,6 +37,10 @@ struct ReceiptBundle {
   std::string checkpoint;  // signed note
   InferenceRequest request;
   std::vector<int32_t> completion_tokens;
+  // One per token iff request.logprobs >= 0 (then bound in the response
+  // digest); JSON "completion_logprobs": [[logprob, [[id, logprob], ...]], ...]
+  // or null.
+  std::vector<PositionLogprobs> completion_logprobs = {};
 };
 
 nlohmann::json ReceiptBundleToJson(const ReceiptBundle& b);

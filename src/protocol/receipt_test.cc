@@ -32,6 +32,7 @@ InferenceRequest RequestFromJson(const nlohmann::json& j) {
   for (const auto& [id, bias] : j["logit_bias"].items()) p.logit_bias.emplace_back(std::stoi(id), bias.get<float>());
   std::sort(p.logit_bias.begin(), p.logit_bias.end());
   p.choice = j["choice"].get<uint32_t>();
+  r.logprobs = j["logprobs"].is_null() ? -1 : j["logprobs"].get<int64_t>();
   return r;
 }
 
@@ -43,7 +44,7 @@ PrivateKey ProviderKey(const nlohmann::json& v) {
 
 TEST(Request, EncodingAndDigestMatchVectors) {
   nlohmann::json v = testing::LoadVectors("receipt.json");
-  ASSERT_EQ(v["requests"].size(), 4u);
+  ASSERT_EQ(v["requests"].size(), 6u);
   for (const auto& j : v["requests"]) {
     InferenceRequest r = RequestFromJson(j);
     std::string enc = EncodeRequest(r);
@@ -56,7 +57,7 @@ TEST(Request, EncodingAndDigestMatchVectors) {
 TEST(Request, EveryFieldChangesTheDigest) {
   nlohmann::json v = testing::LoadVectors("receipt.json");
   const InferenceRequest base = RequestFromJson(v["requests"][1]);
-  std::vector<InferenceRequest> variants(14, base);
+  std::vector<InferenceRequest> variants(16, base);
   variants[0].model = "smalL";
   variants[1].generation.prompt.pop_back();
   variants[2].generation.max_tokens += 1;
@@ -71,17 +72,43 @@ TEST(Request, EveryFieldChangesTheDigest) {
   variants[11].generation.sampling.logit_bias = {{5, 1.0f}};
   variants[12].generation.sampling.logit_bias = {{5, 0.0f}};  // a zero bias is still bound
   variants[13].generation.sampling.choice = 1;
+  variants[14].logprobs = 0;  // logprobs with no alternatives is still bound
+  variants[15].logprobs = 5;
   for (const auto& r : variants) EXPECT_NE(RequestDigest(r), RequestDigest(base));
 }
 
 TEST(Response, EncodingAndDigestMatchVectors) {
   nlohmann::json v = testing::LoadVectors("receipt.json");
+  int with_logprobs = 0;
   for (const auto& j : v["responses"]) {
     std::vector<int32_t> tokens = j["tokens"].get<std::vector<int32_t>>();
-    std::string enc = EncodeResponse(tokens);
+    std::vector<PositionLogprobs> logprobs;
+    for (const auto& p : j["logprobs"].is_null() ? nlohmann::json::array() : j["logprobs"]) {
+      PositionLogprobs pos{p[0].get<float>(), {}};
+      for (const auto& t : p[1]) pos.top.push_back({t[0].get<int32_t>(), t[1].get<float>()});
+      logprobs.push_back(pos);
+    }
+    const std::vector<PositionLogprobs>* lp = j["logprobs"].is_null() ? nullptr : &logprobs;
+    with_logprobs += lp != nullptr;
+    std::string enc = EncodeResponse(tokens, lp);
     EXPECT_EQ(std::vector<uint8_t>(enc.begin(), enc.end()), Bytes(j["encoding_hex"].get<std::string>()));
-    EXPECT_EQ(ResponseDigest(tokens), H(j["digest_hex"].get<std::string>()));
+    EXPECT_EQ(ResponseDigest(tokens, lp), H(j["digest_hex"].get<std::string>()));
   }
+  EXPECT_EQ(with_logprobs, 2);
+}
+
+// Every logprob, alternative and count is bound, and -0 is not +0.
+TEST(Response, EveryLogprobChangesTheDigest) {
+  const std::vector<int32_t> tokens = {33, 257};
+  const std::vector<PositionLogprobs> base = {{-0.5f, {{33, -0.5f}, {7, -1.25f}}}, {-3.0f, {{12, 0.0f}}}};
+  std::vector<std::vector<PositionLogprobs>> variants(5, base);
+  variants[0][0].chosen = -0.50000006f;
+  variants[1][0].top[1].id = 8;
+  variants[2][0].top[1].logprob = -1.2500001f;
+  variants[3][1].top[0].logprob = -0.0f;
+  variants[4][1].top.pop_back();
+  EXPECT_NE(ResponseDigest(tokens, &base), ResponseDigest(tokens));
+  for (const auto& lp : variants) EXPECT_NE(ResponseDigest(tokens, &lp), ResponseDigest(tokens, &base));
 }
 
 Receipt ReceiptFromText(const nlohmann::json& v, const nlohmann::json& j) {

@@ -9,7 +9,7 @@ namespace aftune {
 
 namespace {
 
-constexpr std::string_view kRequestTag = "aftune inference request v2\n";
+constexpr std::string_view kRequestTag = "aftune inference request v3\n";
 constexpr std::string_view kResponseTag = "aftune inference response v1\n";
 
 void PutU32(std::string* out, uint32_t v) {
@@ -58,17 +58,32 @@ std::string EncodeRequest(const InferenceRequest& request) {
     PutU32(&out, std::bit_cast<uint32_t>(bias));
   }
   PutU32(&out, g.sampling.choice);
+  AFTUNE_CHECK(request.logprobs >= -1 && request.logprobs <= kMaxTopLogprobs);
+  PutU32(&out, static_cast<uint32_t>(request.logprobs + 1));
   return out;
 }
 
 Hash RequestDigest(const InferenceRequest& request) { return Sha256Of(EncodeRequest(request)); }
 
-std::string EncodeResponse(const std::vector<int32_t>& tokens) {
+std::string EncodeResponse(const std::vector<int32_t>& tokens, const std::vector<PositionLogprobs>* logprobs) {
   std::string out(kResponseTag);
   PutTokens(&out, tokens);
+  if (!logprobs) return out;
+  AFTUNE_CHECK(logprobs->size() == tokens.size());
+  for (const PositionLogprobs& p : *logprobs) {
+    PutU32(&out, std::bit_cast<uint32_t>(p.chosen));
+    PutU32(&out, static_cast<uint32_t>(p.top.size()));
+    for (const TokenLogprob& t : p.top) {
+      AFTUNE_CHECK(t.id >= 0);
+      PutU32(&out, static_cast<uint32_t>(t.id));
+      PutU32(&out, std::bit_cast<uint32_t>(t.logprob));
+    }
+  }
   return out;
 }
 
-Hash ResponseDigest(const std::vector<int32_t>& tokens) { return Sha256Of(EncodeResponse(tokens)); }
+Hash ResponseDigest(const std::vector<int32_t>& tokens, const std::vector<PositionLogprobs>* logprobs) {
+  return Sha256Of(EncodeResponse(tokens, logprobs));
+}
 
 }  // namespace aftune

@@ -11,6 +11,7 @@
 
 #include "base/strict_json.h"
 #include "commit/encoding.h"
+#include "infer/logprobs.h"
 
 namespace aftune {
 
@@ -210,6 +211,30 @@ std::variant<std::vector<std::pair<int32_t, float>>, ApiError> GetLogitBias(cons
   return out;
 }
 
+// logprobs: completions' integer in [0, 5]; chat's boolean with
+// top_logprobs in [0, 20] (allowed only with logprobs true).
+std::optional<ApiError> GetLogprobs(const Fields& f, bool chat, int64_t* top) {
+  const Json* v = f.Get("logprobs");
+  if (!chat) {
+    if (!v) return std::nullopt;
+    auto k = GetInt(*v, "logprobs", 0, 5);
+    if (auto* e = std::get_if<ApiError>(&k)) return *e;
+    *top = std::get<int64_t>(k);
+    return std::nullopt;
+  }
+  if (v && !v->is_boolean()) return InvalidRequest("logprobs", TypeError("logprobs", "a boolean"));
+  const bool on = v && v->get<bool>();
+  const Json* t = f.Get("top_logprobs");
+  if (t && !on && *t != 0) return InvalidRequest("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+  if (!on) return std::nullopt;
+  *top = 0;
+  if (!t) return std::nullopt;
+  auto k = GetInt(*t, "top_logprobs", 0, kMaxTopLogprobs);
+  if (auto* e = std::get_if<ApiError>(&k)) return *e;
+  *top = std::get<int64_t>(k);
+  return std::nullopt;
+}
+
 // OpenAI fields that would change the output and are not implemented: each
 // accepted only at the value that changes nothing (absent and null too).
 struct Unimplemented {
@@ -217,8 +242,6 @@ struct Unimplemented {
   bool (*no_op)(const Json&);
 };
 constexpr Unimplemented kUnimplemented[] = {
-    {"logprobs", [](const Json& v) { return v == false || v == 0; }},
-    {"top_logprobs", [](const Json& v) { return v == 0; }},
     {"echo", [](const Json& v) { return v == false; }},
     {"best_of", [](const Json& v) { return v == 1; }},
     {"suffix", [](const Json& v) { return v == ""; }},
@@ -302,9 +325,11 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
   static const std::set<std::string> kKnown = {"model", "max_tokens", "temperature", "top_p", "top_k",
                                                "seed",  "stop",       "n",           "stream", "user",
                                                "stream_options", "metadata", "store", "parallel_tool_calls",
-                                               "presence_penalty", "frequency_penalty", "logit_bias"};
+                                               "presence_penalty", "frequency_penalty", "logit_bias",
+                                               "logprobs"};
   for (const auto& [key, value] : obj.items()) {
-    if (kKnown.count(key) || key == (chat ? "messages" : "prompt") || (chat && key == "max_completion_tokens"))
+    if (kKnown.count(key) || key == (chat ? "messages" : "prompt") ||
+        (chat && (key == "max_completion_tokens" || key == "top_logprobs")))
       continue;
     auto it = std::find_if(std::begin(kUnimplemented), std::end(kUnimplemented),
                            [&name = key](const Unimplemented& u) { return name == u.name; });
@@ -368,6 +393,9 @@ std::variant<ApiRequest, ApiError> ParseApiRequest(ApiEndpoint endpoint, std::st
     return *e;
   std::string user;
   if (auto e = Optional(f, "user", &user, str("user"))) return *e;
+  if (auto e = GetLogprobs(f, chat, &r.logprobs)) return *e;
+  if (r.logprobs >= 0 && r.stream)
+    return InvalidRequest("logprobs", "'logprobs' is not supported with 'stream' by this server");
   if (Status st = r.sampling.Validate(); !st.ok()) {
     const std::string& m = st.message();
     return InvalidRequest(m.substr(0, m.find(' ')), m);  // SamplingParams::Validate names the field first

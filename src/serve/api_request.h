@@ -28,9 +28,12 @@
 //   user         string, ignored
 //   metadata (object of strings), store, parallel_tool_calls (booleans):
 //                ignored, they change nothing about the output
-//   logprobs, echo, tools, ... (kUnimplemented in
+//   echo, tools, ... (kUnimplemented in
 //                api_request.cc): refused naming the field unless at the
 //                value that changes nothing (false, 0, {}, [], "none")
+//   logprobs     completions: integer in [0, 5] (the top alternatives);
+//                chat: boolean, with top_logprobs integer in [0, 20]
+//                (only with logprobs true); not with stream
 //   stream       boolean, default false: the answer as server-sent events
 //   stream_options  {"include_usage": boolean} or null; only with stream
 //
@@ -88,6 +91,7 @@ struct ApiRequest {
   std::vector<ChatMessage> messages;   // chat completions
   int64_t max_tokens = 16;
   int64_t n = 1;  // choices per prompt
+  int64_t logprobs = -1;  // -1: none; else the top alternatives to report
   SamplingParams sampling;
   std::vector<std::string> stop;
   bool stream = false;

@@ -78,3 +78,62 @@ TEST(ApiRequest, PromptArraysAndChoices) {
 
 }  // namespace
 }  // namespace aftune
+
+namespace aftune {
+namespace {
+
+std::variant<ApiRequest, ApiError> Chat(const std::string& fields) {
+  return ParseApiRequest(ApiEndpoint::kChatCompletions,
+                         R"({"model": "m", "messages": [{"role": "user", "content": "x"}])" + fields + "}", 64);
+}
+
+std::string ChatRefusedParam(const std::string& fields) {
+  auto r = Chat(fields);
+  const ApiError* e = std::get_if<ApiError>(&r);
+  return e ? e->param : "";
+}
+
+int64_t Logprobs(const std::variant<ApiRequest, ApiError>& r) {
+  const ApiRequest* a = std::get_if<ApiRequest>(&r);
+  EXPECT_TRUE(a) << std::get<ApiError>(r).message;
+  return a ? a->logprobs : -2;
+}
+
+// Completions: logprobs an integer in [0, 5], the number of alternatives.
+TEST(ApiRequest, CompletionsLogprobsIsAnIntegerUpToFive) {
+  EXPECT_EQ(Logprobs(Completion("")), -1);
+  EXPECT_EQ(Logprobs(Completion(R"(, "logprobs": null)")), -1);
+  EXPECT_EQ(Logprobs(Completion(R"(, "logprobs": 0)")), 0);
+  EXPECT_EQ(Logprobs(Completion(R"(, "logprobs": 5)")), 5);
+  for (const char* bad : {"6", "-1", "true", "1.5", "\"2\""})
+    EXPECT_EQ(RefusedParam(R"(, "logprobs": )" + std::string(bad)), "logprobs") << bad;
+  EXPECT_EQ(RefusedParam(R"(, "top_logprobs": 2)"), "top_logprobs");  // chat's field
+}
+
+// Chat: logprobs a boolean, top_logprobs in [0, 20] and only with it.
+TEST(ApiRequest, ChatLogprobsIsABooleanWithTopLogprobs) {
+  EXPECT_EQ(Logprobs(Chat("")), -1);
+  EXPECT_EQ(Logprobs(Chat(R"(, "logprobs": false)")), -1);
+  EXPECT_EQ(Logprobs(Chat(R"(, "logprobs": false, "top_logprobs": 0)")), -1);
+  EXPECT_EQ(Logprobs(Chat(R"(, "logprobs": true)")), 0);
+  EXPECT_EQ(Logprobs(Chat(R"(, "logprobs": true, "top_logprobs": null)")), 0);
+  EXPECT_EQ(Logprobs(Chat(R"(, "logprobs": true, "top_logprobs": 20)")), 20);
+  EXPECT_EQ(ChatRefusedParam(R"(, "logprobs": true, "top_logprobs": 21)"), "top_logprobs");
+  EXPECT_EQ(ChatRefusedParam(R"(, "logprobs": true, "top_logprobs": -1)"), "top_logprobs");
+  EXPECT_EQ(ChatRefusedParam(R"(, "logprobs": 1)"), "logprobs");
+  EXPECT_EQ(ChatRefusedParam(R"(, "top_logprobs": 3)"), "top_logprobs");  // without logprobs
+  EXPECT_EQ(ChatRefusedParam(R"(, "logprobs": false, "top_logprobs": 3)"), "top_logprobs");
+}
+
+// Not with stream (yet): refused naming logprobs; false/absent streams fine.
+TEST(ApiRequest, LogprobsWithStreamAreRefusedNamingTheField) {
+  auto r = Chat(R"(, "logprobs": true, "stream": true)");
+  ASSERT_TRUE(std::holds_alternative<ApiError>(r));
+  EXPECT_EQ(std::get<ApiError>(r).param, "logprobs");
+  EXPECT_NE(std::get<ApiError>(r).message.find("stream"), std::string::npos);
+  EXPECT_EQ(RefusedParam(R"(, "logprobs": 0, "stream": true)"), "logprobs");
+  EXPECT_EQ(ChatRefusedParam(R"(, "logprobs": false, "stream": true)"), "");
+}
+
+}  // namespace
+}  // namespace aftune

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "infer/generator.h"
+#include "model/tokenizer.h"
 #include "protocol/receipt_bundle.h"
 #include "protocol/request.h"
 #include "serve/api_request.h"
@@ -29,10 +30,16 @@ nlohmann::json UsageJson(const std::vector<InferenceRequest>& requests, int64_t 
                          const std::vector<GenerationResult>& outs);
 
 // One choice of a non-streamed reply: index, finish_reason and chat's
-// message or completions' text (logprobs null); `receipt` (when given) is
-// the choice's own aftune_receipt, set when a reply has several choices.
+// message or completions' text; `receipt` (when given) is the choice's own
+// aftune_receipt, set when a reply has several choices. logprobs: null, or
+// (`logprobs` non-null, one per generated token) OpenAI's shapes: chat
+// {"content": [{token, logprob, bytes, top_logprobs: [{token, logprob,
+// bytes}]}]}, completions {tokens, token_logprobs, top_logprobs: [{token:
+// logprob}], text_offset}, each token's text its own Decode and the offsets
+// within the completion text from 0.
 nlohmann::json ChoiceJson(ApiEndpoint endpoint, size_t index, const GenerationResult& out,
-                          const std::optional<ReceiptBundle>& receipt);
+                          const std::optional<ReceiptBundle>& receipt,
+                          const std::vector<PositionLogprobs>* logprobs, const Tokenizer& tok);
 
 // One choice of a streamed chunk: chat's delta (the role when `first`) or
 // completions' text, and finish_reason (null until the last).

@@ -129,6 +129,7 @@ std::variant<InferenceRequest, ApiError> InferenceService::PrepareOne(const ApiR
     g.prompt = tok.EncodeWithSpecialTokens(api.prompts[prompt].text);  // transformers' add_special_tokens=True
   }
   g.max_tokens = api.max_tokens;
+  r.logprobs = api.logprobs;
   g.sampling = api.sampling;
   g.stop = api.stop;
   const int64_t context = model_.config.max_position_embeddings;
@@ -148,11 +149,11 @@ std::variant<InferenceRequest, ApiError> InferenceService::PrepareOne(const ApiR
   return r;
 }
 
-std::variant<std::optional<ReceiptBundle>, ApiError> InferenceService::LogReceipt(const InferenceRequest& request,
-                                                                                  const GenerationResult& out) {
+std::variant<std::optional<ReceiptBundle>, ApiError> InferenceService::LogReceipt(
+    const InferenceRequest& request, const GenerationResult& out, const std::vector<PositionLogprobs>* logprobs) {
   if (!log_) return std::optional<ReceiptBundle>();
   Receipt receipt{log_->origin(), 0,          identity_.model, identity_.adapter, identity_.commitment,
-                  RequestDigest(request),     ResponseDigest(out.tokens)};
+                  RequestDigest(request),     ResponseDigest(out.tokens, logprobs)};
   std::string note;
   Result<AppendedLeaves> appended = log_->Append(1, [&](uint64_t index) {
     receipt.index = index;
@@ -166,7 +167,8 @@ std::variant<std::optional<ReceiptBundle>, ApiError> InferenceService::LogReceip
     return e;
   }
   return std::optional<ReceiptBundle>(
-      ReceiptBundle{appended->first_index, std::move(note), appended->checkpoint, request, out.tokens});
+      ReceiptBundle{appended->first_index, std::move(note), appended->checkpoint, request, out.tokens,
+                    logprobs ? *logprobs : std::vector<PositionLogprobs>{}});
 }
 
 Json InferenceService::ReplyHead(const char* object, const std::string& id) const {
@@ -212,9 +214,15 @@ HttpReply InferenceService::Handle(ApiEndpoint endpoint, std::string_view body,
   // As a stream's: an answer no one is left to receive is not receipted.
   for (const GenerationResult& out : outs)
     if (out.finish == FinishReason::kCancelled) return {499, R"({"error": {"message": "the client went away"}})"};
+  // Logprobs from one teacher-forced pass: the logits each token was
+  // sampled from, bit for bit (batch invariance; infer/generator.h).
+  std::vector<std::vector<PositionLogprobs>> logprobs(requests.size());
+  const bool with_logprobs = api.logprobs >= 0;
+  for (size_t k = 0; k < requests.size() && with_logprobs; ++k)
+    logprobs[k] = ReplayLogprobs(*model_.decoder, requests[k].generation, outs[k].tokens, api.logprobs);
   std::vector<std::optional<ReceiptBundle>> bundles;
   for (size_t k = 0; k < requests.size(); ++k) {
-    auto logged = LogReceipt(requests[k], outs[k]);
+    auto logged = LogReceipt(requests[k], outs[k], with_logprobs ? &logprobs[k] : nullptr);
     if (auto* e = std::get_if<ApiError>(&logged)) return ErrorReply(*e);
     bundles.push_back(std::get<std::optional<ReceiptBundle>>(std::move(logged)));
   }
@@ -224,7 +232,8 @@ HttpReply InferenceService::Handle(ApiEndpoint endpoint, std::string_view body,
                          bundles[0] ? "cmpl-" + std::to_string(bundles[0]->log_index) : "cmpl-unlogged");
   reply["choices"] = Json::array();
   for (size_t k = 0; k < requests.size(); ++k)
-    reply["choices"].push_back(ChoiceJson(endpoint, k, outs[k], one ? std::nullopt : bundles[k]));
+    reply["choices"].push_back(ChoiceJson(endpoint, k, outs[k], one ? std::nullopt : bundles[k],
+                                          with_logprobs ? &logprobs[k] : nullptr, *model_.tokenizer));
   reply["usage"] = UsageJson(requests, api.n, outs);
   if (one && bundles[0]) reply["aftune_receipt"] = ReceiptBundleToJson(*bundles[0]);
   return {200, Dump(reply)};

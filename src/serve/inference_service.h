@@ -103,8 +103,10 @@ class InferenceService {
   // The prompt ids of a chat request (see the order of work above).
   Result<std::vector<int32_t>> ChatPrompt(const std::vector<ChatMessage>& messages) const;
   // Signs and durably logs the receipt of `out`; nullopt without a log.
+  // `logprobs`: non-null iff request.logprobs >= 0.
   std::variant<std::optional<ReceiptBundle>, ApiError> LogReceipt(const InferenceRequest& request,
-                                                                  const GenerationResult& out);
+                                                                  const GenerationResult& out,
+                                                                  const std::vector<PositionLogprobs>* logprobs = nullptr);
   nlohmann::json ModelJson() const;  // one entry of /v1/models
   // The fields every reply and chunk starts with.
   nlohmann::json ReplyHead(const char* object, const std::string& id) const;

@@ -121,6 +121,48 @@ chatMany.choices.forEach((c, k) => {
   keep(streamedMany[k].receipt);
 });
 
+// logprobs: chat's content[] and completions' four arrays, each value the
+// one the receipt binds (completion_logprobs, re-executed by the audit);
+// asking for them changes nothing about the answer.
+const chatLp = await client.chat.completions.create({ ...chatBody, logprobs: true, top_logprobs: 3 });
+const chatLpReceipt = chatLp.aftune_receipt;
+assert.deepEqual(chatLpReceipt.completion_tokens, chat.aftune_receipt.completion_tokens);
+assert.equal(chatLpReceipt.request.logprobs, 3);
+const content = chatLp.choices[0].logprobs.content;
+assert.equal(content.length, chatLpReceipt.completion_tokens.length);
+content.forEach((t, k) => {
+  const [chosen, top] = chatLpReceipt.completion_logprobs[k];
+  assert.equal(typeof t.token, 'string');
+  assert.ok(Array.isArray(t.bytes) && t.bytes.every((b) => b >= 0 && b < 256));
+  assert.equal(t.logprob, chosen);
+  assert.ok(t.logprob < 0);
+  assert.equal(t.top_logprobs.length, 3);
+  t.top_logprobs.forEach((a, i) => assert.equal(a.logprob, top[i][1]));
+  assert.ok(t.top_logprobs[0].logprob >= t.top_logprobs[1].logprob && t.top_logprobs[1].logprob >= t.top_logprobs[2].logprob);
+  assert.ok(t.logprob <= t.top_logprobs[0].logprob);
+});
+keep(chatLpReceipt);
+const completionLp = await client.completions.create({ ...completionBody, logprobs: 2, n: 2 });
+completionLp.choices.forEach((c, j) => {
+  const r = c.aftune_receipt;
+  const lp = c.logprobs;
+  assert.equal(r.request.choice, j);
+  assert.equal(lp.tokens.length, r.completion_tokens.length);
+  assert.deepEqual(lp.token_logprobs, r.completion_logprobs.map(([chosen]) => chosen));
+  lp.top_logprobs.forEach((top, k) => {
+    assert.ok(Object.keys(top).length >= 1 && Object.keys(top).length <= 2);
+    assert.ok(Object.values(top).every((x) => r.completion_logprobs[k][1].some(([, y]) => y === x)));
+  });
+  assert.equal(lp.text_offset[0], 0);
+  lp.text_offset.forEach((o, k) => k === 0 || assert.ok(o >= lp.text_offset[k - 1]));
+  keep(r);
+});
+assert.deepEqual(completionLp.choices[0].aftune_receipt.completion_tokens, completion.aftune_receipt.completion_tokens);
+await assert.rejects(client.chat.completions.create({ ...chatBody, logprobs: true, stream: true }),
+                     (e) => e instanceof OpenAI.BadRequestError && e.param === 'logprobs');
+await assert.rejects(client.chat.completions.create({ ...chatBody, top_logprobs: 2 }),
+                     (e) => e instanceof OpenAI.BadRequestError && e.param === 'top_logprobs');
+
 // Errors are the SDK's typed errors, naming the field.
 await assert.rejects(client.chat.completions.create({ ...chatBody, logit_bias: { 5: 101 } }),
                      (e) => e instanceof OpenAI.BadRequestError && e.param === 'logit_bias');
@@ -130,4 +172,4 @@ await assert.rejects(client.completions.create({ ...completionBody, model: 'nope
                      (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found');
 
 fs.writeFileSync(receiptsFile, receipts.map((r) => r + '\n').join(''));
-console.log(`openai SDK: ${receipts.length} answers (6 streamed), all as the non-streamed ones`);
+console.log(`openai SDK: ${receipts.length} answers (6 streamed, 3 with logprobs), all as the non-streamed ones`);

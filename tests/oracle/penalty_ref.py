@@ -26,27 +26,34 @@ import sys
 import torch
 
 
+def penalised_logits(case):
+    """{torch.float32: the formula in binary32, torch.float64: in float64}."""
+    bits = torch.tensor(case["logits_bits"], dtype=torch.int64).to(torch.int32)
+    logits = bits.view(torch.float32)
+    V = logits.numel()
+    counts = torch.bincount(torch.tensor(case["generated"], dtype=torch.int64), minlength=V)
+    seen = counts > 0
+    results = {}
+    for dtype in (torch.float32, torch.float64):
+        mu = logits.to(dtype)
+        c = counts.to(dtype)
+        freq = torch.tensor(case["frequency_penalty"], dtype=dtype)
+        pres = torch.tensor(case["presence_penalty"], dtype=dtype)
+        penalised = (mu - c * freq) - pres
+        mu = torch.where(seen, penalised, mu)
+        for key, bias in case["logit_bias"].items():
+            mu[int(key)] = mu[int(key)] + torch.tensor(bias, dtype=dtype)
+        results[dtype] = mu
+    return results
+
+
 def main():
     request = json.load(open(sys.argv[1]))
     out = []
     for case in request["cases"]:
-        bits = torch.tensor(case["logits_bits"], dtype=torch.int64).to(torch.int32)
-        logits = bits.view(torch.float32)
-        V = logits.numel()
-        counts = torch.bincount(torch.tensor(case["generated"], dtype=torch.int64), minlength=V)
-        seen = counts > 0
-        results = {}
-        for dtype in (torch.float32, torch.float64):
-            mu = logits.to(dtype)
-            c = counts.to(dtype)
-            freq = torch.tensor(case["frequency_penalty"], dtype=dtype)
-            pres = torch.tensor(case["presence_penalty"], dtype=dtype)
-            penalised = (mu - c * freq) - pres
-            mu = torch.where(seen, penalised, mu)
-            for key, bias in case["logit_bias"].items():
-                mu[int(key)] = mu[int(key)] + torch.tensor(bias, dtype=dtype)
-            results[dtype] = mu
+        results = penalised_logits(case)
         f32 = results[torch.float32]
+        V = f32.numel()
         f32_bits = [struct.unpack("<I", struct.pack("<f", float(x)))[0] for x in f32.tolist()]
         best = 0
         for v in range(1, V):

@@ -43,7 +43,7 @@ def s(text):
 
 
 def encode_request(r):
-    out = b"aftune inference request v2\n" + s(r["model"])
+    out = b"aftune inference request v3\n" + s(r["model"])
     out += u32(len(r["prompt"])) + b"".join(u32(t) for t in r["prompt"])
     out += u64(r["max_tokens"]) + f32_bits(r["temperature"]) + f32_bits(r["top_p"])
     out += u64(r["top_k"]) + u64(r["seed"])
@@ -52,11 +52,16 @@ def encode_request(r):
     bias = sorted(r["logit_bias"].items(), key=lambda kv: int(kv[0]))  # by token id
     out += u32(len(bias)) + b"".join(u32(int(k)) + f32_bits(v) for k, v in bias)
     out += u32(r["choice"])
+    out += u32(0 if r["logprobs"] is None else r["logprobs"] + 1)  # None: no logprobs asked
     return out
 
 
-def encode_response(tokens):
-    return b"aftune inference response v1\n" + u32(len(tokens)) + b"".join(u32(t) for t in tokens)
+def encode_response(tokens, logprobs=None):
+    """logprobs: None, or per token [chosen, [[id, logprob], ...]]."""
+    out = b"aftune inference response v1\n" + u32(len(tokens)) + b"".join(u32(t) for t in tokens)
+    for chosen, top in logprobs or []:
+        out += f32_bits(chosen) + u32(len(top)) + b"".join(u32(i) + f32_bits(x) for i, x in top)
+    return out
 
 
 # --- RFC 6962 §2.1, recursively -----------------------------------------------
@@ -126,7 +131,8 @@ def receipt_text(log, index, model, adapter, commitment, request, response):
 
 
 # logit_bias as a client sends it: token-id strings to numbers, in any order.
-NO_PENALTIES = {"presence_penalty": 0.0, "frequency_penalty": 0.0, "logit_bias": {}, "choice": 0}
+NO_PENALTIES = {"presence_penalty": 0.0, "frequency_penalty": 0.0, "logit_bias": {}, "choice": 0,
+                "logprobs": None}
 REQUESTS = [
     dict(NO_PENALTIES, model="m", prompt=[256, 104, 105], max_tokens=4, temperature=0.0,
          top_p=1.0, top_k=0, seed=0, stop=[]),
@@ -136,9 +142,18 @@ REQUESTS = [
          temperature=1.5, top_p=0.25, top_k=1, seed=7, stop=["", "\u00e9t\u00e9"]),
     {"model": "small", "prompt": [256, 65], "max_tokens": 8, "temperature": 0.9, "top_p": 1.0, "top_k": 0,
      "seed": 3, "stop": [], "presence_penalty": 0.5, "frequency_penalty": -0.3,
-     "logit_bias": {"300": -100, "13": 2.5, "7": 0.1}, "choice": 2},
+     "logit_bias": {"300": -100, "13": 2.5, "7": 0.1}, "choice": 2, "logprobs": None},
+    dict(NO_PENALTIES, model="small", prompt=[256, 72], max_tokens=2, temperature=1.0, top_p=1.0, top_k=0,
+         seed=11, stop=[], logprobs=2),
+    dict(NO_PENALTIES, model="small", prompt=[256, 72], max_tokens=2, temperature=1.0, top_p=1.0, top_k=0,
+         seed=11, stop=[], logprobs=0),
 ]
-RESPONSES = [[104, 105, 33, 257], [55, 10], [], [0, 4294967295 // 2]]
+RESPONSES = [[104, 105, 33, 257], [55, 10], [], [0, 4294967295 // 2], [33, 257], [33, 257]]
+# Per response: None, or the logprobs a request with logprobs k carries
+# (binary32 values: these are exact in binary32).
+LOGPROBS = [None, None, None, None,
+            [[-0.5, [[33, -0.5], [7, -1.25]]], [-3.0, [[12, -0.0625], [257, -3.0]]]],
+            [[-0.5, []], [-3.0, []]]]
 
 
 def main():
@@ -148,8 +163,8 @@ def main():
     for r in REQUESTS:
         enc = encode_request(r)
         requests.append(dict(r, encoding_hex=enc.hex(), digest_hex=sha256(enc).hex()))
-    responses = [{"tokens": t, "encoding_hex": encode_response(t).hex(),
-                  "digest_hex": sha256(encode_response(t)).hex()} for t in RESPONSES]
+    responses = [{"tokens": t, "logprobs": lp, "encoding_hex": encode_response(t, lp).hex(),
+                  "digest_hex": sha256(encode_response(t, lp)).hex()} for t, lp in zip(RESPONSES, LOGPROBS)]
 
     model = sha256(b"served model state")
     adapter = sha256(b"served adapter state")
@@ -157,7 +172,7 @@ def main():
     receipts, leaves = [], []
     for i in range(5):
         req = sha256(encode_request(REQUESTS[i % len(REQUESTS)]))
-        resp = sha256(encode_response(RESPONSES[i % len(RESPONSES)]))
+        resp = sha256(encode_response(RESPONSES[i % len(RESPONSES)], LOGPROBS[i % len(LOGPROBS)]))
         committed = i % 2 == 1
         text = receipt_text(origin, i, model, adapter if committed else None,
                             commitment if committed else None, req, resp)
