@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "client/serve_client.h"
 #include "protocol/receipt_bundle.h"
+#include "protocol/request.h"
 
 namespace aftune::cli {
 
@@ -47,9 +48,18 @@ Status AppendLine(const std::string& path, std::string line) {
 
 // The served request must be the one sent (the server tokenized the prompt).
 Status CheckRequestAsSent(const ClientArgs& a, const std::string& model, const InferenceRequest& r) {
-  const GenerationRequest& g = r.generation;
-  if (r.model != model || g.max_tokens != a.max_tokens || g.sampling.temperature != a.temperature ||
-      g.sampling.top_p != a.top_p || g.sampling.top_k != a.top_k || g.sampling.seed != a.seed || g.stop != a.stop)
+  // Every field the client did not send must be at its default: the bound
+  // request is compared whole, bar the prompt's tokens (the server's to make).
+  InferenceRequest sent;
+  sent.model = model;
+  sent.generation.prompt = r.generation.prompt;
+  sent.generation.max_tokens = a.max_tokens;
+  sent.generation.sampling.temperature = a.temperature;
+  sent.generation.sampling.top_p = a.top_p;
+  sent.generation.sampling.top_k = a.top_k;
+  sent.generation.sampling.seed = a.seed;
+  sent.generation.stop = a.stop;
+  if (EncodeRequest(sent) != EncodeRequest(r))
     return Status::Mismatch("the request the receipt binds differs from the request sent");
   return Status::Ok();
 }

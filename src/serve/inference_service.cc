@@ -132,6 +132,10 @@ std::variant<InferenceRequest, ApiError> InferenceService::PrepareOne(const ApiR
   r.logprobs = api.logprobs;
   g.sampling = api.sampling;
   g.stop = api.stop;
+  const std::string logprobs_field = api.endpoint == ApiEndpoint::kChatCompletions ? "top_logprobs" : "logprobs";
+  if (r.logprobs > model_.config.vocab_size)  // a receipt lists exactly that many alternatives
+    return InvalidRequest(logprobs_field, "asks for " + std::to_string(r.logprobs) + " alternatives; the vocabulary has " +
+                                              std::to_string(model_.config.vocab_size) + " tokens");
   const int64_t context = model_.config.max_position_embeddings;
   const int64_t prompt_tokens = static_cast<int64_t>(g.prompt.size());
   const std::string prompt_field = api.endpoint == ApiEndpoint::kChatCompletions ? "messages" : "prompt";
