@@ -2,7 +2,8 @@
 # The audit farm (audit/audit_farm.h): `mpirun -n R aftune audit train`
 # splits the drawn cells over R ranks, and its verdict is the single-process
 # one byte for byte: the JSON report, the HTML page, the printed summary and
-# the exit status, for R = 1, 2, 3 and for more ranks than cells. A run whose
+# the exit status, for R = 1, 2, 3 and for more ranks than cells; against the
+# provider's audit service too, where only `fetched` grows. A run whose
 # stored state is tampered with fails the same cells' checks, identically,
 # at each R; rank 1 given another store fails only its own share; a rank
 # whose checks before the cells differ makes the audit "could not audit". A
@@ -57,6 +58,41 @@ done
 "${mpi[@]}" -np 2 "$aftune" audit train --contract "$work/run.json" --commitment "$work/run/commitment.note" \
   --pub "$work/provider.pub" --data "$data" --model "$work/base" --run "$work/run" --samples 3 --threads 1 \
   >"$work/drawn.txt" 2>&1 && echo "ok   R=2 with a drawn nonce passes" || { echo "FAIL drawn nonce"; cat "$work/drawn.txt"; status=1; }
+
+# Against the provider's audit service: the same verdict at R = 2, 3; only
+# `fetched` grows, by the trace's lines that each further rank opens.
+printf 'auditor mpi-audit-test-token-0123456789 run\n' >"$work/tokens" && chmod 600 "$work/tokens"
+echo mpi-audit-test-token-0123456789 >"$work/auditor.token"
+"$aftune" provide --run "$work/run" --tokens "$work/tokens" --threads 1 --port 0 >"$work/provide.log" 2>&1 &
+provider=$!
+trap 'kill $provider 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q listening "$work/provide.log" && break; sleep 0.1; done
+url=$(grep -o 'http://[0-9.:]*' "$work/provide.log")
+remote() {  # out [prefix...]
+  local out=$1
+  shift
+  "$@" "$aftune" audit train --contract "$work/run.json" --commitment "$work/run/commitment.note" \
+    --pub "$work/provider.pub" --data "$data" --model "$work/base" --provider "$url" \
+    --token-file "$work/auditor.token" --weights "$work/run/adapter/adapter_model.safetensors" --samples 5 \
+    --nonce 00ff --threads 1 --report "$out.json" >"$out.txt" 2>&1
+}
+remote "$work/remote1"
+for r in 2 3; do
+  remote "$work/remote$r" "${mpi[@]}" -np "$r"
+  if python3 - "$work/remote1.json" "$work/remote$r.json" "$work/single.json" "$r" <<'PY'
+import json, sys
+one, farm, local, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), json.load(open(sys.argv[3])), int(sys.argv[4])
+f1, fr = one.pop("fetched"), farm.pop("fetched")
+records = one["commitment"]["records"]
+ok = one == farm == local and fr["states"] == f1["states"] and fr["boundaries"] == f1["boundaries"] \
+    and fr["lines"]["count"] == f1["lines"]["count"] + (r - 1) * records
+print("     fetched lines", f1["lines"]["count"], "->", fr["lines"]["count"], "(records", records, ")")
+sys.exit(0 if ok else 1)
+PY
+  then echo "ok   remote R=$r: the local verdict, fetched lines + (R-1) x records"
+  else echo "FAIL remote R=$r"; cat "$work/remote$r.txt"; status=1; fi
+done
+kill $provider
 
 # Tampered: every third stored tensor file of the run altered (its digest no
 # longer the trace's), so that cells of every rank's share fail.
