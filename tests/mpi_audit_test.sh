@@ -10,14 +10,7 @@
 # rank killed mid-audit (rank 1, or rank 0) stops the job with no report.
 #
 # Usage: mpi_audit_test.sh SOURCE_DIR AFTUNE_BINARY WORK_DIR
-set -euo pipefail
-src=$1 aftune=$2 work=$3
-rm -rf "$work" && mkdir -p "$work"
-data=$src/data/arith/train.jsonl
-mpi=(mpirun --allow-run-as-root --oversubscribe)
-
-"$aftune" keygen --name mpi.test/provider --out "$work/provider" >/dev/null
-"$aftune" model init --preset tiny --seed 3 --out "$work/base" >/dev/null
+source "$(dirname "$0")/mpi_common.sh"
 
 train() {  # steps run: records a LoRA run of `steps` steps
   "$aftune" contract create --base "$work/base" --data "$data" --out "$2.json" --method lora --r 4 \
