@@ -107,7 +107,7 @@ Result<RunSource> OpenRunSource(const AuditArgs& a, const Contract& contract, co
 // What the audit reads before it starts.
 struct AuditSetup {
   std::vector<uint8_t> nonce;
-  ChallengeStrategy strategy;
+  ChallengeStrategy strategy = ChallengeStrategy::kUniform;
   Contract contract;
   std::string note;
   PublicKey provider;
