@@ -8,14 +8,7 @@
 # a resume with another R ends identical to the uninterrupted run.
 #
 # Usage: mpi_train_test.sh SOURCE_DIR AFTUNE_BINARY WORK_DIR
-set -euo pipefail
-src=$1 aftune=$2 work=$3
-rm -rf "$work" && mkdir -p "$work"
-data=$src/data/arith/train.jsonl
-mpi=(mpirun --allow-run-as-root --oversubscribe)
-
-"$aftune" keygen --name mpi.test/provider --out "$work/provider" >/dev/null
-"$aftune" model init --preset tiny --seed 3 --out "$work/base" >/dev/null
+source "$(dirname "$0")/mpi_common.sh"
 
 contract() {  # method steps file [options...]
   local method=$1 steps=$2 file=$3

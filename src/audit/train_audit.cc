@@ -80,7 +80,14 @@ double ComputeFraction(const AuditContext& ctx, const std::vector<Cell>& cells) 
 
 }  // namespace
 
-Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeRequest& challenge) {
+Result<CellsOutcome> CheckCellsHere(const AuditContext& ctx, OpeningSource& source, AuditReport* report) {
+  BlockBaseCache bases(ctx);
+  for (const Cell& cell : report->cells) AFTUNE_RETURN_IF_ERROR(CheckCell(ctx, source, cell, &bases, report));
+  return CellsOutcome::kChecked;
+}
+
+Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeRequest& challenge,
+                                  const CellsChecker& check_cells) {
   AFTUNE_CHECK(in.source != nullptr && !challenge.nonce.empty() && challenge.samples >= 0);
   AuditReport report;
   report.nonce_hex = HexEncode(challenge.nonce);
@@ -149,8 +156,8 @@ Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeReq
     report.population = ChallengePopulation(ctx.layout, challenge.strategy);
   }
   report.compute_fraction = ComputeFraction(ctx, report.cells);
-  BlockBaseCache bases(ctx);
-  for (const Cell& cell : report.cells) AFTUNE_RETURN_IF_ERROR(CheckCell(ctx, *in.source, cell, &bases, &report));
+  AFTUNE_ASSIGN_OR_RETURN(CellsOutcome cells, check_cells(ctx, *in.source, &report));
+  if (cells == CellsOutcome::kVerdictElsewhere) return report;
   AFTUNE_RETURN_IF_ERROR(CheckFinalState(ctx, *commitment, *in.source, in.delivered_weights, &report));
   return report;
 }

@@ -16,10 +16,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "audit/audit_context.h"
 #include "audit/audit_report.h"
 #include "audit/challenge.h"
 #include "commit/key.h"
@@ -44,10 +46,23 @@ struct ChallengeRequest {
   std::optional<std::string> cells;  // "L,S;…": exactly these cells
 };
 
+// How the drawn cells (report->cells) are checked: each cell's checks
+// appended to the report in the cells' order. kVerdictElsewhere when this
+// process only checked some cells for another that makes the verdict (a
+// worker rank of the audit farm, audit/audit_farm.h): the audit then stops
+// after the cells, its report not a verdict.
+enum class CellsOutcome { kChecked, kVerdictElsewhere };
+using CellsChecker =
+    std::function<Result<CellsOutcome>(const AuditContext& ctx, OpeningSource& source, AuditReport* report)>;
+
+// Every cell here, one after another (audit/cell_check.h CheckCell).
+Result<CellsOutcome> CheckCellsHere(const AuditContext& ctx, OpeningSource& source, AuditReport* report);
+
 // The report, whatever the verdict. A non-ok status means the audit could
 // not be carried out, naming the input: a file that cannot be read or
 // parsed (contract, dataset, base model, delivered weights), --cells that do
 // not name cells of the grid (kInvalidArgument).
-Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeRequest& challenge);
+Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeRequest& challenge,
+                                  const CellsChecker& check_cells = CheckCellsHere);
 
 }  // namespace aftune

@@ -11,6 +11,9 @@
 //   service (client/remote_openings.h; the run named by the commitment's
 //   SHA-256) and the delivered weights the client received (--weights).
 //   A remote audit reports what it fetched and how many bytes.
+//   Under mpirun it is the audit farm (audit/audit_farm.h): the ranks share
+//   the cells, rank 0 prints and writes the verdict, and every rank exits
+//   with rank 0's status.
 //   Exit status: 0 pass, 3 fail (a violation was found), 1 could not audit
 //   (the message names the input), 2 usage.
 #include <sys/random.h>
@@ -21,12 +24,14 @@
 #include <string>
 #include <vector>
 
+#include "audit/audit_farm.h"
 #include "audit/report_html.h"
 #include "audit/train_audit.h"
 #include "base/file.h"
 #include "cli/commands.h"
 #include "client/remote_openings.h"
 #include "commit/encoding.h"
+#include "dist/communicator.h"
 #include "protocol/contract.h"
 #include "trace/run_openings.h"
 
@@ -54,12 +59,6 @@ struct AuditArgs {
   std::string contract, commitment, pub, data, model, run, provider, token_file, weights, nonce, strategy = "uniform",
       cells, report, html;
   int64_t samples = -1;
-};
-
-// The report with, for a remote audit, what was fetched.
-struct AuditOutcome {
-  AuditReport report;
-  std::optional<FetchTally> fetched;
 };
 
 nlohmann::json FetchedJson(const FetchTally& f) {
@@ -105,21 +104,36 @@ Result<RunSource> OpenRunSource(const AuditArgs& a, const Contract& contract, co
   return out;
 }
 
-// The audit's report, or why it could not be made.
-Result<AuditOutcome> RunAudit(const AuditArgs& a) {
-  AFTUNE_ASSIGN_OR_RETURN(std::vector<uint8_t> nonce, AuditNonce(a.nonce));
-  AFTUNE_ASSIGN_OR_RETURN(ChallengeStrategy strategy, ParseChallengeStrategy(a.strategy));
-  AFTUNE_ASSIGN_OR_RETURN(Contract contract, ReadContract(a.contract));
-  AFTUNE_ASSIGN_OR_RETURN(std::string note, ReadFile(a.commitment));
-  AFTUNE_ASSIGN_OR_RETURN(PublicKey provider, ReadPublicKeyFile(a.pub));
-  AFTUNE_ASSIGN_OR_RETURN(RunSource source, OpenRunSource(a, contract, note));
-  TrainAuditInputs in{a.contract, note, provider, a.data, a.model, source.weights, source.openings.get()};
-  ChallengeRequest challenge{a.samples, nonce, strategy, std::nullopt};
+// What the audit reads before it starts.
+struct AuditSetup {
+  std::vector<uint8_t> nonce;
+  ChallengeStrategy strategy = ChallengeStrategy::kUniform;
+  Contract contract;
+  std::string note;
+  PublicKey provider;
+  RunSource source;
+};
+
+Result<AuditSetup> SetUp(const AuditArgs& a, AuditFarm& farm) {
+  AuditSetup s;
+  AFTUNE_ASSIGN_OR_RETURN(s.nonce, farm.Nonce(AuditNonce(a.nonce)));
+  AFTUNE_ASSIGN_OR_RETURN(s.strategy, ParseChallengeStrategy(a.strategy));
+  AFTUNE_ASSIGN_OR_RETURN(s.contract, ReadContract(a.contract));
+  AFTUNE_ASSIGN_OR_RETURN(s.note, ReadFile(a.commitment));
+  AFTUNE_ASSIGN_OR_RETURN(s.provider, ReadPublicKeyFile(a.pub));
+  AFTUNE_ASSIGN_OR_RETURN(s.source, OpenRunSource(a, s.contract, s.note));
+  return s;
+}
+
+// The audit's report, or why it could not be made (on a worker rank of the
+// farm: an empty outcome once rank 0 has its part).
+Result<AuditOutcome> RunAudit(const AuditArgs& a, AuditFarm& farm) {
+  Result<AuditSetup> s = SetUp(a, farm);
+  if (!s.ok()) return farm.Failed(s.status());
+  TrainAuditInputs in{a.contract, s->note, s->provider, a.data, a.model, s->source.weights, s->source.openings.get()};
+  ChallengeRequest challenge{a.samples, s->nonce, s->strategy, std::nullopt};
   if (!a.cells.empty()) challenge.cells = a.cells;
-  AFTUNE_ASSIGN_OR_RETURN(AuditReport report, AuditTraining(in, challenge));
-  AuditOutcome out{std::move(report), std::nullopt};
-  if (source.remote) out.fetched = source.remote->fetched();
-  return out;
+  return farm.Audit(in, challenge, s->source.remote);
 }
 
 Status WriteOutputs(const AuditArgs& a, const AuditOutcome& r) {
@@ -132,14 +146,24 @@ Status WriteOutputs(const AuditArgs& a, const AuditOutcome& r) {
   return Status::Ok();
 }
 
-void AuditTrain(const AuditArgs& a) {
-  Result<AuditOutcome> r = RunAudit(a);
+void AuditAsRank(const AuditArgs& a, AuditFarm& farm) {
+  Result<AuditOutcome> r = RunAudit(a, farm);
+  if (!farm.verdict_here()) return;
   if (!r.ok()) return Finish(r.status().WithContext("could not audit"));
   std::fputs(ReportSummary(r->report).c_str(), stdout);
   if (r->fetched) std::fputs(FetchedSummary(*r->fetched).c_str(), stdout);
   const Status written = WriteOutputs(a, *r);
   if (!written.ok()) return Finish(written);
   SetExitCode(r->report.passed() ? 0 : kExitAuditFailed);
+}
+
+void AuditTrain(const AuditArgs& a) {
+  Result<std::unique_ptr<Communicator>> comm = JoinJob();
+  if (!comm.ok()) return Finish(comm.status());
+  AuditFarm farm(comm->get());
+  AuditAsRank(a, farm);
+  SetExitCode(farm.JobExitCode(ExitCode()));
+  comm->reset();  // finalises MPI
 }
 
 }  // namespace
