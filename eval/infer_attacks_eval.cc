@@ -153,7 +153,9 @@ std::vector<ReceiptBundle> Serve(const Attack& attack, const Models& models, con
     std::vector<int32_t> tokens = Run(dishonest && attack.model ? *attack.model : *models.honest, run);
     if (dishonest && attack.edit_output) attack.edit_output(tokens);
     if (tokens != Run(*models.honest, req.generation)) differing.insert(i);
-    Receipt r{key.name(), 0, committed, std::nullopt, std::nullopt, RequestDigest(req), ResponseDigest(tokens)};
+    const ReceiptSalt salt = NewReceiptSalt();
+    Receipt r{key.name(),          0, committed, std::nullopt, std::nullopt, BlindDigest(salt, RequestDigest(req)),
+              BlindDigest(salt, ResponseDigest(tokens))};
     std::string note;
     auto sign = [&](uint64_t index) {
       r.index = index;
@@ -165,7 +167,7 @@ std::vector<ReceiptBundle> Serve(const Attack& attack, const Models& models, con
       a = Must(log.Append(1, [&](uint64_t index) {
         sign(index);
         Receipt other = r;
-        other.response = ResponseDigest({});
+        other.response = BlindDigest(salt, ResponseDigest({}));
         return SignReceipt(other, key);
       }), "append");
     } else if (dishonest && attack.fork) {
@@ -177,7 +179,7 @@ std::vector<ReceiptBundle> Serve(const Attack& attack, const Models& models, con
       a = Must(log.Append(1, sign), "append");
       if (attack.fork) Must(fork_log.Append(1, [&](uint64_t) { return note; }), "append");
     }
-    out.push_back({a.first_index, note, a.checkpoint, req, tokens});
+    out.push_back({a.first_index, note, a.checkpoint, req, tokens, {}, salt});
   }
   return out;
 }

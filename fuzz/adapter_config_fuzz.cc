@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   AFTUNE_CHECK(aftune::WriteFileAtomic(config, std::string(reinterpret_cast<const char*>(data), size)).ok());
   aftune::Result<aftune::LoadedAdapter> r = aftune::LoadAdapterDir(Dir(), cfg);
   AFTUNE_CHECK(!r.ok());
-  const std::string& msg = r.status().message();
+  const std::string msg = r.status().message();
   AFTUNE_CHECK(msg.rfind(config, 0) == 0 || msg.find("adapter_model.safetensors") != std::string::npos);
   return 0;
 }

@@ -39,7 +39,7 @@ class InferAuditTest : public ::testing::Test {
   // self-consistent dishonest answer.
   ReceiptBundle Resign(ReceiptBundle b, std::vector<int32_t> tokens, ReceiptLog& log) {
     Receipt r = *ParseReceiptText(*UnverifiedNoteText(b.receipt));
-    r.response = ResponseDigest(tokens, b.request.logprobs >= 0 ? &b.completion_logprobs : nullptr);
+    r.response = BlindDigest(b.salt, ResponseDigest(tokens, b.request.logprobs >= 0 ? &b.completion_logprobs : nullptr));
     AppendedLeaves a = *log.Append(1, [&](uint64_t index) {
       r.index = index;
       return SignReceipt(r, f_.key);

@@ -1,11 +1,32 @@
 #include "protocol/receipt.h"
 
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "commit/encoding.h"
 #include "commit/note.h"
 
 namespace aftune {
+
+ReceiptSalt NewReceiptSalt() {
+  ReceiptSalt salt;
+  if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) {
+    std::fprintf(stderr, "aftune: the random generator failed to make a receipt salt\n");
+    std::abort();
+  }
+  return salt;
+}
+
+Hash BlindDigest(const ReceiptSalt& salt, const Hash& digest) {
+  Hash out;
+  unsigned len = 0;
+  HMAC(EVP_sha256(), salt.data(), static_cast<int>(salt.size()), digest.data(), digest.size(), out.data(), &len);
+  return out;
+}
 
 namespace {
 

@@ -3,20 +3,29 @@
 // and receipts"). A C2SP signed note (commit/note.h) by the provider's key
 // whose text is exactly these eight lines, each ending in LF:
 //
-//   aftune inference receipt v1
+//   aftune inference receipt v2
 //   log <origin>              the receipt log's origin (a key name)
 //   index <decimal>           the receipt's leaf index in that log
 //   model <hex>               state digest of the served model.safetensors
 //   adapter <hex|none>        state digest of the served adapter, or none
 //   commitment <hex|none>     SHA-256 of the training commitment note's bytes
 //                             the served weights come from, or none
-//   request <hex>             request digest (protocol/request.h)
-//   response <hex>            response digest (protocol/request.h)
+//   request <hex>             blinded request digest (below)
+//   response <hex>            blinded response digest (below)
+//
+// The log is public, and a prompt like "3+4=" is found from its digest in a
+// few guesses, so the receipt holds the request and response digests of
+// protocol/request.h blinded by a secret salt of 32 random bytes drawn for
+// this receipt alone: blinded = HMAC-SHA256(key = salt, message = digest).
+// The salt goes to the client alone (in its receipt bundle), who can then
+// show the receipt binds its request and answer; the log alone reveals
+// nothing a guess can be tested against.
 //
 // Hex is 64 lowercase digits; the index is canonical decimal. The signed
 // note's bytes are the log leaf (leaf hash SHA-256(0x00 ‖ note)).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,7 +37,15 @@
 
 namespace aftune {
 
-inline constexpr std::string_view kReceiptHeader = "aftune inference receipt v1";
+inline constexpr std::string_view kReceiptHeader = "aftune inference receipt v2";
+
+using ReceiptSalt = std::array<uint8_t, 32>;
+
+// A fresh salt from OpenSSL's CSPRNG. Aborts if the generator fails: a
+// predictable salt would publish guessable digests.
+ReceiptSalt NewReceiptSalt();
+// HMAC-SHA256(key = salt, message = the 32 bytes of digest).
+Hash BlindDigest(const ReceiptSalt& salt, const Hash& digest);
 
 struct Receipt {
   std::string log;  // origin
@@ -36,8 +53,8 @@ struct Receipt {
   Hash model{};
   std::optional<Hash> adapter;
   std::optional<Hash> commitment;
-  Hash request{};
-  Hash response{};
+  Hash request{};   // blinded
+  Hash response{};  // blinded
   bool operator==(const Receipt&) const = default;
 };
 

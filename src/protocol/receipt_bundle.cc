@@ -39,7 +39,8 @@ Json ReceiptBundleToJson(const ReceiptBundle& b) {
               {"checkpoint", b.checkpoint},
               {"request", request},
               {"completion_tokens", b.completion_tokens},
-              {"completion_logprobs", logprobs}};
+              {"completion_logprobs", logprobs},
+              {"salt", HashToHex(b.salt)}};
 }
 
 namespace {
@@ -138,7 +139,7 @@ Result<std::vector<PositionLogprobs>> Logprobs(const Json& j, size_t tokens, int
 
 Result<ReceiptBundle> ReceiptBundleFromJson(const Json& j, const std::vector<std::string>& extra_keys) {
   std::vector<std::string> keys = {"log_index", "receipt", "checkpoint", "request", "completion_tokens",
-                                   "completion_logprobs"};
+                                   "completion_logprobs", "salt"};
   keys.insert(keys.end(), extra_keys.begin(), extra_keys.end());
   AFTUNE_RETURN_IF_ERROR(OnlyKeys(j, "", keys));
   ReceiptBundle b;
@@ -146,6 +147,10 @@ Result<ReceiptBundle> ReceiptBundleFromJson(const Json& j, const std::vector<std
   AFTUNE_ASSIGN_OR_RETURN(b.receipt, Str(j["receipt"], "receipt"));
   AFTUNE_ASSIGN_OR_RETURN(b.checkpoint, Str(j["checkpoint"], "checkpoint"));
   AFTUNE_ASSIGN_OR_RETURN(b.completion_tokens, Tokens(j["completion_tokens"], "completion_tokens"));
+  AFTUNE_ASSIGN_OR_RETURN(std::string salt, Str(j["salt"], "salt"));
+  Result<Hash> salt_bytes = HashFromHex(salt);
+  if (!salt_bytes.ok()) return Wrong("salt", "must be 64 lowercase hex digits");
+  b.salt = *salt_bytes;
   const Json& r = j["request"];
   AFTUNE_RETURN_IF_ERROR(OnlyKeys(
       r, "request.", {"model", "prompt_tokens", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop",
@@ -196,10 +201,13 @@ Result<Receipt> CheckReceiptBundle(const ReceiptBundle& b) {
   if (r.index != b.log_index)
     return Status::Mismatch("the receipt's index " + std::to_string(r.index) + " is not log_index " +
                             std::to_string(b.log_index));
-  if (r.request != RequestDigest(b.request))
-    return Status::Mismatch("the receipt's request digest is not the digest of the request");
-  if (r.response != ResponseDigest(b.completion_tokens, b.request.logprobs >= 0 ? &b.completion_logprobs : nullptr))
-    return Status::Mismatch("the receipt's response digest is not the digest of completion_tokens (and logprobs)");
+  if (r.request != BlindDigest(b.salt, RequestDigest(b.request)))
+    return Status::Mismatch("the receipt's request digest is not the digest of the request under the salt");
+  const Hash response =
+      ResponseDigest(b.completion_tokens, b.request.logprobs >= 0 ? &b.completion_logprobs : nullptr);
+  if (r.response != BlindDigest(b.salt, response))
+    return Status::Mismatch(
+        "the receipt's response digest is not the digest of completion_tokens (and logprobs) under the salt");
   AFTUNE_ASSIGN_OR_RETURN(std::string cp_text, UnverifiedNoteText(b.checkpoint));
   AFTUNE_ASSIGN_OR_RETURN(Checkpoint cp, ParseCheckpoint(cp_text));
   if (cp.origin != r.log)

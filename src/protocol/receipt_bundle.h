@@ -13,7 +13,9 @@
 //                "top_p": 1.0, "top_k": 0, "seed": 0, "stop": ["\n"],
 //                "presence_penalty": 0.0, "frequency_penalty": 0.5,
 //                "logit_bias": [[13, -100.0]], "choice": 0},
-//    "completion_tokens": [55, 10]}
+//    "completion_tokens": [55, 10],
+//    "completion_logprobs": null,
+//    "salt": "<64 hex: the secret that blinds the receipt's digests>"}
 //
 // temperature, top_p, the penalties and biases are the binary32 values used, written as the
 // doubles equal to them; reading them back to binary32 is exact.
@@ -41,6 +43,9 @@ struct ReceiptBundle {
   // digest); JSON "completion_logprobs": [[logprob, [[id, logprob], ...]], ...]
   // or null.
   std::vector<PositionLogprobs> completion_logprobs = {};
+  // The receipt's request and response digests are BlindDigest(salt, ...) of
+  // protocol/request.h's (protocol/receipt.h). Kept by the client alone.
+  ReceiptSalt salt{};
 };
 
 nlohmann::json ReceiptBundleToJson(const ReceiptBundle& b);
@@ -55,7 +60,7 @@ Result<std::string> UnverifiedNoteText(const std::string& note);
 
 // Well-formedness without the provider's key: the receipt note's text
 // parses, names log_index and the digests of `request` and
-// `completion_tokens`; the checkpoint's text parses, has the receipt's log
+// `completion_tokens` blinded by `salt`; the checkpoint's text parses, has the receipt's log
 // as origin and covers log_index. Signatures, inclusion and consistency are
 // the auditor's to check. Returns the parsed receipt; kMismatch or
 // kCorruption naming what is wrong.

@@ -133,12 +133,28 @@ TEST(Receipt, TextSignatureAndParseMatchVectors) {
     if (r.commitment) {
       EXPECT_EQ(*r.commitment, H(v["commitment_hex"].get<std::string>()));
     }
+    // The digests it holds are the request's and response's, blinded by
+    // its salt (Python's hmac wrote them).
+    const Hash salt = H(j["salt_hex"].get<std::string>());
+    const Hash request = H(v["requests"][j["request"].get<size_t>()]["digest_hex"].get<std::string>());
+    const Hash response = H(v["responses"][j["response"].get<size_t>()]["digest_hex"].get<std::string>());
+    EXPECT_EQ(r.request, BlindDigest(salt, request));
+    EXPECT_EQ(r.response, BlindDigest(salt, response));
+    EXPECT_NE(r.request, request);
     EXPECT_EQ(ReceiptText(r), j["text"].get<std::string>());
     EXPECT_EQ(SignReceipt(r, provider), j["note"].get<std::string>());  // Ed25519 is deterministic
     Result<Receipt> opened = VerifyReceipt(j["note"].get<std::string>(), provider.public_key());
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     EXPECT_EQ(*opened, r);
   }
+}
+
+TEST(Receipt, BlindingDependsOnTheSalt) {
+  const Hash digest = Sha256Of(std::string_view("aftune inference request v3\n..."));
+  const ReceiptSalt a = NewReceiptSalt(), b = NewReceiptSalt();
+  EXPECT_NE(a, b);
+  EXPECT_NE(BlindDigest(a, digest), BlindDigest(b, digest));
+  EXPECT_EQ(BlindDigest(a, digest), BlindDigest(a, digest));
 }
 
 TEST(Receipt, FlippedBytesAndOtherKeysAreRejected) {
@@ -167,7 +183,7 @@ TEST(Receipt, StrictParsing) {
   const std::string bad[] = {
       text.substr(0, text.size() - 1),           // no final LF
       text + "extra 1\n",                        // a ninth line
-      replace("receipt v1", "receipt v2"),       // header
+      replace("receipt v2", "receipt v1"),       // header: v1 held unblinded digests
       replace("index 1", "index 01"),            // non-canonical number
       replace("index 1", "index  1"),            // double space
       replace("\nmodel ", "\nmodel-state "),     // field name

@@ -156,8 +156,14 @@ std::variant<InferenceRequest, ApiError> InferenceService::PrepareOne(const ApiR
 std::variant<std::optional<ReceiptBundle>, ApiError> InferenceService::LogReceipt(
     const InferenceRequest& request, const GenerationResult& out, const std::vector<PositionLogprobs>* logprobs) {
   if (!log_) return std::optional<ReceiptBundle>();
-  Receipt receipt{log_->origin(), 0,          identity_.model, identity_.adapter, identity_.commitment,
-                  RequestDigest(request),     ResponseDigest(out.tokens, logprobs)};
+  const ReceiptSalt salt = NewReceiptSalt();  // blinds the public log's digests (protocol/receipt.h)
+  Receipt receipt{log_->origin(),
+                  0,
+                  identity_.model,
+                  identity_.adapter,
+                  identity_.commitment,
+                  BlindDigest(salt, RequestDigest(request)),
+                  BlindDigest(salt, ResponseDigest(out.tokens, logprobs))};
   std::string note;
   Result<AppendedLeaves> appended = log_->Append(1, [&](uint64_t index) {
     receipt.index = index;
@@ -172,7 +178,7 @@ std::variant<std::optional<ReceiptBundle>, ApiError> InferenceService::LogReceip
   }
   return std::optional<ReceiptBundle>(
       ReceiptBundle{appended->first_index, std::move(note), appended->checkpoint, request, out.tokens,
-                    logprobs ? *logprobs : std::vector<PositionLogprobs>{}});
+                    logprobs ? *logprobs : std::vector<PositionLogprobs>{}, salt});
 }
 
 Json InferenceService::ReplyHead(const char* object, const std::string& id) const {
