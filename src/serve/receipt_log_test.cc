@@ -9,6 +9,7 @@
 #include "commit/checkpoint.h"
 #include "commit/note.h"
 #include "commit/test_vectors.h"
+#include "serve/pg_test_util.h"
 #include "serve/sqlite.h"
 
 namespace aftune {
@@ -17,14 +18,42 @@ namespace {
 using testing::H;
 using testing::Hashes;
 
-std::string TempDb(const std::string& tag) {
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     ("aftune-log-" + tag + "-" + std::to_string(::getpid())))
-                        .string();
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir + "/log.db";
-}
+enum class Backend { kSqlite, kPostgres };
+
+// A fresh database of the backend under test: its --db string, and SQL run
+// on it (to break it on purpose).
+class TestDb {
+ public:
+  TestDb(Backend backend, const std::string& tag) {
+    if (backend == Backend::kPostgres) {
+      pg_ = std::make_unique<testing::PgTestDatabase>(tag);
+      db_ = pg_->uri();
+      return;
+    }
+    std::string dir = (std::filesystem::temp_directory_path() /
+                       ("aftune-log-" + tag + "-" + std::to_string(::getpid())))
+                          .string();
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    db_ = dir + "/log.db";
+  }
+  const std::string& db() const { return db_; }
+  Status Exec(const std::string& sql) const {
+    if (pg_) return pg_->Exec(sql);
+    AFTUNE_ASSIGN_OR_RETURN(Sqlite db, Sqlite::Open(db_));
+    return db.Exec(sql);
+  }
+
+ private:
+  std::unique_ptr<testing::PgTestDatabase> pg_;
+  std::string db_;
+};
+
+// Every test of the log, on SQLite and on PostgreSQL.
+class ReceiptLogTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  TestDb NewDb(const std::string& tag) { return TestDb(GetParam(), tag); }
+};
 
 PrivateKey VectorKey(const nlohmann::json& v) {
   Result<PrivateKey> k = ParsePrivateKey(v["provider_private_file"].get<std::string>());
@@ -42,10 +71,11 @@ Checkpoint OpenCheckpoint(const std::string& note, const PrivateKey& key) {
   return cp.ok() ? *cp : Checkpoint{};
 }
 
-TEST(ReceiptLog, ReproducesTheVectorLog) {
+TEST_P(ReceiptLogTest, ReproducesTheVectorLog) {
   nlohmann::json v = testing::LoadVectors("receipt.json");
   PrivateKey key = VectorKey(v);
-  auto log = ReceiptLog::Open(TempDb("vector"), key);
+  TestDb db = NewDb("vector");
+  auto log = ReceiptLog::Open(db.db(), key);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   EXPECT_EQ(OpenCheckpoint((*log)->LatestCheckpoint(), key).root, EmptyTreeRoot());
   const auto& receipts = v["receipts"];
@@ -72,9 +102,10 @@ TEST(ReceiptLog, ReproducesTheVectorLog) {
   EXPECT_EQ(*(*log)->Leaf(3), receipts[3]["note"].get<std::string>());
 }
 
-TEST(ReceiptLog, OutOfRangeRequestsAreErrors) {
+TEST_P(ReceiptLogTest, OutOfRangeRequestsAreErrors) {
   Result<PrivateKey> key = PrivateKey::FromSeed("log.example", Ed25519Seed{});
-  auto log = ReceiptLog::Open(TempDb("range"), *key);
+  TestDb db = NewDb("range");
+  auto log = ReceiptLog::Open(db.db(), *key);
   ASSERT_TRUE(log.ok());
   ASSERT_TRUE((*log)->Append(3, [](uint64_t i) { return "leaf " + std::to_string(i); }).ok());
   EXPECT_EQ((*log)->Leaf(3).status().code(), Status::Code::kNotFound);
@@ -88,9 +119,10 @@ TEST(ReceiptLog, OutOfRangeRequestsAreErrors) {
 // Many threads append at once (group commit); every leaf is where its append
 // said, every proof verifies against every checkpoint handed out, wrong
 // proofs fail, and a reopened log is the same log.
-TEST(ReceiptLog, ConcurrentAppendsProveAndSurviveReopen) {
+TEST_P(ReceiptLogTest, ConcurrentAppendsProveAndSurviveReopen) {
   Result<PrivateKey> key = PrivateKey::FromSeed("log.example", Ed25519Seed{1});
-  const std::string path = TempDb("concurrent");
+  TestDb db = NewDb("concurrent");
+  const std::string& path = db.db();
   constexpr int kThreads = 16, kPerThread = 40;
   std::vector<std::pair<uint64_t, std::string>> appended;  // (index, leaf)
   std::vector<std::string> checkpoints;
@@ -146,11 +178,12 @@ TEST(ReceiptLog, ConcurrentAppendsProveAndSurviveReopen) {
   }
 }
 
-TEST(ReceiptLog, RefusesAnotherKeyAndInconsistentTables) {
+TEST_P(ReceiptLogTest, RefusesAnotherKeyAndInconsistentTables) {
   Result<PrivateKey> key = PrivateKey::FromSeed("log.example", Ed25519Seed{2});
   Result<PrivateKey> other = PrivateKey::FromSeed("other.example", Ed25519Seed{2});
   Result<PrivateKey> same_name = PrivateKey::FromSeed("log.example", Ed25519Seed{3});
-  const std::string path = TempDb("refuse");
+  TestDb db = NewDb("refuse");
+  const std::string& path = db.db();
   {
     auto log = ReceiptLog::Open(path, *key);
     ASSERT_TRUE(log.ok());
@@ -158,15 +191,64 @@ TEST(ReceiptLog, RefusesAnotherKeyAndInconsistentTables) {
   }
   EXPECT_EQ(ReceiptLog::Open(path, *other).status().code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(ReceiptLog::Open(path, *same_name).status().code(), Status::Code::kCorruption);
-  {
-    Result<Sqlite> db = Sqlite::Open(path);
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(db->Exec("DELETE FROM hashes WHERE idx = (SELECT max(idx) FROM hashes)").ok());
-  }
+  ASSERT_TRUE(db.Exec("DELETE FROM hashes WHERE idx = (SELECT max(idx) FROM hashes)").ok());
   Result<std::unique_ptr<ReceiptLog>> broken = ReceiptLog::Open(path, *key);
   EXPECT_EQ(broken.status().code(), Status::Code::kCorruption);
   EXPECT_NE(broken.status().message().find("stored hashes"), std::string::npos) << broken.status().ToString();
 }
+
+// A database that is not an aftune receipt log of this format, or whose
+// tables were changed, is refused naming what is wrong; nothing is created
+// in a foreign one.
+TEST_P(ReceiptLogTest, RefusesForeignAndChangedDatabases) {
+  Result<PrivateKey> key = PrivateKey::FromSeed("log.example", Ed25519Seed{4});
+  auto refusal = [&](const TestDb& db) {
+    Result<std::unique_ptr<ReceiptLog>> log = ReceiptLog::Open(db.db(), *key);
+    EXPECT_EQ(log.status().code(), Status::Code::kCorruption) << log.status().ToString();
+    return log.status().message();
+  };
+  auto with_log = [&](const std::string& tag, const std::string& change) {
+    TestDb db = NewDb(tag);
+    EXPECT_TRUE(ReceiptLog::Open(db.db(), *key).ok());
+    if (!change.empty()) {
+      EXPECT_TRUE(db.Exec(change).ok()) << change;
+    }
+    return db;
+  };
+  {
+    TestDb foreign = NewDb("foreign");
+    ASSERT_TRUE(foreign.Exec("CREATE TABLE accounts(id integer PRIMARY KEY, owner text)").ok());
+    EXPECT_NE(refusal(foreign).find("not an aftune receipt log: it holds other tables (accounts)"), std::string::npos);
+    ASSERT_TRUE(foreign.Exec("SELECT count(*) FROM accounts").ok());
+    EXPECT_FALSE(foreign.Exec("SELECT count(*) FROM leaves").ok());  // nothing was created
+  }
+  EXPECT_NE(refusal(with_log("missing", "DROP TABLE hashes")).find("table 'hashes' is missing"), std::string::npos);
+  EXPECT_NE(refusal(with_log("format", "UPDATE meta SET value = 'aftune receipt log v0' WHERE key = 'format'"))
+                .find("not an aftune receipt log (format 'aftune receipt log v0', expected 'aftune receipt log v1')"),
+            std::string::npos);
+  EXPECT_NE(refusal(with_log("noformat", "DELETE FROM meta WHERE key = 'format'")).find("no 'format' entry"),
+            std::string::npos);
+  EXPECT_NE(refusal(with_log("changed", "DROP TABLE leaves; CREATE TABLE leaves(idx integer PRIMARY KEY, data text)"))
+                .find("table 'leaves' has columns (idx integer primary key, data text), expected"),
+            std::string::npos);
+  {
+    TestDb gap = with_log("gap", "");
+    {
+      auto log = ReceiptLog::Open(gap.db(), *key);
+      ASSERT_TRUE(log.ok());
+      ASSERT_TRUE((*log)->Append(10, [](uint64_t i) { return std::to_string(i); }).ok());
+    }
+    ASSERT_TRUE(gap.Exec("DELETE FROM leaves WHERE idx = 3").ok());
+    EXPECT_NE(refusal(gap).find("1 of the leaves below index 10 are missing"), std::string::npos);
+  }
+  TestDb fresh = with_log("fresh", "");
+  EXPECT_TRUE(ReceiptLog::Open(fresh.db(), *key).ok());  // a log's own tables pass
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReceiptLogTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& p) {
+                           return p.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+                         });
 
 }  // namespace
 }  // namespace aftune
