@@ -1,6 +1,9 @@
 #include "serve/receipt_log.h"
 
+#include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -19,6 +22,15 @@ namespace {
 // Leaves written per transaction at most: bounds a transaction's memory and
 // the latency of the appends queued behind it.
 constexpr uint64_t kMaxLeavesPerCommit = 1 << 16;
+
+// How long a writer waits, before taking the lock, for the appends of the
+// previous batch to come back (see WriteBatch).
+constexpr std::chrono::microseconds kLinger{1000};
+
+// Appends of a batch a writer wakes to build leaves beside it: one per
+// other core. Waking every appender of a batch costs more in wake-ups than
+// it gains when leaves are cheap, and cores bound what it can gain.
+const size_t kHelpers = std::max(1u, std::thread::hardware_concurrency()) - 1;
 
 std::string SignCheckpoint(const PrivateKey& signer, uint64_t size, const Hash& root) {
   Result<std::string> text = FormatCheckpoint(Checkpoint{signer.name(), size, root, {}});
@@ -115,10 +127,10 @@ struct ReceiptLog::Request {
   Request(uint64_t n, const std::function<std::string(uint64_t)>& f) : count(n), make_leaf(f) {}
   const uint64_t count;
   const std::function<std::string(uint64_t)>& make_leaf;
-  // kQueued → (taken by a writer, given `first`) kBuild → kBuilt → kDone.
-  enum class Stage { kQueued, kBuild, kBuilt, kDone } stage = Stage::kQueued;
+  // kQueued → kTaken (by a writer, which gave it `first`) → kDone.
+  enum class Stage { kQueued, kTaken, kDone } stage = Stage::kQueued;
   uint64_t first = 0;
-  std::vector<std::string> leaves;
+  std::vector<std::string> leaves;  // built by whichever thread claimed it
   Status status;           // once kDone
   std::string checkpoint;  // once kDone and committed
   std::condition_variable cv;
@@ -145,11 +157,13 @@ Result<AppendedLeaves> ReceiptLog::Append(uint64_t count, const std::function<st
   auto me = std::make_shared<Request>(count, make_leaf);  // shared: a writer may notify it after we return
   std::unique_lock<std::mutex> lk(mu_);
   queue_.push_back(me);
+  queued_leaves_ += count;
+  if (lingering_ && queued_leaves_ >= last_batch_) linger_cv_.notify_one();
   while (me->stage != Request::Stage::kDone) {
-    if (me->stage == Request::Stage::kBuild) {
-      Build(lk, *me);
-    } else if (me->stage == Request::Stage::kQueued && !writing_) {
+    if (me->stage == Request::Stage::kQueued && !writing_) {
       WriteBatch(lk, *me);
+    } else if (next_to_build_ < building_.size()) {
+      HelpBuild(lk);
     } else {
       me->cv.wait(lk);
     }
@@ -158,19 +172,30 @@ Result<AppendedLeaves> ReceiptLog::Append(uint64_t count, const std::function<st
   return AppendedLeaves{me->first, std::move(me->checkpoint)};
 }
 
-void ReceiptLog::Build(std::unique_lock<std::mutex>& lk, Request& r) {
-  lk.unlock();
-  std::vector<std::string> leaves;
-  leaves.reserve(r.count);
-  for (uint64_t k = 0; k < r.count; ++k) leaves.push_back(r.make_leaf(r.first + k));
-  lk.lock();
-  r.leaves = std::move(leaves);
-  r.stage = Request::Stage::kBuilt;
-  if (--unbuilt_ == 0) built_cv_.notify_one();
+void ReceiptLog::HelpBuild(std::unique_lock<std::mutex>& lk) {
+  while (next_to_build_ < building_.size()) {
+    const std::shared_ptr<Request> r = building_[next_to_build_++];
+    lk.unlock();
+    std::vector<std::string> leaves;
+    leaves.reserve(r->count);
+    for (uint64_t k = 0; k < r->count; ++k) leaves.push_back(r->make_leaf(r->first + k));
+    lk.lock();
+    r->leaves = std::move(leaves);
+    if (--unbuilt_ == 0) built_cv_.notify_one();
+  }
 }
 
 void ReceiptLog::WriteBatch(std::unique_lock<std::mutex>& lk, Request& self) {
   writing_ = true;
+  // Fewer appends queued than the previous transaction carried: its
+  // appenders are likely on their way back (woken, about to append again).
+  // Give them up to kLinger, once, so that one transaction (one fsync)
+  // covers them rather than two.
+  if (queued_leaves_ < last_batch_) {
+    lingering_ = true;
+    linger_cv_.wait_for(lk, kLinger, [this] { return queued_leaves_ >= last_batch_; });
+    lingering_ = false;
+  }
   lk.unlock();
   Result<std::unique_ptr<LogTransaction>> tx = store_->Begin();
   Result<uint64_t> size = tx.ok() ? (*tx)->Size() : Result<uint64_t>(tx.status());
@@ -180,9 +205,11 @@ void ReceiptLog::WriteBatch(std::unique_lock<std::mutex>& lk, Request& self) {
   if (!status.ok()) {
     batch.assign(queue_.begin(), queue_.end());  // none of them can be written now
     queue_.clear();
+    queued_leaves_ = 0;
   }
-  // Take the queued appends, give them their indexes and let them build;
-  // again for those that arrived meanwhile, until none is waiting.
+  // Take the queued appends, give them their indexes and build their leaves
+  // (with up to kHelpers of them helping); again for those that arrived
+  // meanwhile, until none is waiting.
   uint64_t end = size.ok() ? *size : 0;
   while (status.ok() && !queue_.empty()) {
     std::vector<std::shared_ptr<Request>> taken;
@@ -190,18 +217,25 @@ void ReceiptLog::WriteBatch(std::unique_lock<std::mutex>& lk, Request& self) {
            ((batch.empty() && taken.empty()) || end - *size + queue_.front()->count <= kMaxLeavesPerCommit)) {
       taken.push_back(queue_.front());
       queue_.pop_front();
+      queued_leaves_ -= taken.back()->count;
       taken.back()->first = end;
-      taken.back()->stage = Request::Stage::kBuild;
+      taken.back()->stage = Request::Stage::kTaken;
       end += taken.back()->count;
     }
     if (taken.empty()) break;  // the batch is full
+    building_ = taken;
+    next_to_build_ = 0;
     unbuilt_ = taken.size();
-    lk.unlock();
+    std::vector<std::shared_ptr<Request>> helpers;
     for (const auto& r : taken)
-      if (r.get() != &self) r->cv.notify_one();
+      if (r.get() != &self && helpers.size() < kHelpers) helpers.push_back(r);
+    lk.unlock();
+    for (const auto& r : helpers) r->cv.notify_one();
     lk.lock();
-    if (self.stage == Request::Stage::kBuild) Build(lk, self);
+    HelpBuild(lk);
     built_cv_.wait(lk, [this] { return unbuilt_ == 0; });
+    building_.clear();
+    next_to_build_ = 0;
     batch.insert(batch.end(), taken.begin(), taken.end());
   }
   std::string checkpoint;
@@ -217,6 +251,7 @@ void ReceiptLog::WriteBatch(std::unique_lock<std::mutex>& lk, Request& self) {
     if (cp.ok()) checkpoint = std::move(*cp);
   }
   if (status.ok()) {
+    last_batch_ = end - *size;
     std::lock_guard<std::mutex> head_lk(head_mu_);
     if (end >= head_.size) head_ = {end, checkpoint};
   }

@@ -17,11 +17,13 @@
 // Group commit: concurrent Append calls queue; whichever finds no
 // transaction running becomes the writer. It begins a transaction (taking
 // the lock), reads the log's size, gives the queued appends their indexes
-// in queue order and lets each build its leaves on its own thread, in
-// parallel, taking in appends that arrive meanwhile (until none is
-// waiting); then it writes them all, signs the checkpoint, commits, and
-// wakes them (LevelDB's writer queue, with the indexes handed out under the
-// lock). An append returns only after the transaction holding its leaves
+// in queue order and builds their leaves, with one waiting appender per
+// other core woken to build beside it; then the same for appends that
+// arrived meanwhile, until none is waiting. It writes them all, signs the
+// checkpoint, commits, and wakes them (LevelDB's writer queue, with the
+// indexes handed out under the lock). A writer that finds fewer appends
+// queued than the last transaction carried first waits up to 1 ms, once,
+// for them to come back, so that a steady load shares each commit. An append returns only after the transaction holding its leaves
 // has committed. A failed transaction fails the appends in it and leaves
 // the log as it was (a leaf built for an index that was not committed is
 // never handed out); the next transaction starts afresh from the database.
@@ -39,6 +41,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "commit/key.h"
@@ -72,8 +75,9 @@ class ReceiptLog {
   const std::string& origin() const { return signer_.name(); }
 
   // Appends `count` leaves at consecutive indexes first, first+1, …: leaf k
-  // is make_leaf(first + k), called on this thread while the log's write
-  // transaction is open (so keep it short: sign, no I/O). Returns once every
+  // is make_leaf(first + k), called once, while this call waits, on this
+  // thread or another appender's, with the log's write transaction open
+  // (so keep it short: sign, no I/O, no thread-local state). Returns once every
   // one of them is committed; on an error none of them is acknowledged
   // (after an error on COMMIT itself they may still be in the log, unsent).
   // REQUIRES: count >= 1; make_leaf does not call back into the log.
@@ -103,8 +107,9 @@ class ReceiptLog {
   // to the next queued append. REQUIRES: mu_ held (through lk), writing_
   // false. Returns with mu_ held.
   void WriteBatch(std::unique_lock<std::mutex>& lk, Request& self);
-  // Builds `r`'s leaves (with mu_ released). REQUIRES: mu_ held, r.stage kBuild.
-  void Build(std::unique_lock<std::mutex>& lk, Request& r);
+  // Builds the leaves of the writer's current round that no thread has
+  // claimed yet, with mu_ released while building. REQUIRES: mu_ held.
+  void HelpBuild(std::unique_lock<std::mutex>& lk);
   // Appends `leaves` at `size` in `tx` and commits; returns the checkpoint.
   Result<std::string> CommitLeaves(LogTransaction& tx, uint64_t size, const std::vector<std::string_view>& leaves);
   LogHead Head() const;
@@ -115,9 +120,18 @@ class ReceiptLog {
 
   std::mutex mu_;
   std::deque<std::shared_ptr<Request>> queue_;  // appends no writer has taken yet
+  uint64_t queued_leaves_ = 0;                  // their leaves
   bool writing_ = false;                        // a writer is running a transaction
-  uint64_t unbuilt_ = 0;                        // appends of the writer's batch still building
-  std::condition_variable built_cv_;            // the writer waits here for them
+  uint64_t last_batch_ = 0;                     // leaves the last transaction committed
+  bool lingering_ = false;                      // the writer waits on linger_cv_ for them to queue
+  std::condition_variable linger_cv_;
+  // The writer's current round: its appends, the next one to claim for
+  // building, and how many are not built yet (the writer waits on
+  // built_cv_ for them).
+  std::vector<std::shared_ptr<Request>> building_;
+  size_t next_to_build_ = 0;
+  size_t unbuilt_ = 0;
+  std::condition_variable built_cv_;
 
   mutable std::mutex head_mu_;
   mutable LogHead head_;  // the latest head known

@@ -19,6 +19,8 @@ using testing::H;
 using testing::Hashes;
 
 enum class Backend { kSqlite, kPostgres };
+const char* BackendName(Backend b) { return b == Backend::kSqlite ? "Sqlite" : "Postgres"; }
+void PrintTo(Backend b, std::ostream* os) { *os << BackendName(b); }
 
 // A fresh database of the backend under test: its --db string, and SQL run
 // on it (to break it on purpose).
@@ -246,9 +248,7 @@ TEST_P(ReceiptLogTest, RefusesForeignAndChangedDatabases) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReceiptLogTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const ::testing::TestParamInfo<Backend>& p) {
-                           return p.param == Backend::kSqlite ? "Sqlite" : "Postgres";
-                         });
+                         [](const ::testing::TestParamInfo<Backend>& p) { return BackendName(p.param); });
 
 }  // namespace
 }  // namespace aftune

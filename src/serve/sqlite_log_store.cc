@@ -43,6 +43,8 @@ class Connection {
     AFTUNE_ASSIGN_OR_RETURN(SqliteStatement get_hash, db_.Prepare("SELECT hash FROM hashes WHERE idx = ?"));
     AFTUNE_ASSIGN_OR_RETURN(SqliteStatement get_leaf, db_.Prepare("SELECT data FROM leaves WHERE idx = ?"));
     AFTUNE_ASSIGN_OR_RETURN(SqliteStatement get_head, db_.Prepare(kHeadQuery));
+    AFTUNE_ASSIGN_OR_RETURN(SqliteStatement get_size, db_.Prepare("SELECT coalesce(max(idx) + 1, 0) FROM leaves"));
+    get_size_ = std::make_unique<SqliteStatement>(std::move(get_size));
     get_hash_ = std::make_unique<SqliteStatement>(std::move(get_hash));
     get_leaf_ = std::make_unique<SqliteStatement>(std::move(get_leaf));
     get_head_ = std::make_unique<SqliteStatement>(std::move(get_head));
@@ -88,6 +90,15 @@ class Connection {
     return head;
   }
 
+  // max(idx) + 1 of leaves: a lookup of the last rowid, not a count.
+  Result<uint64_t> Size() {
+    Result<bool> row = get_size_->Step();
+    const uint64_t size = row.ok() && *row ? static_cast<uint64_t>(get_size_->ColumnInt(0)) : 0;
+    get_size_->Reset();
+    if (!row.ok()) return row.status();
+    return size;
+  }
+
   Result<TableRows> Rows(const std::string& table) {
     AFTUNE_ASSIGN_OR_RETURN(SqliteStatement q,
                             db_.Prepare("SELECT count(*), coalesce(max(idx) + 1, 0) FROM " + table));
@@ -124,7 +135,7 @@ class Connection {
  private:
   explicit Connection(Sqlite db) : db_(std::move(db)) {}
   Sqlite db_;
-  std::unique_ptr<SqliteStatement> get_hash_, get_leaf_, get_head_;
+  std::unique_ptr<SqliteStatement> get_hash_, get_leaf_, get_head_, get_size_;
 };
 
 class SqliteLogStore;
@@ -243,10 +254,7 @@ Result<std::vector<Hash>> SqliteTransaction::ReadHashes(std::span<const uint64_t
   return store_.writer_.ReadHashes(indexes);
 }
 
-Result<uint64_t> SqliteTransaction::Size() {
-  AFTUNE_ASSIGN_OR_RETURN(TableRows rows, Leaves());
-  return rows.end;
-}
+Result<uint64_t> SqliteTransaction::Size() { return store_.writer_.Size(); }
 
 Result<TableRows> SqliteTransaction::Leaves() { return store_.writer_.Rows("leaves"); }
 
