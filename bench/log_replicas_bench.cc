@@ -1,10 +1,11 @@
 // Receipt-log appends per second on PostgreSQL with 2 serving replicas,
 // against PostgreSQL alone storing the same rows, in the same run.
 //
-// Usage: log_replicas_bench [--runs R] [--appends N]
+// Usage: log_replicas_bench [--runs R] [--appends N] [--proof-entries P]
 //   R  runs of each measurement, reported as their median (default 3)
 //   N  appends per measurement with many appenders (default 4000; a
 //      single appender does N/10)
+//   P  entries of the log in which proofs are timed (default 100000; 0: none)
 //
 // Starts a throwaway PostgreSQL cluster (tests/postgres/cluster.sh start
 // DIR --durable: fsync on, as a production server runs) on a Unix socket,
@@ -21,6 +22,11 @@
 //     one transaction per row (synchronous_commit on): what the server
 //     gives the same rows with no log, no shared sequence and no tree;
 //   SQLite log, 1 process: the embedded default, 2T threads, for scale.
+//
+// Then proofs: a log of P entries appended through one replica, inclusion
+// and consistency proofs of random sizes asked of the other (each one query
+// of O(log P) stored hashes), median and p99 of 2000, against the same on
+// SQLite.
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,10 +34,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "commit/encoding.h"
 #include "protocol/receipt.h"
 #include "serve/postgres.h"
 #include "serve/receipt_log.h"
@@ -121,16 +129,53 @@ double BareInserts(const std::string& uri, int connections, int total, const Pri
   return static_cast<double>(per_conn) * connections / Seconds(t0);
 }
 
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+// Proof latency at `entries` leaves appended through `builder`, proofs asked
+// of `asked` and verified.
+void BenchProofs(ReceiptLog& builder, ReceiptLog& asked, uint64_t entries, const char* what) {
+  auto t0 = Clock::now();
+  while (builder.size() < entries) {
+    const uint64_t n = std::min<uint64_t>(65536, entries - builder.size());
+    AFTUNE_CHECK(builder.Append(n, [](uint64_t i) { return "receipt " + std::to_string(i); }).ok());
+  }
+  const double build = Seconds(t0);
+  const Hash root = asked.Root(entries).value();
+  std::mt19937_64 rng(1);
+  std::vector<double> incl, cons;
+  for (int i = 0; i < 2000; ++i) {
+    const uint64_t index = rng() % entries;
+    auto t1 = Clock::now();
+    InclusionProof p = asked.ProveInclusion(index, entries).value();
+    incl.push_back(Seconds(t1));
+    AFTUNE_CHECK(VerifyInclusion(index, entries, LeafHash(AsBytes("receipt " + std::to_string(index))), p, root).ok());
+    const uint64_t old_size = 1 + rng() % (entries - 1);
+    t1 = Clock::now();
+    AFTUNE_CHECK(asked.ProveConsistency(old_size, entries).ok());
+    cons.push_back(Seconds(t1));
+  }
+  std::printf("%s: %llu entries built in %.1f s; inclusion proof median %.0f us (p99 %.0f), consistency proof median "
+              "%.0f us (p99 %.0f)\n",
+              what, static_cast<unsigned long long>(entries), build, Median(incl) * 1e6, Percentile(incl, 0.99) * 1e6,
+              Median(cons) * 1e6, Percentile(cons, 0.99) * 1e6);
+  std::fflush(stdout);
+}
+
 }  // namespace
 }  // namespace aftune
 
 int main(int argc, char** argv) {
   using namespace aftune;
   int runs = 3, appends = 4000;
+  uint64_t proof_entries = 100000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--runs") runs = std::atoi(argv[i + 1]);
     else if (flag == "--appends") appends = std::atoi(argv[i + 1]);
+    else if (flag == "--proof-entries") proof_entries = std::strtoull(argv[i + 1], nullptr, 10);
   }
   PrivateKey key = PrivateKey::FromSeed("bench.example", Ed25519Seed{}).value();
   Cluster cluster;
@@ -172,6 +217,13 @@ int main(int argc, char** argv) {
         threads, show(two).c_str(), 2 * threads, show(one).c_str(), 2 * threads, show(bare).c_str(),
         Median(two) / Median(bare), 2 * threads, show(sqlite).c_str());
     std::fflush(stdout);
+  }
+  if (proof_entries > 0) {
+    const std::string db = cluster.NewDatabase();
+    auto a = ReceiptLog::Open(db, key).value(), b = ReceiptLog::Open(db, key).value();
+    BenchProofs(*a, *b, proof_entries, "proofs on PostgreSQL (built through one replica, asked of the other)");
+    auto s = ReceiptLog::Open(sqlite_dir + "/proofs.db", key).value();
+    BenchProofs(*s, *s, proof_entries, "proofs on SQLite");
   }
   std::filesystem::remove_all(sqlite_dir);
   return 0;
