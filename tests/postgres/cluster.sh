@@ -20,6 +20,8 @@ usage() { echo "usage: $0 start|stop DIR [--durable]" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
 command=$1
 dir=$2
+# DIR is removed with rm -rf: an absolute path two levels deep at least.
+[[ $dir == /*/* && $dir != *..* ]] || { echo "$0: DIR must be an absolute path like /tmp/aftune-pg" >&2; exit 2; }
 durable=0
 [[ ${3:-} == --durable ]] && durable=1
 
