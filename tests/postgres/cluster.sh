@@ -27,6 +27,10 @@ durable=0
 
 fail() { echo "postgres cluster: $*" >&2; exit 1; }
 
+# The server's user may not be able to enter the caller's directory (a
+# checkout under /root, say): every path here is absolute.
+cd /
+
 # The server's programs: Debian keeps them off PATH, under
 # /usr/lib/postgresql/<version>/bin.
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
