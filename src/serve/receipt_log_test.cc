@@ -395,5 +395,23 @@ TEST(PostgresReplicas, AFailedTransactionLeavesNoGap) {
   EXPECT_TRUE(MustOpen(db.uri(), key));  // consistent tables
 }
 
+// A log in a schema of its own (options=-csearch_path=…) shares a database
+// with other tables, which it neither checks nor touches.
+TEST(PostgresReplicas, LiveInASchemaOfTheirOwn) {
+  testing::PgTestDatabase db("schema");
+  ASSERT_FALSE(db.uri().empty());
+  ASSERT_TRUE(db.Exec("CREATE TABLE accounts(id integer); CREATE SCHEMA receipts").ok());
+  const PrivateKey key = LogKey();
+  EXPECT_EQ(ReceiptLog::Open(db.uri(), key).status().code(), Status::Code::kCorruption);  // public: foreign
+  const std::string uri = db.uri() + "&options=-csearch_path%3Dreceipts";
+  std::unique_ptr<ReceiptLog> a = MustOpen(uri, key), b = MustOpen(uri, key);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->Append(2, [](uint64_t i) { return "leaf " + std::to_string(i); }).ok());
+  EXPECT_EQ(b->size(), 2u);
+  EXPECT_TRUE(db.Exec("DO $$ BEGIN IF (SELECT count(*) FROM receipts.leaves) <> 2 THEN RAISE 'not there'; END IF; "
+                      "END $$")
+                  .ok());
+}
+
 }  // namespace
 }  // namespace aftune
