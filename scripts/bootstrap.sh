@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs aftune's dependencies from Debian packages: what the build and the
 # main job need, and with --tests also what only the tests need (a browser,
-# Node.js and the npm packages of tests/browser/ and tests/npm/). A no-op (no
-# apt or npm call at all) when everything is already installed.
+# Node.js and the npm packages of tests/browser/ and tests/npm/, a PostgreSQL
+# server). A no-op (no apt or npm call at all) when everything is already
+# installed.
 #   scripts/bootstrap.sh [--tests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libsodium-dev nlohmann-json3-dev libcli11-dev
   libcpp-httplib-dev libsqlite3-dev libzstd-dev
+  libpq-dev                   # PostgreSQL's client library: the receipt log of serving replicas
   libsentencepiece-dev
   openmpi-bin libopenmpi-dev   # data-parallel training (mpirun)
   libpcre2-dev libutf8proc-dev   # tokenizer.json: Unicode regexes, NFC/NFKC
@@ -22,8 +24,10 @@ packages=(
   python3-jinja2              # independent oracle for the chat template (Jinja) tests
 )
 
-# Only the tests: headless Chromium opens the HTML reports (tests/browser/).
-test_packages=(chromium)
+# Only the tests: headless Chromium opens the HTML reports (tests/browser/);
+# PostgreSQL's server, of which ctest starts a throwaway cluster for the
+# tests of serving replicas (tests/postgres/cluster.sh).
+test_packages=(chromium postgresql)
 # The npm folders whose packages the tests run, exactly as their lockfiles pin
 # them: tests/browser (playwright-core, to drive Chromium) and tests/npm (the
 # JS port of HF tokenizers and the real tokenizer files the oracle reads),

@@ -1,11 +1,12 @@
 // aftune serve --model DIR [--adapter DIR] [--commitment RUN/commitment.note]
-//              --key provider.key --db FILE --port N [--host ADDR]
-//              [--api-keys FILE] [connection limits]
+//              --key provider.key --db FILE|postgresql://… --port N
+//              [--host ADDR] [--api-keys FILE] [connection limits]
 //
 // With --api-keys (serve/api_keys.h), generation needs a Bearer key; the log
-// stays public. Listening beyond loopback without keys warns loudly. The
-// database is locked for the server's lifetime (serve/db_lock.h). The
-// connection limits (--max-connections, --max-connections-per-ip and the
+// stays public. Listening beyond loopback without keys warns loudly. An
+// SQLite database is locked for the server's lifetime (serve/db_lock.h); a
+// PostgreSQL one is shared by every replica started on it with the same
+// key (serve/pg_log_store.h). The connection limits (--max-connections, --max-connections-per-ip and the
 // --*-timeout flags) are serve/connection_guard.h's.
 //
 // Serves the model over the OpenAI-compatible HTTP API with a signed receipt
@@ -23,7 +24,6 @@
 #include "cli/stop_signals.h"
 #include "infer/served_model.h"
 #include "model/safetensors.h"
-#include "serve/db_lock.h"
 #include "serve/http_server.h"
 #include "serve/inference_service.h"
 #include "serve/receipt_log.h"
@@ -90,7 +90,6 @@ Status RunServe(const ServeArgs& a) {
                  "this machine's compute and add signed entries to the public receipt log\n",
                  a.host.c_str());
   }
-  AFTUNE_ASSIGN_OR_RETURN(DbLock db_lock, DbLock::Acquire(a.db));
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ReceiptLog> log, ReceiptLog::Open(a.db, key));
   InferenceService service(*model, identity, key, log.get(),
                            ServiceOptions{.max_tokens_limit = a.max_tokens_limit, .max_batch = a.max_batch});
@@ -122,7 +121,10 @@ void RegisterServeCommands(CLI::App& app) {
   c->add_option("--commitment", args->commitment,
                 "training commitment note (RUN/commitment.note) of the served weights");
   c->add_option("--key", args->key, "provider's private key file (signs receipts and log checkpoints)")->required();
-  c->add_option("--db", args->db, "receipt log database (SQLite; created when absent)")->required();
+  c->add_option("--db", args->db,
+                "receipt log database: an SQLite file (created when absent), or a PostgreSQL URI "
+                "(postgresql://USER@HOST/DB; password from PGPASSWORD or ~/.pgpass) shared by serving replicas")
+      ->required();
   c->add_option("--port", args->port, "TCP port (0: any free port, printed)")->required()->check(CLI::Range(0, 65535));
   c->add_option("--host", args->host, "address to listen on")->capture_default_str();
   c->add_option("--api-keys", args->api_keys,

@@ -1,12 +1,14 @@
 // aftune serve and aftune client as processes: the whole flow, kill -9 of
-// the server under load, and a load test. Clients in this file are threads
-// using client/serve_client.h, as an auditor would.
+// the server under load, a load test, and serving replicas on one
+// PostgreSQL log. Clients in this file are threads using
+// client/serve_client.h, as an auditor would.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <cstdlib>
 #include <mutex>
 #include <random>
@@ -23,6 +25,8 @@
 #include "client/serve_client.h"
 #include "protocol/receipt_bundle.h"
 #include "protocol/commitment.h"
+#include "serve/pg_test_util.h"
+#include "serve/postgres.h"
 
 namespace aftune {
 namespace {
@@ -42,8 +46,10 @@ class ServeCli : public ::testing::Test {
     ASSERT_EQ(RunAftune("model init --preset tiny --seed 3 --out " + dir_ + "/tiny").exit_code, 0);
     ASSERT_EQ(RunAftune("keygen --name provider.example --out " + dir_ + "/provider").exit_code, 0);
   }
+  // `db`: a file name in the test's directory, or a PostgreSQL URI.
   static std::string ServeArgs(const std::string& db) {
-    return "--model " + dir_ + "/tiny --key " + dir_ + "/provider.key --db " + dir_ + "/" + db + " --threads 1";
+    const std::string db_arg = IsPostgresUri(db) ? "'" + db + "'" : dir_ + "/" + db;
+    return "--model " + dir_ + "/tiny --key " + dir_ + "/provider.key --db " + db_arg + " --threads 1";
   }
   static PublicKey ProviderKey() {
     Result<PublicKey> k = ReadPublicKeyFile(dir_ + "/provider.pub");
@@ -310,6 +316,167 @@ TEST_F(ServeCli, LoadTest) {
   Result<std::string> head = client->LatestCheckpoint();
   EXPECT_EQ(OpenCheckpoint(*head).size, seen.bundles.size());
   EXPECT_EQ(server.Signal(SIGTERM), 0);
+}
+
+// Serving replicas on one PostgreSQL log (docs/scaling.md, "Serving
+// replicas"): `aftune serve` processes started with the same key on the
+// same --db postgresql://… database.
+class PostgresServeCli : public ServeCli {
+ protected:
+  // Checkpoint notes by size: those handed out with the receipts, and
+  // `polled` heads.
+  static std::map<uint64_t, std::string> ServedHeads(const std::vector<ReceiptBundle>& bundles,
+                                                    const std::vector<std::string>& polled) {
+    std::map<uint64_t, std::string> heads;
+    for (const ReceiptBundle& b : bundles) heads.emplace(OpenCheckpoint(b.checkpoint).size, b.checkpoint);
+    for (const std::string& note : polled) heads.emplace(OpenCheckpoint(note).size, note);
+    return heads;
+  }
+
+  // Each head against the next (hence, by transitivity, every later one),
+  // the proof asked of one replica or the other in turn: one tree.
+  static void ExpectOneTree(const std::map<uint64_t, std::string>& heads, ServeClient* replicas[2]) {
+    int turn = 0;
+    for (auto it = heads.begin(); it != heads.end() && std::next(it) != heads.end(); ++it) {
+      const Checkpoint a = OpenCheckpoint(it->second), b = OpenCheckpoint(std::next(it)->second);
+      Result<ConsistencyProof> proof = replicas[turn++ % 2]->ProveConsistency(a.size, b.size);
+      ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+      EXPECT_TRUE(VerifyConsistency(a.size, b.size, a.root, b.root, *proof).ok()) << a.size << " -> " << b.size;
+    }
+  }
+};
+
+// Two replicas under concurrent load: every receipt either acknowledged is
+// in the one log (asked of either), both serve the same head, every head
+// either served is consistent with the next; an inference audit of
+// receipts from both replicas passes asked of either.
+TEST_F(PostgresServeCli, TwoReplicasUnderLoadKeepOneLog) {
+  testing::PgTestDatabase db("replicas");
+  ASSERT_FALSE(db.uri().empty());
+  ServerProcess a(ServeArgs(db.uri())), b(ServeArgs(db.uri()));
+  ServerProcess* servers[2] = {&a, &b};
+  Seen seen[2];
+  std::vector<std::string> polled;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] { RunLoad(servers[r]->url(), 6, stop, seen[r], /*stop_on_error=*/false); });
+  threads.emplace_back([&] {
+    std::vector<std::unique_ptr<ServeClient>> clients;
+    for (ServerProcess* s : servers) clients.push_back(ServeClient::Create(s->url()).value());
+    while (!stop) {
+      for (const auto& c : clients) polled.push_back(c->LatestCheckpoint().value());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  stop = true;
+  for (auto& t : threads) t.join();
+
+  std::vector<ReceiptBundle> all;
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(seen[r].errors, 0) << seen[r].last_error;
+    EXPECT_GT(seen[r].bundles.size(), 0u) << "replica " << r;
+    all.insert(all.end(), seen[r].bundles.begin(), seen[r].bundles.end());
+  }
+  std::set<uint64_t> indexes;
+  for (const ReceiptBundle& bundle : all)
+    EXPECT_TRUE(indexes.insert(bundle.log_index).second) << "index " << bundle.log_index << " handed out twice";
+  auto client_a = ServeClient::Create(a.url()).value(), client_b = ServeClient::Create(b.url()).value();
+  ServeClient* replicas[2] = {client_a.get(), client_b.get()};
+  std::vector<ReceiptBundle> asked_of[2];  // every receipt, asked of one replica or the other
+  for (size_t i = 0; i < all.size(); ++i) asked_of[i % 2].push_back(all[i]);
+  for (int r = 0; r < 2; ++r) ExpectAllLogged(*replicas[r], asked_of[r], ProviderKey());
+  const std::string head = *client_a->LatestCheckpoint();
+  EXPECT_EQ(*client_b->LatestCheckpoint(), head);
+  EXPECT_EQ(OpenCheckpoint(head).size, all.size());  // nothing but the acknowledged receipts
+  polled.push_back(head);
+  ExpectOneTree(ServedHeads(all, polled), replicas);
+
+  // Three receipts of each replica, audited by asking one replica or the other.
+  std::string lines;
+  for (int r = 0; r < 2; ++r)
+    for (size_t i = 0; i < 3 && i < seen[r].bundles.size(); ++i) {
+      Json line = ReceiptBundleToJson(seen[r].bundles[i]);
+      line["server"] = servers[r]->url();
+      lines += line.dump() + "\n";
+    }
+  testing::WriteText(dir_ + "/replicas.jsonl", lines);
+  for (ServerProcess* asked : servers) {
+    testing::CommandResult audit = RunAftune("audit infer --model " + dir_ + "/tiny --pub " + dir_ +
+                                             "/provider.pub --receipts " + dir_ + "/replicas.jsonl --server " +
+                                             asked->url() + " --samples 4 --nonce 0c0d");
+    EXPECT_EQ(audit.exit_code, 0) << audit.output;
+    EXPECT_NE(audit.output.find("inference audit: PASS"), std::string::npos) << audit.output;
+  }
+  EXPECT_EQ(a.Signal(SIGTERM), 0);
+  EXPECT_EQ(b.Signal(SIGTERM), 0);
+}
+
+// kill -9 of one replica under load: every receipt it acknowledged before
+// dying is in the log, the other replica keeps serving without an error,
+// and a replica started again on the log serves the same log.
+TEST_F(PostgresServeCli, KillNineOfOneReplicaLosesNothingAndTheOtherServesOn) {
+  testing::PgTestDatabase db("kill");
+  ASSERT_FALSE(db.uri().empty());
+  ServerProcess killed(ServeArgs(db.uri())), survivor(ServeArgs(db.uri()));
+  Seen of_killed, of_survivor;
+  std::atomic<bool> stop_killed{false}, stop{false};
+  std::thread load_killed([&] { RunLoad(killed.url(), 6, stop_killed, of_killed, /*stop_on_error=*/true); });
+  std::thread load_survivor([&] { RunLoad(survivor.url(), 6, stop, of_survivor, /*stop_on_error=*/false); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(killed.Signal(SIGKILL), -1);
+  size_t served_at_kill;
+  {
+    std::lock_guard<std::mutex> lk(of_survivor.mu);
+    served_at_kill = of_survivor.bundles.size();
+  }
+  stop_killed = true;
+  load_killed.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  stop = true;
+  load_survivor.join();
+
+  EXPECT_GT(of_killed.bundles.size(), 0u);
+  EXPECT_EQ(of_survivor.errors, 0) << of_survivor.last_error;
+  EXPECT_GT(of_survivor.bundles.size(), served_at_kill) << "the surviving replica stopped serving";
+  std::vector<ReceiptBundle> all = of_killed.bundles;
+  all.insert(all.end(), of_survivor.bundles.begin(), of_survivor.bundles.end());
+  auto survivor_client = ServeClient::Create(survivor.url()).value();
+  ExpectAllLogged(*survivor_client, all, ProviderKey());
+
+  ServerProcess restarted(ServeArgs(db.uri()));
+  auto restarted_client = ServeClient::Create(restarted.url()).value();
+  std::vector<ReceiptBundle> sample;  // every 8th receipt, asked of the restarted replica too
+  for (size_t i = 0; i < all.size(); i += 8) sample.push_back(all[i]);
+  ExpectAllLogged(*restarted_client, sample, ProviderKey());
+  EXPECT_EQ(*restarted_client->LatestCheckpoint(), *survivor_client->LatestCheckpoint());
+  ServeClient* replicas[2] = {survivor_client.get(), restarted_client.get()};
+  ExpectOneTree(ServedHeads(all, {}), replicas);
+}
+
+// A database that is not this log's is refused at start, naming why.
+TEST_F(PostgresServeCli, RefusesAForeignDatabaseOrAnotherOrigin) {
+  testing::PgTestDatabase foreign("foreign");
+  ASSERT_FALSE(foreign.uri().empty());
+  ASSERT_TRUE(foreign.Exec("CREATE TABLE invoices(id integer)").ok());
+  testing::CommandResult r = RunAftune("serve " + ServeArgs(foreign.uri()) + " --port 0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("not an aftune receipt log: it holds other tables (invoices)"), std::string::npos)
+      << r.output;
+
+  testing::PgTestDatabase other("origin");
+  ASSERT_FALSE(other.uri().empty());
+  ASSERT_EQ(RunAftune("keygen --name other.example --out " + dir_ + "/other").exit_code, 0);
+  {
+    ServerProcess first("--model " + dir_ + "/tiny --key " + dir_ + "/other.key --db '" + other.uri() + "'");
+    EXPECT_FALSE(first.url().empty());
+  }
+  r = RunAftune("serve " + ServeArgs(other.uri()) + " --port 0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("the log's origin is 'other.example', the signing key is 'provider.example'"),
+            std::string::npos)
+      << r.output;
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 #include "serve/receipt_log.h"
 
+#include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <iterator>
+#include <map>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -10,7 +11,9 @@
 #include "commit/encoding.h"
 #include "commit/note.h"
 #include "commit/tlog.h"
-#include "serve/sqlite.h"
+#include "serve/pg_log_store.h"
+#include "serve/postgres.h"
+#include "serve/sqlite_log_store.h"
 
 namespace aftune {
 
@@ -18,293 +21,285 @@ namespace {
 
 // Leaves written per transaction at most: bounds a transaction's memory and
 // the latency of the appends queued behind it.
-constexpr size_t kMaxLeavesPerCommit = 1 << 16;
+constexpr uint64_t kMaxLeavesPerCommit = 1 << 16;
 
-// How long a would-be writer waits, once, for leaves that are reserved but
-// not yet queued (see Append).
+// How long a writer waits, before taking the lock, for the appends of the
+// previous batch to come back (see WriteBatch).
 constexpr std::chrono::microseconds kLinger{1000};
 
-constexpr const char* kSchema =
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS leaves(idx INTEGER PRIMARY KEY, data BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS hashes(idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);";
+// Appends of a batch a writer wakes to build leaves beside it: one per
+// other core. Waking every appender of a batch costs more in wake-ups than
+// it gains when leaves are cheap, and cores bound what it can gain.
+const size_t kHelpers = std::max(1u, std::thread::hardware_concurrency()) - 1;
 
-// One connection with the statements that read hashes and leaves.
-class Connection : public HashReader {
+std::string SignCheckpoint(const PrivateKey& signer, uint64_t size, const Hash& root) {
+  Result<std::string> text = FormatCheckpoint(Checkpoint{signer.name(), size, root, {}});
+  AFTUNE_CHECK(text.ok());  // the origin is a key's name, hence valid
+  Result<std::string> note = SignNote(*text, signer);
+  AFTUNE_CHECK(note.ok());  // a checkpoint is a valid note text
+  return std::move(*note);
+}
+
+// The stored hashes of the complete subtrees that make up a tree of `size`
+// leaves (one per set bit of size): all a transaction appending at `size`
+// reads of the hashes stored before it.
+std::vector<uint64_t> FrontierIndexes(uint64_t size) {
+  std::vector<uint64_t> out;
+  for (int level = 63; level >= 0; --level)
+    if ((size >> level) & 1) out.push_back(StoredHashIndex(level, (size >> level) - 1));
+  return out;
+}
+
+// The hashes a transaction sees: those stored before it (fetched from the
+// database once each) and those it appends, from `base` on.
+class TransactionHashes : public HashReader {
  public:
-  static Result<std::unique_ptr<Connection>> Open(const std::string& path) {
-    AFTUNE_ASSIGN_OR_RETURN(Sqlite db, Sqlite::Open(path));
-    AFTUNE_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
-    AFTUNE_RETURN_IF_ERROR(db.Exec(kSchema));
-    AFTUNE_ASSIGN_OR_RETURN(SqliteStatement get_hash, db.Prepare("SELECT hash FROM hashes WHERE idx = ?"));
-    AFTUNE_ASSIGN_OR_RETURN(SqliteStatement get_leaf, db.Prepare("SELECT data FROM leaves WHERE idx = ?"));
-    return std::unique_ptr<Connection>(new Connection(std::move(db), std::move(get_hash), std::move(get_leaf)));
-  }
+  TransactionHashes(HashReader& stored, uint64_t base) : stored_(stored), base_(base) {}
 
   Result<std::vector<Hash>> ReadHashes(std::span<const uint64_t> indexes) override {
+    std::vector<uint64_t> missing;
+    for (uint64_t i : indexes)
+      if (i < base_ && !fetched_.count(i)) missing.push_back(i);
+    if (!missing.empty()) {
+      AFTUNE_ASSIGN_OR_RETURN(std::vector<Hash> got, stored_.ReadHashes(missing));
+      for (size_t k = 0; k < missing.size(); ++k) fetched_[missing[k]] = got[k];
+    }
     std::vector<Hash> out;
     out.reserve(indexes.size());
     for (uint64_t i : indexes) {
-      get_hash_.BindInt(1, static_cast<int64_t>(i));
-      Result<bool> row = get_hash_.Step();
-      if (!row.ok() || !*row || get_hash_.ColumnBlob(0).size() != 32) {
-        get_hash_.Reset();
-        if (!row.ok()) return row.status();
-        return Status::Corruption("receipt log: stored hash " + std::to_string(i) + " is missing or not 32 bytes");
-      }
-      Hash h;
-      std::copy_n(get_hash_.ColumnBlob(0).data(), 32, h.begin());
-      get_hash_.Reset();
-      out.push_back(h);
+      AFTUNE_CHECK(i < base_ + added_.size());  // tlog reads only hashes that exist
+      out.push_back(i < base_ ? fetched_.at(i) : added_[i - base_]);
     }
     return out;
   }
 
-  Result<std::string> ReadLeaf(uint64_t index) {
-    get_leaf_.BindInt(1, static_cast<int64_t>(index));
-    Result<bool> row = get_leaf_.Step();
-    std::string data = row.ok() && *row ? get_leaf_.ColumnText(0) : "";
-    get_leaf_.Reset();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::Corruption("receipt log: leaf " + std::to_string(index) + " is missing");
-    return data;
-  }
-
-  Sqlite& db() { return db_; }
+  void Add(const std::vector<Hash>& hashes) { added_.insert(added_.end(), hashes.begin(), hashes.end()); }
+  const std::vector<Hash>& added() const { return added_; }
 
  private:
-  Connection(Sqlite db, SqliteStatement get_hash, SqliteStatement get_leaf)
-      : db_(std::move(db)), get_hash_(std::move(get_hash)), get_leaf_(std::move(get_leaf)) {}
-  Sqlite db_;
-  SqliteStatement get_hash_, get_leaf_;
+  HashReader& stored_;
+  const uint64_t base_;
+  std::map<uint64_t, Hash> fetched_;
+  std::vector<Hash> added_;
 };
 
-Result<int64_t> QueryInt(Sqlite& db, const std::string& sql) {
-  AFTUNE_ASSIGN_OR_RETURN(SqliteStatement q, db.Prepare(sql));
-  AFTUNE_ASSIGN_OR_RETURN(bool row, q.Step());
-  AFTUNE_CHECK(row);  // aggregate queries always return a row
-  return q.ColumnInt(0);
+// Checks a log's tables under the write lock (so that no replica appends
+// meanwhile): format, origin, no missing leaf or hash, and a checkpoint
+// signed by `signer` over the stored leaves. Returns the head.
+Result<LogHead> CheckStoredLog(LogStore& store, const PrivateKey& signer) {
+  const std::string& db = store.name();
+  AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<LogTransaction> tx, store.Begin());
+  Result<std::string> format = tx->Meta("format");
+  if (!format.ok() || *format != kReceiptLogFormat)
+    return Status::Corruption(db + ": not an aftune receipt log (" +
+                              (format.ok() ? "format '" + *format + "'" : format.status().message()) +
+                              ", expected '" + std::string(kReceiptLogFormat) + "')");
+  AFTUNE_ASSIGN_OR_RETURN(std::string origin, tx->Meta("origin"));
+  if (origin != signer.name())
+    return Status::InvalidArgument(db + ": the log's origin is '" + origin + "', the signing key is '" +
+                                   signer.name() + "'");
+  AFTUNE_ASSIGN_OR_RETURN(TableRows leaves, tx->Leaves());
+  AFTUNE_ASSIGN_OR_RETURN(TableRows hashes, tx->Hashes());
+  const uint64_t size = leaves.end;
+  if (leaves.count != size)
+    return Status::Corruption(db + ": " + std::to_string(size - leaves.count) + " of the leaves below index " +
+                              std::to_string(size) + " are missing");
+  if (hashes.count != hashes.end || hashes.end != StoredHashCount(size))
+    return Status::Corruption(db + ": " + std::to_string(hashes.count) + " stored hashes (up to index " +
+                              std::to_string(hashes.end) + ") for " + std::to_string(size) + " leaves, expected " +
+                              std::to_string(StoredHashCount(size)));
+  AFTUNE_ASSIGN_OR_RETURN(std::string note, tx->Meta("checkpoint"));
+  PublicKey known[] = {signer.public_key()};
+  Result<Note> opened = OpenNote(note, known);
+  if (!opened.ok()) return Status::Corruption(db + ": checkpoint: " + opened.status().message());
+  Result<Checkpoint> cp = ParseCheckpoint(opened->text);
+  if (!cp.ok()) return Status::Corruption(db + ": checkpoint: " + cp.status().message());
+  AFTUNE_ASSIGN_OR_RETURN(Hash root, TreeRoot(size, *tx));
+  if (cp->size != size || cp->root != root)
+    return Status::Corruption(db + ": the checkpoint (size " + std::to_string(cp->size) +
+                              ") does not match the stored leaves (size " + std::to_string(size) + ")");
+  return LogHead{size, std::move(note)};
 }
 
 }  // namespace
 
-// The database: a writer connection used by the writing appender only and a
-// reader connection shared (under reader_mu) by the proof methods.
-class ReceiptLog::Store {
- public:
-  std::unique_ptr<Connection> writer, reader;
-  std::mutex reader_mu;
-
-  static Result<std::unique_ptr<Store>> Open(const std::string& path) {
-    auto s = std::make_unique<Store>();
-    AFTUNE_ASSIGN_OR_RETURN(s->writer, Connection::Open(path));
-    AFTUNE_ASSIGN_OR_RETURN(s->reader, Connection::Open(path));
-    Sqlite& db = s->writer->db();
-    AFTUNE_ASSIGN_OR_RETURN(SqliteStatement put_leaf, db.Prepare("INSERT INTO leaves(idx, data) VALUES(?, ?)"));
-    AFTUNE_ASSIGN_OR_RETURN(SqliteStatement put_hash, db.Prepare("INSERT INTO hashes(idx, hash) VALUES(?, ?)"));
-    AFTUNE_ASSIGN_OR_RETURN(SqliteStatement put_meta,
-                            db.Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)"));
-    AFTUNE_ASSIGN_OR_RETURN(SqliteStatement get_meta, db.Prepare("SELECT value FROM meta WHERE key = ?"));
-    s->put_leaf_ = std::make_unique<SqliteStatement>(std::move(put_leaf));
-    s->put_hash_ = std::make_unique<SqliteStatement>(std::move(put_hash));
-    s->put_meta_ = std::make_unique<SqliteStatement>(std::move(put_meta));
-    s->get_meta_ = std::make_unique<SqliteStatement>(std::move(get_meta));
-    return s;
-  }
-
-  // The meta value for `key`, or nullopt-like empty Result kNotFound.
-  Result<std::string> GetMeta(std::string_view key) {
-    get_meta_->BindText(1, key);
-    Result<bool> row = get_meta_->Step();
-    std::string v = row.ok() && *row ? get_meta_->ColumnText(0) : "";
-    get_meta_->Reset();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::NotFound("receipt log: no '" + std::string(key) + "' entry");
-    return v;
-  }
-
-  Status PutMeta(std::string_view key, std::string_view value) {
-    put_meta_->BindText(1, key);
-    put_meta_->BindBlob(2, AsBytes(value));
-    return put_meta_->Run();
-  }
-
-  // Appends `leaves` at indexes first, first+1, … and the checkpoint signed
-  // over the new size, in one transaction. Returns the checkpoint.
-  Result<std::string> Write(uint64_t first, const std::vector<std::string>& leaves, const PrivateKey& signer) {
-    AFTUNE_RETURN_IF_ERROR(writer->db().Exec("BEGIN IMMEDIATE"));
-    Result<std::string> cp = WriteInTransaction(first, leaves, signer);
-    Status end = writer->db().Exec(cp.ok() ? "COMMIT" : "ROLLBACK");
-    if (!cp.ok()) return cp.status();
-    if (!end.ok()) return end;
-    return cp;
-  }
-
-  // The signed checkpoint of the first `size` leaves, read through `conn`.
-  static Result<std::string> SignCheckpoint(uint64_t size, Connection& conn, const PrivateKey& signer) {
-    AFTUNE_ASSIGN_OR_RETURN(Hash root, TreeRoot(size, conn));
-    Result<std::string> text = FormatCheckpoint(Checkpoint{signer.name(), size, root, {}});
-    AFTUNE_CHECK(text.ok());  // the origin is a key's name, hence valid
-    return SignNote(*text, signer);
-  }
-
- private:
-  Result<std::string> WriteInTransaction(uint64_t first, const std::vector<std::string>& leaves,
-                                         const PrivateKey& signer) {
-    for (size_t k = 0; k < leaves.size(); ++k) {
-      const uint64_t n = first + k;
-      put_leaf_->BindInt(1, static_cast<int64_t>(n));
-      put_leaf_->BindBlob(2, AsBytes(leaves[k]));
-      AFTUNE_RETURN_IF_ERROR(put_leaf_->Run());
-      AFTUNE_ASSIGN_OR_RETURN(std::vector<Hash> stored, StoredHashesForLeaf(n, LeafHash(AsBytes(leaves[k])), *writer));
-      const uint64_t at = StoredHashIndex(0, n);
-      for (size_t j = 0; j < stored.size(); ++j) {
-        put_hash_->BindInt(1, static_cast<int64_t>(at + j));
-        put_hash_->BindBlob(2, stored[j]);
-        AFTUNE_RETURN_IF_ERROR(put_hash_->Run());
-      }
-    }
-    AFTUNE_ASSIGN_OR_RETURN(std::string cp, SignCheckpoint(first + leaves.size(), *writer, signer));
-    AFTUNE_RETURN_IF_ERROR(PutMeta("checkpoint", cp));
-    return cp;
-  }
-
-  std::unique_ptr<SqliteStatement> put_leaf_, put_hash_, put_meta_, get_meta_;
-};
-
-Result<std::unique_ptr<ReceiptLog>> ReceiptLog::Open(const std::string& path, const PrivateKey& signer) {
-  AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(path));
-  Sqlite& db = store->writer->db();
-  Result<std::string> format = store->GetMeta("format");
-  if (format.status().code() == Status::Code::kNotFound) {
-    AFTUNE_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
-    AFTUNE_RETURN_IF_ERROR(store->PutMeta("format", kReceiptLogFormat));
-    AFTUNE_RETURN_IF_ERROR(store->PutMeta("origin", signer.name()));
-    AFTUNE_ASSIGN_OR_RETURN(std::string cp, Store::SignCheckpoint(0, *store->writer, signer));
-    AFTUNE_RETURN_IF_ERROR(store->PutMeta("checkpoint", cp));
-    AFTUNE_RETURN_IF_ERROR(db.Exec("COMMIT"));
-    format = std::string(kReceiptLogFormat);
-  }
-  if (!format.ok()) return format.status();
-  if (*format != kReceiptLogFormat) return Status::Corruption(path + ": not an aftune receipt log ('" + *format + "')");
-  AFTUNE_ASSIGN_OR_RETURN(std::string origin, store->GetMeta("origin"));
-  if (origin != signer.name())
-    return Status::InvalidArgument(path + ": the log's origin is '" + origin + "', the signing key is '" +
-                                   signer.name() + "'");
-  AFTUNE_ASSIGN_OR_RETURN(int64_t leaves, QueryInt(db, "SELECT coalesce(max(idx) + 1, 0) FROM leaves"));
-  AFTUNE_ASSIGN_OR_RETURN(int64_t hashes, QueryInt(db, "SELECT coalesce(max(idx) + 1, 0) FROM hashes"));
-  const uint64_t size = static_cast<uint64_t>(leaves);
-  if (static_cast<uint64_t>(hashes) != StoredHashCount(size))
-    return Status::Corruption(path + ": " + std::to_string(hashes) + " stored hashes for " + std::to_string(size) +
-                              " leaves, expected " + std::to_string(StoredHashCount(size)));
-  AFTUNE_ASSIGN_OR_RETURN(std::string cp_note, store->GetMeta("checkpoint"));
-  PublicKey known[] = {signer.public_key()};
-  Result<Note> opened = OpenNote(cp_note, known);
-  if (!opened.ok()) return Status::Corruption(path + ": checkpoint: " + opened.status().message());
-  AFTUNE_ASSIGN_OR_RETURN(Checkpoint cp, ParseCheckpoint(opened->text));
-  AFTUNE_ASSIGN_OR_RETURN(Hash root, TreeRoot(size, *store->writer));
-  if (cp.size != size || cp.root != root)
-    return Status::Corruption(path + ": the checkpoint (size " + std::to_string(cp.size) +
-                              ") does not match the stored leaves (size " + std::to_string(size) + ")");
-  return std::unique_ptr<ReceiptLog>(new ReceiptLog(signer, std::move(store), size, std::move(cp_note)));
-}
-
-struct ReceiptLog::Waiter {
-  uint64_t end = 0;
+struct ReceiptLog::Request {
+  Request(uint64_t n, const std::function<std::string(uint64_t)>& f) : count(n), make_leaf(f) {}
+  const uint64_t count;
+  const std::function<std::string(uint64_t)>& make_leaf;
+  // kQueued → kTaken (by a writer, which gave it `first`) → kDone.
+  enum class Stage { kQueued, kTaken, kDone } stage = Stage::kQueued;
+  uint64_t first = 0;
+  std::vector<std::string> leaves;  // built by whichever thread claimed it
+  Status status;           // once kDone
+  std::string checkpoint;  // once kDone and committed
   std::condition_variable cv;
 };
 
-ReceiptLog::ReceiptLog(const PrivateKey& signer, std::unique_ptr<Store> store, uint64_t size, std::string checkpoint)
-    : signer_(signer), store_(std::move(store)), reserved_(size), committed_(size), checkpoint_(std::move(checkpoint)) {}
+Result<std::unique_ptr<ReceiptLog>> ReceiptLog::Open(const std::string& db, const PrivateKey& signer) {
+  const LogGenesis genesis{signer.name(), SignCheckpoint(signer, 0, EmptyTreeRoot())};
+  AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<LogStore> store,
+                          IsPostgresUri(db) ? OpenPgLogStore(db, genesis) : OpenSqliteLogStore(db, genesis));
+  AFTUNE_ASSIGN_OR_RETURN(LogHead head, CheckStoredLog(*store, signer));
+  return std::unique_ptr<ReceiptLog>(new ReceiptLog(signer, std::move(store), std::move(head)));
+}
+
+ReceiptLog::ReceiptLog(const PrivateKey& signer, std::unique_ptr<LogStore> store, LogHead head)
+    : signer_(signer), store_(std::move(store)), head_(std::move(head)) {}
 
 ReceiptLog::~ReceiptLog() {
   std::lock_guard<std::mutex> lk(mu_);
-  AFTUNE_CHECK(!writing_ && pending_.empty() && waiters_.empty());
-}
-
-void ReceiptLog::WriteQueued(std::unique_lock<std::mutex>& lk) {
-  const uint64_t first = committed_;
-  std::vector<std::string> batch;
-  for (auto it = pending_.begin();
-       it != pending_.end() && it->first == first + batch.size() && batch.size() < kMaxLeavesPerCommit;
-       it = pending_.erase(it))
-    batch.push_back(std::move(it->second));
-  writing_ = true;
-  lk.unlock();
-  Result<std::string> cp = store_->Write(first, batch, signer_);
-  lk.lock();
-  writing_ = false;
-  if (cp.ok()) {
-    committed_ = first + batch.size();
-    checkpoint_ = std::move(*cp);
-  } else {
-    failed_ = cp.status().WithContext("receipt log append");
-  }
-  // Wake the appenders whose leaves are now durable (all, after a failure),
-  // then the one owning the next queued leaf, to write the next batch; with
-  // mu_ released, so that they do not wake only to block on it.
-  std::vector<std::shared_ptr<Waiter>> wake;
-  for (auto it = waiters_.begin(); it != waiters_.end() && (it->second->end <= committed_ || !failed_.ok()); ++it)
-    wake.push_back(it->second);
-  if (failed_.ok() && pending_.count(committed_)) {
-    auto owner = waiters_.upper_bound(committed_);
-    AFTUNE_CHECK(owner != waiters_.begin());  // a queued leaf's appender is waiting
-    wake.push_back(std::prev(owner)->second);
-  }
-  lk.unlock();
-  for (const auto& w : wake) w->cv.notify_one();
-  lk.lock();
+  AFTUNE_CHECK(!writing_ && queue_.empty());
 }
 
 Result<AppendedLeaves> ReceiptLog::Append(uint64_t count, const std::function<std::string(uint64_t)>& make_leaf) {
   AFTUNE_CHECK(count >= 1);
-  uint64_t first;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (!failed_.ok()) return failed_;
-    first = reserved_;
-    reserved_ += count;
-  }
-  std::vector<std::string> leaves;
-  leaves.reserve(count);
-  for (uint64_t k = 0; k < count; ++k) leaves.push_back(make_leaf(first + k));
+  auto me = std::make_shared<Request>(count, make_leaf);  // shared: a writer may notify it after we return
   std::unique_lock<std::mutex> lk(mu_);
-  for (uint64_t k = 0; k < count; ++k) pending_.emplace(first + k, std::move(leaves[k]));
-  auto me = std::make_shared<Waiter>();  // shared: a writer may still notify it after we return
-  me->end = first + count;
-  waiters_.emplace(first, me);
-  bool lingered = false;
-  while (committed_ < me->end && failed_.ok()) {
-    if (!writing_ && pending_.count(committed_)) {
-      // Other appenders have reserved indexes and are building (signing)
-      // their leaves right now: give them up to kLinger once, so that one
-      // transaction, one fsync, covers the whole burst. Whoever queues the
-      // last of them finds nothing missing and writes at once.
-      if (!lingered && pending_.size() < reserved_ - committed_) {
-        lingered = true;
-        me->cv.wait_for(lk, kLinger);
-        continue;
-      }
-      WriteQueued(lk);
+  queue_.push_back(me);
+  queued_leaves_ += count;
+  if (lingering_ && queued_leaves_ >= last_batch_) linger_cv_.notify_one();
+  while (me->stage != Request::Stage::kDone) {
+    if (me->stage == Request::Stage::kQueued && !writing_) {
+      WriteBatch(lk, *me);
+    } else if (next_to_build_ < building_.size()) {
+      HelpBuild(lk);
     } else {
       me->cv.wait(lk);
     }
   }
-  waiters_.erase(first);
-  if (committed_ >= me->end) return AppendedLeaves{first, checkpoint_};
-  pending_.clear();  // after a failure nothing more is written
-  return failed_;
+  if (!me->status.ok()) return me->status.WithContext("receipt log append");
+  return AppendedLeaves{me->first, std::move(me->checkpoint)};
 }
 
-uint64_t ReceiptLog::size() const {
-  std::lock_guard<std::mutex> lk(mu_);
-  return committed_;
+void ReceiptLog::HelpBuild(std::unique_lock<std::mutex>& lk) {
+  while (next_to_build_ < building_.size()) {
+    const std::shared_ptr<Request> r = building_[next_to_build_++];
+    lk.unlock();
+    std::vector<std::string> leaves;
+    leaves.reserve(r->count);
+    for (uint64_t k = 0; k < r->count; ++k) leaves.push_back(r->make_leaf(r->first + k));
+    lk.lock();
+    r->leaves = std::move(leaves);
+    if (--unbuilt_ == 0) built_cv_.notify_one();
+  }
 }
 
-std::string ReceiptLog::LatestCheckpoint() const {
-  std::lock_guard<std::mutex> lk(mu_);
-  return checkpoint_;
+void ReceiptLog::WriteBatch(std::unique_lock<std::mutex>& lk, Request& self) {
+  writing_ = true;
+  // Fewer appends queued than the previous transaction carried: its
+  // appenders are likely on their way back (woken, about to append again).
+  // Give them up to kLinger, once, so that one transaction (one fsync)
+  // covers them rather than two.
+  if (queued_leaves_ < last_batch_) {
+    lingering_ = true;
+    linger_cv_.wait_for(lk, kLinger, [this] { return queued_leaves_ >= last_batch_; });
+    lingering_ = false;
+  }
+  lk.unlock();
+  Result<std::unique_ptr<LogTransaction>> tx = store_->Begin();
+  Result<uint64_t> size = tx.ok() ? (*tx)->Size() : Result<uint64_t>(tx.status());
+  lk.lock();
+  std::vector<std::shared_ptr<Request>> batch;
+  Status status = size.status();
+  if (!status.ok()) {
+    batch.assign(queue_.begin(), queue_.end());  // none of them can be written now
+    queue_.clear();
+    queued_leaves_ = 0;
+  }
+  // Take the queued appends, give them their indexes and build their leaves
+  // (with up to kHelpers of them helping); again for those that arrived
+  // meanwhile, until none is waiting.
+  uint64_t end = size.ok() ? *size : 0;
+  while (status.ok() && !queue_.empty()) {
+    std::vector<std::shared_ptr<Request>> taken;
+    while (!queue_.empty() &&
+           ((batch.empty() && taken.empty()) || end - *size + queue_.front()->count <= kMaxLeavesPerCommit)) {
+      taken.push_back(queue_.front());
+      queue_.pop_front();
+      queued_leaves_ -= taken.back()->count;
+      taken.back()->first = end;
+      taken.back()->stage = Request::Stage::kTaken;
+      end += taken.back()->count;
+    }
+    if (taken.empty()) break;  // the batch is full
+    building_ = taken;
+    next_to_build_ = 0;
+    unbuilt_ = taken.size();
+    std::vector<std::shared_ptr<Request>> helpers;
+    for (const auto& r : taken)
+      if (r.get() != &self && helpers.size() < kHelpers) helpers.push_back(r);
+    lk.unlock();
+    for (const auto& r : helpers) r->cv.notify_one();
+    lk.lock();
+    HelpBuild(lk);
+    built_cv_.wait(lk, [this] { return unbuilt_ == 0; });
+    building_.clear();
+    next_to_build_ = 0;
+    batch.insert(batch.end(), taken.begin(), taken.end());
+  }
+  std::string checkpoint;
+  if (status.ok()) {
+    std::vector<std::string_view> leaves;
+    for (const auto& r : batch)
+      for (const std::string& leaf : r->leaves) leaves.push_back(leaf);
+    lk.unlock();
+    Result<std::string> cp = CommitLeaves(**tx, *size, leaves);
+    tx->reset();  // rolls back unless committed
+    lk.lock();
+    status = cp.status();
+    if (cp.ok()) checkpoint = std::move(*cp);
+  }
+  if (status.ok()) {
+    last_batch_ = end - *size;
+    std::lock_guard<std::mutex> head_lk(head_mu_);
+    if (end >= head_.size) head_ = {end, checkpoint};
+  }
+  for (const auto& r : batch) {
+    r->stage = Request::Stage::kDone;
+    r->status = status;
+    r->checkpoint = checkpoint;
+  }
+  writing_ = false;
+  // Wake the appends that are done and the next writer, with mu_ released
+  // so that they do not wake only to block on it.
+  std::vector<std::shared_ptr<Request>> wake;
+  for (const auto& r : batch)
+    if (r.get() != &self) wake.push_back(r);
+  if (!queue_.empty()) wake.push_back(queue_.front());
+  lk.unlock();
+  for (const auto& r : wake) r->cv.notify_one();
+  lk.lock();
 }
+
+Result<std::string> ReceiptLog::CommitLeaves(LogTransaction& tx, uint64_t size,
+                                             const std::vector<std::string_view>& leaves) {
+  TransactionHashes hashes(tx, StoredHashCount(size));
+  const std::vector<uint64_t> frontier = FrontierIndexes(size);
+  AFTUNE_RETURN_IF_ERROR(hashes.ReadHashes(frontier).status());  // one read for all the batch needs
+  for (size_t k = 0; k < leaves.size(); ++k) {
+    AFTUNE_ASSIGN_OR_RETURN(std::vector<Hash> stored,
+                            StoredHashesForLeaf(size + k, LeafHash(AsBytes(leaves[k])), hashes));
+    hashes.Add(stored);
+  }
+  const uint64_t new_size = size + leaves.size();
+  AFTUNE_ASSIGN_OR_RETURN(Hash root, TreeRoot(new_size, hashes));
+  std::string cp = SignCheckpoint(signer_, new_size, root);
+  AFTUNE_RETURN_IF_ERROR(tx.Append(size, leaves, StoredHashCount(size), hashes.added(), cp));
+  AFTUNE_RETURN_IF_ERROR(tx.Commit());
+  return cp;
+}
+
+LogHead ReceiptLog::Head() const {
+  Result<LogHead> read = store_->ReadHead();
+  std::lock_guard<std::mutex> lk(head_mu_);
+  if (read.ok() && read->size >= head_.size) head_ = std::move(*read);
+  return head_;
+}
+
+uint64_t ReceiptLog::size() const { return Head().size; }
+
+std::string ReceiptLog::LatestCheckpoint() const { return Head().checkpoint; }
 
 Status ReceiptLog::CheckSize(uint64_t size) const {
   const uint64_t have = this->size();
@@ -314,28 +309,21 @@ Status ReceiptLog::CheckSize(uint64_t size) const {
   return Status::Ok();
 }
 
-Result<std::string> ReceiptLog::Leaf(uint64_t index) {
-  if (index >= size()) return Status::NotFound("no receipt at index " + std::to_string(index));
-  std::lock_guard<std::mutex> lk(store_->reader_mu);
-  return store_->reader->ReadLeaf(index);
-}
+Result<std::string> ReceiptLog::Leaf(uint64_t index) { return store_->ReadLeaf(index); }
 
 Result<Hash> ReceiptLog::Root(uint64_t size) {
   AFTUNE_RETURN_IF_ERROR(CheckSize(size));
-  std::lock_guard<std::mutex> lk(store_->reader_mu);
-  return TreeRoot(size, *store_->reader);
+  return TreeRoot(size, *store_);
 }
 
 Result<InclusionProof> ReceiptLog::ProveInclusion(uint64_t index, uint64_t size) {
   AFTUNE_RETURN_IF_ERROR(CheckSize(size));
-  std::lock_guard<std::mutex> lk(store_->reader_mu);
-  return aftune::ProveInclusion(index, size, *store_->reader);
+  return aftune::ProveInclusion(index, size, *store_);
 }
 
 Result<ConsistencyProof> ReceiptLog::ProveConsistency(uint64_t old_size, uint64_t new_size) {
   AFTUNE_RETURN_IF_ERROR(CheckSize(new_size));
-  std::lock_guard<std::mutex> lk(store_->reader_mu);
-  return aftune::ProveConsistency(old_size, new_size, *store_->reader);
+  return aftune::ProveConsistency(old_size, new_size, *store_);
 }
 
 }  // namespace aftune
