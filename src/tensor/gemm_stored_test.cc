@@ -119,6 +119,16 @@ TEST_P(GemmStoredTest, FewRows) {
         for (int64_t k : {7, 300}) Check({Trans::kN, tb, m, n, k, k == 7}, seed++);
 }
 
+// The decode tiles (op(B) = B^T, M <= 8; bf16 rows are read a line of 32
+// elements at a time, as 16 pairs): K around that line, with odd tails.
+TEST_P(GemmStoredTest, DecodeTiles) {
+  uint32_t seed = 300;
+  for (Trans ta : kTrans)
+    for (int64_t m : {1, 2, 3, 5, 8, 9})
+      for (int64_t n : {1, 16, 17, 33, 100})
+        for (int64_t k : {1, 2, 15, 31, 32, 33, 63, 64, 65, 250}) Check({ta, Trans::kT, m, n, k, (m + k) % 2 == 0}, seed++);
+}
+
 TEST_P(GemmStoredTest, KBlocksAndLargeTiles) {
   uint32_t seed = 200;
   for (Trans ta : kTrans)
