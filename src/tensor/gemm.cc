@@ -387,9 +387,13 @@ void RunStreaming(const Problem& p, int64_t M, int64_t n0, int64_t n1) {
 // C[0:M, 0:N] for op(B) = B^T through the decode tile `fn` of `width` columns:
 // the columns are cut into tiles, and the tiles into `parts` contiguous runs
 // of about equal length, one per thread (a run streams its own rows of B).
-void RunDecode(gemm_internal::DecodeFn fn, int width, const Problem& p, int64_t N, int parts, ThreadPool* pool) {
-  const gemm_internal::DecodeArgs args{p.K, p.A, p.ta == Trans::kN ? p.lda : 1, p.ta == Trans::kN ? 1 : p.lda,
-                                       p.B, p.ldb, p.C, p.ldc, p.accumulate};
+void RunDecode(gemm_internal::DecodeFn fn, int width, const Problem& p, int64_t M, int64_t N, int parts,
+               ThreadPool* pool) {
+  // op(A) k-major, shared by the threads (a few floats per k).
+  thread_local FloatVector a_packed;
+  if (static_cast<int64_t>(a_packed.size()) < M * p.K) a_packed.resize(static_cast<size_t>(M * p.K));
+  PackA(p, 0, M, static_cast<int>(M), 0, p.K, a_packed.data());
+  const gemm_internal::DecodeArgs args{p.K, a_packed.data(), p.B, p.ldb, p.C, p.ldc, p.accumulate};
   const int64_t tiles = (N + width - 1) / width;
   parts = static_cast<int>(std::min<int64_t>(parts, tiles));
   auto run = [&](int64_t begin, int64_t end) {
@@ -440,7 +444,7 @@ void GemmImpl(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
   if (tb == Trans::kT && M <= kDecodeRows && (B.dtype == DType::kF32 || B.dtype == DType::kBF16)) {
     const int d = B.dtype == DType::kBF16 ? 1 : 0;
     if (gemm_internal::DecodeFn fn = kernels.decode.fn[d][M]) {
-      RunDecode(fn, kernels.decode.width[M], p, N, PartsFor(work, pool), pool);
+      RunDecode(fn, kernels.decode.width[M], p, M, N, PartsFor(work, pool), pool);
       return;
     }
   }

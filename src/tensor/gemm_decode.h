@@ -37,12 +37,12 @@
 
 namespace aftune::gemm_internal {
 
-// op(A)[i][k] = a[i * a_row + k * a_k]; W row j at w + j * ldw (elements of
-// the storage dtype); C[i][j] at c[i * ldc + j].
+// op(A) packed k-major: op(A)[i][k] at a[k * MR + i] (so every broadcast is
+// one fixed offset from one pointer); W row j at w + j * ldw (elements of the
+// storage dtype); C[i][j] at c[i * ldc + j].
 struct DecodeArgs {
   int64_t K;
   const float* a;
-  int64_t a_row, a_k;
   const void* w;
   int64_t ldw;
   float* c;
@@ -162,8 +162,8 @@ constexpr int kDecodeBlock = D == DType::kBF16 ? 2 * V::kLanes : V::kLanes;
 // element of the block; kr (<= the block) elements of it are valid. Every
 // lane's chain takes its k steps in order.
 template <class V, DType D, int MR, int NV, bool kFull>
-inline void DecodeBlock(const typename Storage<D>::T* const* rows, int64_t off, const float* a, int64_t a_row,
-                        int64_t a_k, int kr, typename V::F (&acc)[MR][NV]) {
+inline void DecodeBlock(const typename Storage<D>::T* const* rows, int64_t off, const float* a, int kr,
+                        typename V::F (&acc)[MR][NV]) {
   constexpr int L = V::kLanes;
   AFTUNE_GEMM_UNROLL
   for (int v = 0; v < NV; ++v) {
@@ -182,14 +182,13 @@ inline void DecodeBlock(const typename Storage<D>::T* const* rows, int64_t off, 
         const typename V::F lo = V::PairLow(r[q]), hi = V::PairHigh(r[q]);
         AFTUNE_GEMM_UNROLL
         for (int i = 0; i < MR; ++i) {
-          if (kFull || 2 * q < kr) acc[i][v] = V::Fma(V::Broadcast(a + i * a_row + (2 * q) * a_k), lo, acc[i][v]);
-          if (kFull || 2 * q + 1 < kr)
-            acc[i][v] = V::Fma(V::Broadcast(a + i * a_row + (2 * q + 1) * a_k), hi, acc[i][v]);
+          if (kFull || 2 * q < kr) acc[i][v] = V::Fma(V::Broadcast(a + 2 * q * MR + i), lo, acc[i][v]);
+          if (kFull || 2 * q + 1 < kr) acc[i][v] = V::Fma(V::Broadcast(a + (2 * q + 1) * MR + i), hi, acc[i][v]);
         }
       } else {
         AFTUNE_GEMM_UNROLL
         for (int i = 0; i < MR; ++i)
-          if (kFull || q < kr) acc[i][v] = V::Fma(V::Broadcast(a + i * a_row + q * a_k), r[q], acc[i][v]);
+          if (kFull || q < kr) acc[i][v] = V::Fma(V::Broadcast(a + q * MR + i), r[q], acc[i][v]);
       }
     }
   }
@@ -211,7 +210,7 @@ void DecodeTile(const DecodeArgs& p, int64_t j0, int cols) {
       acc[i][v] = p.load_c ? V::LoadC(p.c + i * p.ldc + j0 + v * L, cols - v * L) : V::Zero();
   int64_t k0 = 0;
   for (; k0 + kb <= p.K; k0 += kb)
-    DecodeBlock<V, D, MR, NV, true>(rows, k0, p.a + k0 * p.a_k, p.a_row, p.a_k, kb, acc);
+    DecodeBlock<V, D, MR, NV, true>(rows, k0, p.a + k0 * MR, kb, acc);
   if (k0 < p.K) {
     // The last partial block, from a zero-padded copy (the padding is loaded,
     // never multiplied).
@@ -222,7 +221,7 @@ void DecodeTile(const DecodeArgs& p, int64_t j0, int cols) {
       std::memcpy(tail[j], rows[j] + k0, static_cast<size_t>(kr) * sizeof(T));
       tail_rows[j] = tail[j];
     }
-    DecodeBlock<V, D, MR, NV, false>(tail_rows, 0, p.a + k0 * p.a_k, p.a_row, p.a_k, kr, acc);
+    DecodeBlock<V, D, MR, NV, false>(tail_rows, 0, p.a + k0 * MR, kr, acc);
   }
   AFTUNE_GEMM_UNROLL
   for (int i = 0; i < MR; ++i)
