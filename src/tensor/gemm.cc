@@ -17,9 +17,9 @@
 //
 // Few-row shapes (decode) take other routes with the same chains: op(B) = B
 // streams B's rows through an in-place update of C (RunStreaming); op(B) = B^T
-// with B stored as f32 or bf16 reads B's rows in place through the decode
-// tiles (gemm_decode.h), and otherwise uses a "skinny" kernel set whose wide
-// tiles keep enough chains in flight.
+// with B stored as f32 or bf16 and M <= 32 reads B's rows in place through
+// the decode tiles (gemm_decode.h, up to 8 rows a tile), and otherwise uses a
+// "skinny" kernel set whose wide tiles keep enough chains in flight.
 #include "tensor/gemm.h"
 
 #include <algorithm>
@@ -143,15 +143,19 @@ KernelSet MakeSet(int lanes, int64_t kc, int64_t mc, int64_t nc) {
 
 // Up to this many rows of C against B^T stored as f32 or bf16 go through the
 // decode tiles: each weight is used by few rows, so reading B once, in place,
-// beats packing it (measured: bench/gemm_stored_bench).
-constexpr int kDecodeRows = 8;
+// beats packing it. Measured on the llama-3.2-1b projections, one thread: the
+// tiles are 2-3.5x the packed route at M <= 16, 1.1-1.4x at 32, even at 48,
+// behind at 64 (bench/gemm_stored_bench).
+constexpr int kDecodeRows = 32;
+// The most rows one decode tile holds (its accumulators stay in registers).
+constexpr int kDecodeTileRows = 8;
 
-// Decode tiles of one instruction set: fn[dtype][M] for M = 1 .. kDecodeRows
+// Decode tiles of one instruction set: fn[dtype][M] for M = 1 .. kDecodeTileRows
 // rows (dtype 0: f32, 1: bf16), each `width[M]` columns wide; null when the
 // set has none.
 struct DecodeSet {
-  gemm_internal::DecodeFn fn[2][kDecodeRows + 1] = {};
-  int width[kDecodeRows + 1] = {};
+  gemm_internal::DecodeFn fn[2][kDecodeTileRows + 1] = {};
+  int width[kDecodeTileRows + 1] = {};
 };
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -188,7 +192,7 @@ const IsaKernels& Kernels([[maybe_unused]] GemmIsa isa) {
   // 8 independent chains to cover the fma latency.
   static const IsaKernels avx2{MakeSet<Avx2Kernels, 6, 2>(8, 1024, 48, 1024),
                                MakeSet<Avx2Kernels, 1, 8>(8, 256, 1, 1024),
-                               MakeDecodeSet<gemm_internal::Ymm>(std::make_integer_sequence<int, kDecodeRows>())};
+                               MakeDecodeSet<gemm_internal::Ymm>(std::make_integer_sequence<int, kDecodeTileRows>())};
   if (isa == GemmIsa::kAvx2) return avx2;
 #endif
 #if defined(__AVX512F__)
@@ -196,7 +200,7 @@ const IsaKernels& Kernels([[maybe_unused]] GemmIsa isa) {
   // columns, 8 or 16 chains.
   static const IsaKernels avx512{MakeSet<Avx512Kernels, 12, 2>(16, 1024, 96, 1024),
                                  MakeSet<Avx512Kernels, 2, 8>(16, 256, 2, 1024),
-                                 MakeDecodeSet<gemm_internal::Zmm>(std::make_integer_sequence<int, kDecodeRows>())};
+                                 MakeDecodeSet<gemm_internal::Zmm>(std::make_integer_sequence<int, kDecodeTileRows>())};
   if (isa == GemmIsa::kAvx512) return avx512;
 #endif
   assert(isa == GemmIsa::kPortable);
@@ -384,22 +388,34 @@ void RunStreaming(const Problem& p, int64_t M, int64_t n0, int64_t n1) {
   WithBDType(p.b_dtype, [&]<DType D>() { RunStreamingAs<D>(p, M, n0, n1); });
 }
 
-// C[0:M, 0:N] for op(B) = B^T through the decode tile `fn` of `width` columns:
-// the columns are cut into tiles, and the tiles into `parts` contiguous runs
-// of about equal length, one per thread (a run streams its own rows of B).
-void RunDecode(gemm_internal::DecodeFn fn, int width, const Problem& p, int64_t M, int64_t N, int parts,
-               ThreadPool* pool) {
-  // op(A) k-major, shared by the threads (a few floats per k).
+// C[0:M, 0:N] for op(B) = B^T through the decode tiles of `set` (B's dtype
+// index d): rows in groups of up to kDecodeTileRows, columns in tiles, the
+// tiles in `parts` contiguous runs of about equal length, one per thread (a
+// run streams its own rows of B). Every group of a column tile runs before
+// the next tile, so B's rows come from memory once and from cache for the
+// other groups.
+void RunDecode(const DecodeSet& set, int d, const Problem& p, int64_t M, int64_t N, int parts, ThreadPool* pool) {
+  const int64_t groups = (M + kDecodeTileRows - 1) / kDecodeTileRows;
+  // op(A) k-major per group, shared by the threads (a few floats per k).
   thread_local FloatVector a_packed;
   if (static_cast<int64_t>(a_packed.size()) < M * p.K) a_packed.resize(static_cast<size_t>(M * p.K));
-  PackA(p, 0, M, static_cast<int>(M), 0, p.K, a_packed.data());
-  const gemm_internal::DecodeArgs args{p.K, a_packed.data(), p.B, p.ldb, p.C, p.ldc, p.accumulate};
+  std::vector<gemm_internal::DecodeArgs> args;
+  std::vector<int> rows;
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t i0 = g * kDecodeTileRows;
+    rows.push_back(static_cast<int>(std::min<int64_t>(kDecodeTileRows, M - i0)));
+    float* a = a_packed.data() + i0 * p.K;
+    PackA(p, i0, rows.back(), rows.back(), 0, p.K, a);
+    args.push_back({p.K, a, p.B, p.ldb, p.C + i0 * p.ldc, p.ldc, p.accumulate});
+  }
+  const int width = set.width[rows[0]];
   const int64_t tiles = (N + width - 1) / width;
   parts = static_cast<int>(std::min<int64_t>(parts, tiles));
   auto run = [&](int64_t begin, int64_t end) {
     for (int64_t part = begin; part < end; ++part)
       for (int64_t t = part * tiles / parts; t < (part + 1) * tiles / parts; ++t)
-        fn(args, t * width, static_cast<int>(std::min<int64_t>(width, N - t * width)));
+        for (int64_t g = 0; g < groups; ++g)
+          set.fn[d][rows[g]](args[g], t * width, static_cast<int>(std::min<int64_t>(width, N - t * width)));
   };
   if (pool && parts > 1) pool->ParallelFor(parts, 1, run);
   else run(0, parts);
@@ -443,8 +459,8 @@ void GemmImpl(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
   const IsaKernels& kernels = Kernels(isa);
   if (tb == Trans::kT && M <= kDecodeRows && (B.dtype == DType::kF32 || B.dtype == DType::kBF16)) {
     const int d = B.dtype == DType::kBF16 ? 1 : 0;
-    if (gemm_internal::DecodeFn fn = kernels.decode.fn[d][M]) {
-      RunDecode(fn, kernels.decode.width[M], p, M, N, PartsFor(work, pool), pool);
+    if (kernels.decode.fn[d][1]) {
+      RunDecode(kernels.decode, d, p, M, N, PartsFor(work, pool), pool);
       return;
     }
   }

@@ -166,14 +166,15 @@ TEST_F(GemmTest, FewRows) {
           }
 }
 
-// The decode tiles (op(B) = B^T, M <= 8): every row count, column counts
-// around their widths (8, 16, 32 lanes), K around their blocks (8 / 16 floats
-// a row line, with a partial last block), op(A) either way, row strides,
-// accumulation, threads; and M = 9, the first shape past them.
+// The decode tiles (op(B) = B^T, M <= 32 in groups of up to 8 rows): every
+// row count of one tile and of a last group, column counts around their widths
+// (8, 16, 32 lanes), K around their blocks (8 / 16 floats a row line, with a
+// partial last block), op(A) either way, row strides, accumulation, threads;
+// and M = 33, the first shape past them.
 TEST_F(GemmTest, DecodeTiles) {
   uint32_t seed = 500;
   for (Trans ta : kTrans)
-    for (int64_t m = 1; m <= 9; ++m)
+    for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 17, 32, 33})
       for (int64_t n : {1, 7, 8, 15, 16, 17, 31, 32, 33, 100})
         for (int64_t k : {1, 5, 8, 15, 16, 17, 33, 64, 200}) {
           const bool acc = (m + n + k) % 3 == 0;
