@@ -2,7 +2,10 @@
 """Writes an aftune (Hugging Face layout) LLaMA model directory as a GGUF file
 with llama.cpp's own gguf-py, for bench/llamacpp_bench.sh.
 
-Usage: PYTHONPATH=LLAMA_CPP/gguf-py write_gguf.py MODEL_DIR OUT.gguf
+Usage: PYTHONPATH=LLAMA_CPP/gguf-py write_gguf.py MODEL_DIR OUT.gguf [f32]
+  (f32: every tensor widened to f32, exactly; llama.cpp then keeps its
+  activations in f32 too, which makes the logits comparison a check of the
+  conversion itself)
 
 Does what llama.cpp's convert_hf_to_gguf.py does for LlamaForCausalLM (which
 cannot run here: it needs transformers and a tokenizer, and aftune's synthetic
@@ -92,9 +95,9 @@ def llama3_factors(cfg):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4) or sys.argv[3:] not in ([], ["f32"]):
         sys.exit(__doc__)
-    model_dir, out = sys.argv[1], sys.argv[2]
+    model_dir, out, widen = sys.argv[1], sys.argv[2], sys.argv[3:] == ["f32"]
     cfg = json.loads((Path(model_dir) / "config.json").read_text())
     if cfg.get("model_type") not in ("llama", "mistral"):
         sys.exit(f"{model_dir}: model_type {cfg.get('model_type')} is not handled (llama only)")
@@ -103,7 +106,7 @@ def main():
     layers, heads, kv_heads = cfg["num_hidden_layers"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     head_dim = cfg.get("head_dim") or cfg["hidden_size"] // heads
     names = gguf.get_tensor_name_map(arch, layers)
-    stored = tensors["model.embed_tokens.weight"][0]
+    stored = "F32" if widen else tensors["model.embed_tokens.weight"][0]
 
     w = gguf.GGUFWriter(out, gguf.MODEL_ARCH_NAMES[arch])
     w.add_name(Path(model_dir).name)
@@ -124,6 +127,8 @@ def main():
 
     for name, (dtype, shape, raw) in tensors.items():
         arr = as_array(dtype, shape, raw)
+        if widen:
+            arr, dtype = to_f32(dtype, arr), "F32"
         gname = names.get_name(name, try_suffixes=(".weight", ".bias"))
         if gname is None:
             sys.exit(f"{model_dir}: tensor {name} has no GGUF name")
@@ -140,7 +145,7 @@ def main():
             w.add_tensor(gname, np.ascontiguousarray(arr))
     factors = llama3_factors(cfg)
     if factors is not None:
-        w.add_tensor(gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.ROPE_FREQS], factors)
+        w.add_tensor(gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.ROPE_FREQS] + ".weight", factors)
 
     w.write_header_to_file()
     w.write_kv_data_to_file()
