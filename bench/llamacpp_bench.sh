@@ -19,9 +19,14 @@
 #    engines' logits for a 32-token prompt are compared (max |difference|
 #    over the logits' range, the argmax at every position).
 # 3. ROUNDS rounds (default 3); in each, for each thread count (default 1 2):
-#    aftune's decode_bench (prefill 128 and 512 tokens, decode 32 tokens at
-#    batch 1 from an empty cache) and then llama-bench (pp128, pp512, tg32)
-#    on the same machine state. Each engine's best round is its figure.
+#    aftune's decode_bench and then bench/llamacpp/llama_speed.cpp (built
+#    against LLAMA_BUILD), each timing a prefill of 128 and of 512 tokens (one
+#    batch, logits of the last row) and 32 tokens decoded at batch 1 from an
+#    empty cache (llama-bench's pp and tg phases), with the same token ids,
+#    best of 2 inside a round. Each engine's best round is its figure.
+#    CLOCK=cpu times by process CPU time instead of wall clock (valid at one
+#    thread; for a machine loaded by others). LLAMA_BENCH=1 also runs
+#    llama-bench itself once per thread count, as a check of the harness.
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
   sed -n '2,25p' "$0"
@@ -50,9 +55,13 @@ if [[ ! -f $gguf ]]; then
   mv "$gguf.part" "$gguf"
 fi
 
+for tool in llama_logits llama_speed; do
+  ${CXX:-g++} -O2 -std=c++17 -I"$llama_src/include" -I"$llama_src/ggml/include" "$here/llamacpp/$tool.cpp" \
+    -L"$llama_build/bin" -lllama -lggml -lggml-base -Wl,-rpath,"$llama_build/bin" -o "$work/$tool"
+done
+clock=${CLOCK:-wall}
+
 # Logits of one prompt, both engines, one thread.
-${CXX:-g++} -O2 -std=c++17 -I"$llama_src/include" -I"$llama_src/ggml/include" "$here/llamacpp/llama_logits.cpp" \
-  -L"$llama_build/bin" -lllama -lggml -lggml-base -Wl,-rpath,"$llama_build/bin" -o "$work/llama_logits"
 vocab=$(sed -n 's/.*"vocab_size": *\([0-9]*\).*/\1/p' "$model/config.json")
 ids=$(for i in $(seq 0 31); do echo $(((i * 7919 + 13) % vocab)); done | paste -sd,)
 "$decode_bench" --model "$model" --logits "$ids" --out "$work/aftune.f32" --threads 1 >/dev/null
@@ -70,15 +79,21 @@ print(f"logits, {a.shape[0]} positions: max |aftune - llama.cpp| = {diff.max():.
       f"({(diff / span).max():.2%} of a row's range), argmax equal at {same}/{a.shape[0]}")
 EOF
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $clock clock"
 for ((r = 1; r <= rounds; r++)); do
   for t in "${threads[@]}"; do
     echo "== round $r, $t thread(s): aftune (load $(cut -d' ' -f1 /proc/loadavg))"
-    "$decode_bench" --model "$model" --threads "$t" --prefill 128,512 --decode 32 --batch 1 --rounds 1 |
-      grep -E 'prefill|decode|stream'
+    "$decode_bench" --model "$model" --threads "$t" --prefill 128,512 --decode 32 --batch 1 --rounds 2 \
+      --clock "$clock" | grep -E 'prefill|decode|stream'
     echo "== round $r, $t thread(s): llama.cpp (load $(cut -d' ' -f1 /proc/loadavg))"
-    "$llama_build/bin/llama-bench" -m "$gguf" -t "$t" -p 128,512 -n 32 -r 1 -o md 2>/dev/null |
-      grep -E '^\| (model|.*(pp|tg)[0-9])'
+    "$work/llama_speed" "$gguf" "$t" 128,512 32 2 "$clock" | grep -E 'prefill|decode'
   done
 done
+if [[ ${LLAMA_BENCH:-0} == 1 ]]; then
+  for t in "${threads[@]}"; do
+    echo "== llama-bench, $t thread(s) (load $(cut -d' ' -f1 /proc/loadavg))"
+    "$llama_build/bin/llama-bench" -m "$gguf" -t "$t" -p 128,512 -n 32 -r 3 -o md 2>/dev/null |
+      grep -E '^\| (model|.*(pp|tg)[0-9])'
+  done
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
