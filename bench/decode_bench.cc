@@ -25,8 +25,6 @@
 //                     [--batch 1,8] [--rounds 3] [--stream-mib 1024] [--only prefill|decode]
 //                     [--clock wall|cpu]
 //        decode_bench --model DIR --logits 1,2,3 --out FILE
-#include <time.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +34,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/clock.h"
+#include "bench/stream_read.h"
 #include "model/decoder.h"
 #include "model/kv_cache.h"
 #include "model/llama_names.h"
@@ -48,11 +48,7 @@ namespace {
 
 // Wall clock, or the process's CPU time (--clock cpu).
 bool g_cpu_clock = false;
-double Now() {
-  timespec ts;
-  clock_gettime(g_cpu_clock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
+double Now() { return aftune_bench::Now(g_cpu_clock ? aftune_bench::ClockKind::kProcessCpu : aftune_bench::ClockKind::kWall); }
 double Since(double t0) { return Now() - t0; }
 
 std::vector<int64_t> ParseList(const std::string& s) {
@@ -84,29 +80,16 @@ double Best(int rounds, Fn&& fn) {
   return best;
 }
 
-// GB/s of a read-only pass over `bytes` bytes, split over the pool's threads.
+// GB/s of a read-only pass over buf, split over the pool's threads.
 double StreamRate(const std::vector<uint64_t>& buf, ThreadPool& pool, int rounds) {
-  const int64_t n = static_cast<int64_t>(buf.size()), parts = pool.num_threads();
-  std::vector<uint64_t> sums(static_cast<size_t>(parts));
+  uint64_t sum = 0;
   const double s = Best(rounds, [&] {
     const double t0 = Now();
-    pool.ParallelFor(parts, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t part = begin; part < end; ++part) {
-        uint64_t acc[8] = {};
-        const uint64_t* p = buf.data() + part * n / parts;
-        const int64_t len = (part + 1) * n / parts - part * n / parts;
-        for (int64_t i = 0; i + 8 <= len; i += 8)
-          for (int j = 0; j < 8; ++j) acc[j] += p[i + j];
-        for (int j = 1; j < 8; ++j) acc[0] += acc[j];
-        sums[static_cast<size_t>(part)] = acc[0];
-      }
-    });
+    sum += aftune_bench::ReadPass(buf, pool);
     return Since(t0);
   });
-  uint64_t total = 0;
-  for (uint64_t v : sums) total += v;
-  if (total == 1) std::printf("#");  // keeps the loop's result live
-  return static_cast<double>(n) * 8 / s / 1e9;
+  if (sum == 1) std::printf("#");  // keeps the passes live
+  return static_cast<double>(buf.size()) * 8 / s / 1e9;
 }
 
 struct Model {

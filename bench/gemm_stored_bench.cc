@@ -14,8 +14,6 @@
 // loaded machine deschedules the caller less visibly than wall time shows).
 //
 // Usage: gemm_stored_bench [--threads T] [--min-ms MS] [--only NAME] [--clock wall|cpu]
-#include <time.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/clock.h"
+#include "bench/stream_read.h"
 #include "tensor/dtype.h"
 #include "tensor/gemm.h"
 #include "tensor/tensor.h"
@@ -45,11 +45,7 @@ constexpr Projection kShapes[] = {
 };
 
 bool g_cpu_clock = false;
-double Now() {
-  timespec ts;
-  clock_gettime(g_cpu_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
+double Now() { return aftune_bench::Now(g_cpu_clock ? aftune_bench::ClockKind::kThreadCpu : aftune_bench::ClockKind::kWall); }
 
 // Seconds per call of each of `fns`: the best mean over rounds of at least
 // min_s each. Rounds alternate between the implementations, so a load that
@@ -79,23 +75,10 @@ std::vector<double> Time(double min_s, Fns&&... fns) {
 
 // GB/s of a read-only pass over buf, split over the pool's threads.
 double StreamRate(const std::vector<uint64_t>& buf, aftune::ThreadPool& pool, double min_s) {
-  const int64_t n = static_cast<int64_t>(buf.size()), parts = pool.num_threads();
-  std::vector<uint64_t> sums(static_cast<size_t>(parts));
-  const double s = Time(min_s, [&] {
-    pool.ParallelFor(parts, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t part = begin; part < end; ++part) {
-        uint64_t acc[8] = {};
-        const uint64_t* p = buf.data() + part * n / parts;
-        const int64_t len = (part + 1) * n / parts - part * n / parts;
-        for (int64_t i = 0; i + 8 <= len; i += 8)
-          for (int j = 0; j < 8; ++j) acc[j] += p[i + j];
-        for (int j = 1; j < 8; ++j) acc[0] += acc[j];
-        sums[static_cast<size_t>(part)] = acc[0];
-      }
-    });
-  })[0];
-  if (sums[0] == 1) std::printf("#");  // keeps the loop's result live
-  return static_cast<double>(n) * 8 / s / 1e9;
+  uint64_t sum = 0;
+  const double s = Time(min_s, [&] { sum += aftune_bench::ReadPass(buf, pool); })[0];
+  if (sum == 1) std::printf("#");  // keeps the passes live
+  return static_cast<double>(buf.size()) * 8 / s / 1e9;
 }
 
 }  // namespace

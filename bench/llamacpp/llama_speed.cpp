@@ -7,8 +7,6 @@
 //
 // Usage: llama_speed MODEL.gguf THREADS PREFILLS DECODE ROUNDS [cpu]
 //   PREFILLS: comma-separated prompt lengths; DECODE: tokens decoded
-#include <time.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -16,16 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "../clock.h"
 #include "llama.h"
 
 namespace {
 
 bool g_cpu_clock = false;
-double Now() {
-  timespec ts;
-  clock_gettime(g_cpu_clock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
+double Now() { return aftune_bench::Now(g_cpu_clock ? aftune_bench::ClockKind::kProcessCpu : aftune_bench::ClockKind::kWall); }
 
 // decode_bench's ids: (i + salt) * 7919 + 13 mod the vocabulary.
 llama_token Token(int64_t i, int64_t salt, int vocab) {
