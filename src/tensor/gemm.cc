@@ -428,6 +428,15 @@ int PartsFor(double work, ThreadPool* pool) {
   return static_cast<int>(std::min<double>(threads, std::max(1.0, work / (1 << 19))));
 }
 
+// The decode route is bound by reading B, not by its multiply-adds: a thread
+// gets a share once there are ~256 KiB of B per share (~20 us at one core's
+// read rate, against ~1 us to hand work to a spinning worker), so a small
+// model's projections (a few hundred KiB to MiB at one row) are split too.
+int DecodePartsFor(double work, double b_bytes, ThreadPool* pool) {
+  const int threads = pool ? pool->num_threads() : 1;
+  return std::max(PartsFor(work, pool), static_cast<int>(std::min<double>(threads, b_bytes / (256 << 10))));
+}
+
 void GemmImpl(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
               const float* A, int64_t lda, StoredMatrix B, float* C, int64_t ldc,
               bool accumulate, ThreadPool* pool) {
@@ -460,7 +469,8 @@ void GemmImpl(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
   if (tb == Trans::kT && M <= kDecodeRows && (B.dtype == DType::kF32 || B.dtype == DType::kBF16)) {
     const int d = B.dtype == DType::kBF16 ? 1 : 0;
     if (kernels.decode.fn[d][1]) {
-      RunDecode(kernels.decode, d, p, M, N, PartsFor(work, pool), pool);
+      const double b_bytes = static_cast<double>(N) * static_cast<double>(K) * DTypeSize(B.dtype);
+      RunDecode(kernels.decode, d, p, M, N, DecodePartsFor(work, b_bytes, pool), pool);
       return;
     }
   }
