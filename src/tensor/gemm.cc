@@ -26,6 +26,7 @@
 #include <cassert>
 #include <cmath>
 #include <utility>
+#include <vector>
 
 #include "tensor/gemm_decode.h"
 #include "tensor/gemm_isa.h"
@@ -144,8 +145,8 @@ KernelSet MakeSet(int lanes, int64_t kc, int64_t mc, int64_t nc) {
 // Up to this many rows of C against B^T stored as f32 or bf16 go through the
 // decode tiles: each weight is used by few rows, so reading B once, in place,
 // beats packing it. Measured on the llama-3.2-1b projections, one thread: the
-// tiles are 2-3.5x the packed route at M <= 16, 1.1-1.4x at 32, even at 48,
-// behind at 64 (bench/gemm_stored_bench).
+// tiles are 2-3.5x the packed route at M <= 16, 1.1-1.4x at 32, 0.86-1.09x
+// at 48, behind at 64.
 constexpr int kDecodeRows = 32;
 // The most rows one decode tile holds (its accumulators stay in registers).
 constexpr int kDecodeTileRows = 8;
