@@ -220,6 +220,10 @@ int main(int argc, char** argv) {
       {"decode q/o (info)", N, T, 1, 384, 384},
       {"decode mlp up (info)", N, T, 1, 1024, 384},
       {"decode mlp down (info)", N, T, 1, 384, 1024},
+      // llama-3.2-1b's gate/up and down projections in f32: 64 MiB of
+      // weights, read from memory rather than cache as in a model's decode.
+      {"decode 1b gate (info)", N, T, 1, 8192, 2048},
+      {"decode 1b down (info)", N, T, 1, 2048, 8192},
   };
 
   std::printf("%-22s %2s %16s %3s %7s %7s %8s %7s %7s %6s %6s\n", "shape", "op", "M x N x K", "thr",

@@ -17,14 +17,18 @@
 //
 // Few-row shapes (decode) take other routes with the same chains: op(B) = B
 // streams B's rows through an in-place update of C (RunStreaming); op(B) = B^T
-// uses a "skinny" kernel set whose wide tiles keep enough chains in flight.
+// with B stored as f32 or bf16 and M <= 32 reads B's rows in place through
+// the decode tiles (gemm_decode.h, up to 8 rows a tile), and otherwise uses a
+// "skinny" kernel set whose wide tiles keep enough chains in flight.
 #include "tensor/gemm.h"
 
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <utility>
+#include <vector>
 
+#include "tensor/gemm_decode.h"
 #include "tensor/gemm_isa.h"
 #include "tensor/gemm_kernels.h"
 #include "tensor/gemm_pack.h"
@@ -138,30 +142,66 @@ KernelSet MakeSet(int lanes, int64_t kc, int64_t mc, int64_t nc) {
   return s;
 }
 
+// Up to this many rows of C against B^T stored as f32 or bf16 go through the
+// decode tiles: each weight is used by few rows, so reading B once, in place,
+// beats packing it. Measured on the llama-3.2-1b projections, one thread: the
+// tiles are 2-3.5x the packed route at M <= 16, 1.1-1.4x at 32, 0.86-1.09x
+// at 48, behind at 64.
+constexpr int kDecodeRows = 32;
+// The most rows one decode tile holds (its accumulators stay in registers).
+constexpr int kDecodeTileRows = 8;
+
+// Decode tiles of one instruction set: fn[dtype][M] for M = 1 .. kDecodeTileRows
+// rows (dtype 0: f32, 1: bf16), each `width[M]` columns wide; null when the
+// set has none.
+struct DecodeSet {
+  gemm_internal::DecodeFn fn[2][kDecodeTileRows + 1] = {};
+  int width[kDecodeTileRows + 1] = {};
+};
+
+#if defined(__AVX2__) && defined(__FMA__)
+// One row keeps two column vectors (two chains in flight); more rows give
+// more chains, and one vector keeps the registers for the transpose.
+template <class V, int... R>
+DecodeSet MakeDecodeSet(std::integer_sequence<int, R...>) {
+  DecodeSet s;
+  constexpr auto nv = [](int rows) { return rows == 1 ? 2 : 1; };
+  ((s.fn[0][R + 1] = &gemm_internal::DecodeTile<V, DType::kF32, R + 1, nv(R + 1)>,
+    s.fn[1][R + 1] = &gemm_internal::DecodeTile<V, DType::kBF16, R + 1, nv(R + 1)>,
+    s.width[R + 1] = V::kLanes * nv(R + 1)),
+   ...);
+  return s;
+}
+#endif
+
 // The kernels of one instruction set: `regular` for most shapes, `skinny` for a
 // few rows of C against a transposed B (decode-like shapes), where the regular
-// tile would leave too few independent chains to cover the fma latency.
+// tile would leave too few independent chains to cover the fma latency, and
+// `decode` for those shapes when B is stored as f32 or bf16.
 struct IsaKernels {
   KernelSet regular, skinny;
+  DecodeSet decode;
 };
 
 const IsaKernels& Kernels([[maybe_unused]] GemmIsa isa) {
   // The portable kernel is scalar (lanes = 1 vector of 8 columns); its blocking
   // matters little.
   static const IsaKernels portable{MakeSet<PortableKernels, 4, 1>(8, 256, 128, 1024),
-                                   MakeSet<PortableKernels, 4, 1>(8, 256, 128, 1024)};
+                                   MakeSet<PortableKernels, 4, 1>(8, 256, 128, 1024), DecodeSet{}};
 #if defined(__AVX2__) && defined(__FMA__)
   // Regular: the 6x16 tile, 12 ymm accumulators. Skinny: one row, 64 columns,
   // 8 independent chains to cover the fma latency.
   static const IsaKernels avx2{MakeSet<Avx2Kernels, 6, 2>(8, 1024, 48, 1024),
-                               MakeSet<Avx2Kernels, 1, 8>(8, 256, 1, 1024)};
+                               MakeSet<Avx2Kernels, 1, 8>(8, 256, 1, 1024),
+                               MakeDecodeSet<gemm_internal::Ymm>(std::make_integer_sequence<int, kDecodeTileRows>())};
   if (isa == GemmIsa::kAvx2) return avx2;
 #endif
 #if defined(__AVX512F__)
   // Regular: the 12x32 tile, 24 zmm accumulators. Skinny: up to two rows, 128
   // columns, 8 or 16 chains.
   static const IsaKernels avx512{MakeSet<Avx512Kernels, 12, 2>(16, 1024, 96, 1024),
-                                 MakeSet<Avx512Kernels, 2, 8>(16, 256, 2, 1024)};
+                                 MakeSet<Avx512Kernels, 2, 8>(16, 256, 2, 1024),
+                                 MakeDecodeSet<gemm_internal::Zmm>(std::make_integer_sequence<int, kDecodeTileRows>())};
   if (isa == GemmIsa::kAvx512) return avx512;
 #endif
   assert(isa == GemmIsa::kPortable);
@@ -349,11 +389,53 @@ void RunStreaming(const Problem& p, int64_t M, int64_t n0, int64_t n1) {
   WithBDType(p.b_dtype, [&]<DType D>() { RunStreamingAs<D>(p, M, n0, n1); });
 }
 
+// C[0:M, 0:N] for op(B) = B^T through the decode tiles of `set` (B's dtype
+// index d): rows in groups of up to kDecodeTileRows, columns in tiles, the
+// tiles in `parts` contiguous runs of about equal length, one per thread (a
+// run streams its own rows of B). Every group of a column tile runs before
+// the next tile, so B's rows come from memory once and from cache for the
+// other groups.
+void RunDecode(const DecodeSet& set, int d, const Problem& p, int64_t M, int64_t N, int parts, ThreadPool* pool) {
+  const int64_t groups = (M + kDecodeTileRows - 1) / kDecodeTileRows;
+  // op(A) k-major per group, shared by the threads (a few floats per k).
+  thread_local FloatVector a_packed;
+  if (static_cast<int64_t>(a_packed.size()) < M * p.K) a_packed.resize(static_cast<size_t>(M * p.K));
+  std::vector<gemm_internal::DecodeArgs> args;
+  std::vector<int> rows;
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t i0 = g * kDecodeTileRows;
+    rows.push_back(static_cast<int>(std::min<int64_t>(kDecodeTileRows, M - i0)));
+    float* a = a_packed.data() + i0 * p.K;
+    PackA(p, i0, rows.back(), rows.back(), 0, p.K, a);
+    args.push_back({p.K, a, p.B, p.ldb, p.C + i0 * p.ldc, p.ldc, p.accumulate});
+  }
+  const int width = set.width[rows[0]];
+  const int64_t tiles = (N + width - 1) / width;
+  parts = static_cast<int>(std::min<int64_t>(parts, tiles));
+  auto run = [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part)
+      for (int64_t t = part * tiles / parts; t < (part + 1) * tiles / parts; ++t)
+        for (int64_t g = 0; g < groups; ++g)
+          set.fn[d][rows[g]](args[g], t * width, static_cast<int>(std::min<int64_t>(width, N - t * width)));
+  };
+  if (pool && parts > 1) pool->ParallelFor(parts, 1, run);
+  else run(0, parts);
+}
+
 // How many threads get a share of `work` multiply-adds: one per ~2^19 of them
 // (about what waking a thread costs), at most the pool's.
 int PartsFor(double work, ThreadPool* pool) {
   const int threads = pool ? pool->num_threads() : 1;
   return static_cast<int>(std::min<double>(threads, std::max(1.0, work / (1 << 19))));
+}
+
+// The decode route is bound by reading B, not by its multiply-adds: a thread
+// gets a share once there are ~256 KiB of B per share (~20 us at one core's
+// read rate, against ~1 us to hand work to a spinning worker), so a small
+// model's projections (a few hundred KiB to MiB at one row) are split too.
+int DecodePartsFor(double work, double b_bytes, ThreadPool* pool) {
+  const int threads = pool ? pool->num_threads() : 1;
+  return std::max(PartsFor(work, pool), static_cast<int>(std::min<double>(threads, b_bytes / (256 << 10))));
 }
 
 void GemmImpl(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
@@ -385,6 +467,14 @@ void GemmImpl(GemmIsa isa, Trans ta, Trans tb, int64_t M, int64_t N, int64_t K,
   }
 
   const IsaKernels& kernels = Kernels(isa);
+  if (tb == Trans::kT && M <= kDecodeRows && (B.dtype == DType::kF32 || B.dtype == DType::kBF16)) {
+    const int d = B.dtype == DType::kBF16 ? 1 : 0;
+    if (kernels.decode.fn[d][1]) {
+      const double b_bytes = static_cast<double>(N) * static_cast<double>(K) * DTypeSize(B.dtype);
+      RunDecode(kernels.decode, d, p, M, N, DecodePartsFor(work, b_bytes, pool), pool);
+      return;
+    }
+  }
   const KernelSet& ks =
       tb == Trans::kT && M <= kernels.skinny.mr ? kernels.skinny : kernels.regular;
   const int64_t mt = (M + ks.mr - 1) / ks.mr, nt = (N + ks.nr() - 1) / ks.nr();

@@ -14,11 +14,12 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__AVX2__)
+#if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
 
 #include "tensor/dtype.h"
+#include "tensor/gemm_simd.h"
 
 namespace aftune::gemm_internal {
 
@@ -99,7 +100,7 @@ inline void PackRowsToPanels(const typename Storage<D>::T* src, int64_t ld_src, 
   }
 }
 
-#if defined(__AVX2__)
+#if defined(__AVX2__) && defined(__FMA__)
 // Eight elements from p, widened.
 template <DType D>
 inline __m256 Load8(const typename Storage<D>::T* p) {
@@ -118,27 +119,33 @@ inline __m256 Load8(const typename Storage<D>::T* p) {
 // Transposes 8 rows x 8 elements: dst[i * ld_dst + r] = src[r * ld_src + i].
 template <DType D>
 inline void Transpose8x8(const typename Storage<D>::T* src, int64_t ld_src, float* dst, int64_t ld_dst) {
-  __m256 r0 = Load8<D>(src + 0 * ld_src), r1 = Load8<D>(src + 1 * ld_src);
-  __m256 r2 = Load8<D>(src + 2 * ld_src), r3 = Load8<D>(src + 3 * ld_src);
-  __m256 r4 = Load8<D>(src + 4 * ld_src), r5 = Load8<D>(src + 5 * ld_src);
-  __m256 r6 = Load8<D>(src + 6 * ld_src), r7 = Load8<D>(src + 7 * ld_src);
-  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(dst + 0 * ld_dst, _mm256_permute2f128_ps(s0, s4, 0x20));
-  _mm256_storeu_ps(dst + 1 * ld_dst, _mm256_permute2f128_ps(s1, s5, 0x20));
-  _mm256_storeu_ps(dst + 2 * ld_dst, _mm256_permute2f128_ps(s2, s6, 0x20));
-  _mm256_storeu_ps(dst + 3 * ld_dst, _mm256_permute2f128_ps(s3, s7, 0x20));
-  _mm256_storeu_ps(dst + 4 * ld_dst, _mm256_permute2f128_ps(s0, s4, 0x31));
-  _mm256_storeu_ps(dst + 5 * ld_dst, _mm256_permute2f128_ps(s1, s5, 0x31));
-  _mm256_storeu_ps(dst + 6 * ld_dst, _mm256_permute2f128_ps(s2, s6, 0x31));
-  _mm256_storeu_ps(dst + 7 * ld_dst, _mm256_permute2f128_ps(s3, s7, 0x31));
+  Ymm::F r[8];
+  for (int i = 0; i < 8; ++i) r[i] = Load8<D>(src + i * ld_src);
+  Ymm::Transpose(r);
+  for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + i * ld_dst, r[i]);
 }
+
+#if defined(__AVX512F__)
+// Transposes 16 rows x one 64-byte line each (16 floats, or 32 bf16 widened),
+// dst[i * ld_dst + r] = Widen(src[r * ld_src + i]), in zmm registers. bf16 rows
+// are transposed as 16 dwords of element pairs: twice the elements per shuffle.
+template <DType D>
+constexpr int64_t kLineElements = D == DType::kBF16 ? 32 : 16;
+template <DType D>
+inline void TransposeLines16(const typename Storage<D>::T* src, int64_t ld_src, float* dst, int64_t ld_dst) {
+  Zmm::F r[16];
+  for (int i = 0; i < 16; ++i) r[i] = Zmm::Load(src + i * ld_src);
+  Zmm::Transpose(r);
+  for (int q = 0; q < 16; ++q) {
+    if constexpr (D == DType::kBF16) {
+      _mm512_storeu_ps(dst + 2 * q * ld_dst, Zmm::PairLow(r[q]));
+      _mm512_storeu_ps(dst + (2 * q + 1) * ld_dst, Zmm::PairHigh(r[q]));
+    } else {
+      _mm512_storeu_ps(dst + q * ld_dst, r[q]);
+    }
+  }
+}
+#endif
 
 // Transposes 4 rows x 8 elements: dst[i * ld_dst + r] = src[r * ld_src + i].
 template <DType D>
@@ -167,8 +174,22 @@ inline void PackTransposed(const typename Storage<D>::T* src, int64_t ld_src, in
                            int64_t ld_dst) {
   int r = 0;
   int64_t k_vec = 0;
-#if defined(__AVX2__)
+#if defined(__AVX2__) && defined(__FMA__)
   k_vec = kc / 8 * 8;
+#if defined(__AVX512F__)
+  if constexpr (D != DType::kF16) {
+    constexpr int64_t line = kLineElements<D>;
+    const int64_t k_lines = kc / line * line;
+    for (; r + 16 <= rows; r += 16) {
+      for (int64_t k = 0; k < k_lines; k += line)
+        TransposeLines16<D>(src + r * ld_src + k, ld_src, dst + k * ld_dst + r, ld_dst);
+      for (int64_t k = k_lines; k < k_vec; k += 8) {
+        Transpose8x8<D>(src + r * ld_src + k, ld_src, dst + k * ld_dst + r, ld_dst);
+        Transpose8x8<D>(src + (r + 8) * ld_src + k, ld_src, dst + k * ld_dst + r + 8, ld_dst);
+      }
+    }
+  }
+#endif
   // 16 rows together fill whole 64-byte lines of dst at each k (more rows at
   // once measured slower: rows a power-of-two apart share L1 sets).
   for (; r + 16 <= rows; r += 16)

@@ -1,7 +1,7 @@
 // Gemm with a bf16 / f16 B operand: bit for bit the f32 Gemm on the widened
 // matrix (widened independently, by dtype.h's conversions), for every compiled
-// kernel, transpose, route (packed, skinny, streaming), K block and thread
-// count; and its naive reference agrees with the f32 reference.
+// kernel, transpose, route (packed, skinny, streaming, decode), K block and
+// thread count; and its naive reference agrees with the f32 reference.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -117,6 +117,16 @@ TEST_P(GemmStoredTest, FewRows) {
     for (int64_t m : {1, 2, 4, 5})
       for (int64_t n : {1, 64, 129, 1100})
         for (int64_t k : {7, 300}) Check({Trans::kN, tb, m, n, k, k == 7}, seed++);
+}
+
+// The decode tiles (op(B) = B^T, M <= 32; bf16 rows are read a line of 32
+// elements at a time, as 16 pairs): K around that line, with odd tails.
+TEST_P(GemmStoredTest, DecodeTiles) {
+  uint32_t seed = 300;
+  for (Trans ta : kTrans)
+    for (int64_t m : {1, 2, 3, 5, 8, 9, 20, 33})
+      for (int64_t n : {1, 16, 17, 33, 100})
+        for (int64_t k : {1, 2, 15, 31, 32, 33, 63, 64, 65, 250}) Check({ta, Trans::kT, m, n, k, (m + k) % 2 == 0}, seed++);
 }
 
 TEST_P(GemmStoredTest, KBlocksAndLargeTiles) {

@@ -166,6 +166,23 @@ TEST_F(GemmTest, FewRows) {
           }
 }
 
+// The decode tiles (op(B) = B^T, M <= 32 in groups of up to 8 rows): every
+// row count of one tile and of a last group, column counts around their widths
+// (8, 16, 32 lanes), K around their blocks (8 / 16 floats a row line, with a
+// partial last block), op(A) either way, row strides, accumulation, threads;
+// and M = 33, the first shape past them.
+TEST_F(GemmTest, DecodeTiles) {
+  uint32_t seed = 500;
+  for (Trans ta : kTrans)
+    for (int64_t m : {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 17, 32, 33})
+      for (int64_t n : {1, 7, 8, 15, 16, 17, 31, 32, 33, 100})
+        for (int64_t k : {1, 5, 8, 15, 16, 17, 33, 64, 200}) {
+          const bool acc = (m + n + k) % 3 == 0;
+          const int64_t pad = (m + k) % 4;
+          ExpectMatchesReference({ta, Trans::kT, m, n, k, pad, pad + 1, pad, acc}, {nullptr, Pools()[1]}, seed++);
+        }
+}
+
 TEST_F(GemmTest, DegenerateShapes) {
   uint32_t seed = 99;
   for (Trans ta : kTrans)
@@ -236,7 +253,7 @@ TEST_F(GemmTest, RowDependsOnlyOnItsRow) {
       std::vector<float> full(static_cast<size_t>(M * N));
       Gemm(ta, tb, M, N, K, o.a.data(), o.lda, o.b.data(), o.ldb, full.data(), N, false,
            Pools()[4]);
-      for (int64_t group : {1, 5, 13}) {
+      for (int64_t group : {1, 5, 8, 13}) {
         for (int64_t i0 = 0; i0 < M; i0 += group) {
           const int64_t rows = std::min(group, M - i0);
           const float* a = ta == Trans::kN ? o.a.data() + i0 * o.lda : o.a.data() + i0;
