@@ -10,7 +10,8 @@
 // so all see the same machine load; every run is printed, and the figures
 // are the medians over the rounds. Overheads are given in wall time and in
 // process CPU time (which other load on the shared machine disturbs less),
-// each the ratio of the medians.
+// each the ratio of the medians. "last step s" is the wall time of the last
+// EndStep, which returns with the final state digested, kept and durable.
 //
 //   record_bench [steps (default 64)] [reps (default 5)] [grids: all | target (default all)]
 //
@@ -68,6 +69,7 @@ struct Config {
 
 struct Run {
   double wall = 0, cpu = 0;
+  double last_end_step = 0;  // wall s of the last EndStep: the final state kept, durable
   uint64_t stored = 0;
   Hash final_state{};
 };
@@ -110,18 +112,20 @@ Run TrainOnce(const Fixture& f, const Config& c, const std::string& dir) {
   const AuditGrid grid{8, f.cfg.layers_per_block, c.checkpoint_interval, c.activation_interval};
   const auto w0 = std::chrono::steady_clock::now();
   const double c0 = CpuSeconds();
+  Run run;
   if (c.record) rec = TraceRecorder::Open(dir + "/trace.jsonl", Hash{}, grid, &store, t).value();
   while (t.next_step() < t.total_steps()) {
     StepReport r = t.RunStep(rec.get()).value();
     if (rec) {
+      const auto e0 = std::chrono::steady_clock::now();
       Status st = rec->EndStep(r, t);
+      run.last_end_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
       if (!st.ok()) {
         std::fprintf(stderr, "record_bench: %s\n", st.ToString().c_str());
         std::exit(1);
       }
     }
   }
-  Run run;
   run.cpu = CpuSeconds() - c0;
   run.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
   run.stored = store.bytes_written();
@@ -154,15 +158,15 @@ void Bench(const char* method, Fixture& f, int reps, bool target_only, const std
   };
   const double steps = static_cast<double>(f.cfg.max_steps);
   const double wall0 = median(0, &Run::wall), cpu0 = median(0, &Run::cpu);
-  std::printf("%-14s %10s %10s %10s %10s %14s   (medians of %d)\n", "", "wall s", "overhead", "cpu s", "overhead",
-              "stored/step", reps);
+  std::printf("%-14s %10s %10s %10s %10s %14s %12s   (medians of %d)\n", "", "wall s", "overhead", "cpu s",
+              "overhead", "stored/step", "last step s", reps);
   for (size_t i = 0; i < configs.size(); ++i) {
-    const double wall = median(i, &Run::wall), cpu = median(i, &Run::cpu);
+    const double wall = median(i, &Run::wall), cpu = median(i, &Run::cpu), last = median(i, &Run::last_end_step);
     bool same = true;
     for (const Run& r : runs[i]) same = same && r.final_state == runs[0][0].final_state;
-    std::printf("%-14s %10.2f %9.2f%% %10.2f %9.2f%% %11.2f MB%s\n", configs[i].name, wall,
+    std::printf("%-14s %10.2f %9.2f%% %10.2f %9.2f%% %11.2f MB %12.3f%s\n", configs[i].name, wall,
                 100.0 * (wall / wall0 - 1.0), cpu, 100.0 * (cpu / cpu0 - 1.0),
-                static_cast<double>(runs[i].back().stored) / steps / 1e6, same ? "" : "  FINAL STATE DIFFERS");
+                static_cast<double>(runs[i].back().stored) / steps / 1e6, last, same ? "" : "  FINAL STATE DIFFERS");
   }
 }
 

@@ -36,7 +36,8 @@ Result<std::unique_ptr<TraceRecorder>> TraceRecorder::Open(const std::string& pa
   r->grid_ = grid;
   r->total_steps_ = trainer.total_steps();
   if (store) r->writer_ = std::make_unique<StoreWriter>(store);
-  r->digester_ = StepDigester(r->writer_.get(), grid.activation_interval);
+  r->worker_ = std::make_unique<SerialWorker>();
+  r->digester_ = std::make_unique<StepDigester>(r->writer_.get(), grid.activation_interval, r->worker_.get());
   const std::string header = HeaderRecord(contract, trainer.blocks(), trainer.total_steps(), steps_per_block);
   if (k == 0) {
     r->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
@@ -131,29 +132,26 @@ Status TraceRecorder::StartBlockStates(int64_t step, const Trainer& trainer) {
   // next step keeps meanwhile).
   const uint64_t kept_ticket = writer_ ? writer_->submitted() : 0;
   if (CheckpointStep(step)) return AppendBlockStates(step, trainer, kept_ticket);
-  pending_ = std::async(std::launch::async,
-                        [this, step, &trainer, kept_ticket] { return AppendBlockStates(step, trainer, kept_ticket); });
+  pending_ = worker_->Submit([this, step, &trainer, kept_ticket] { return AppendBlockStates(step, trainer, kept_ticket); });
   return Status::Ok();
 }
 
 Status TraceRecorder::AppendBlockStates(int64_t step, const Trainer& trainer, uint64_t kept_ticket) {
-  if (writer_) AFTUNE_RETURN_IF_ERROR(writer_->FlushThrough(kept_ticket));
   // Step 0 is the contract's base model and seed-determined initialisation,
   // rebuilt from the inputs. The final state is kept: every audit checks it
   // against the delivered weights. (Never in the background: see above.)
   const bool keep = writer_ && CheckpointStep(step);
-  std::vector<Hash> kept;
-  Status st;
-  for (size_t b = 0; b < trainer.blocks().size() && st.ok(); ++b) {
-    size_t count = 0;
-    Hash h = BlockStateDigest(trainer, b, &count);
-    if (keep) {
-      // Lent, not copied: the flush below returns before the trainer changes them.
-      writer_->PutLentState(h, BlockStateViews(trainer, b));
-      kept.push_back(h);
-    }
-    st = Append(BlockStateRecord(step, b, trainer.blocks()[b], h, count));
+  const size_t blocks = trainer.blocks().size();
+  std::vector<Hash> states(blocks);
+  std::vector<size_t> counts(blocks);
+  for (size_t b = 0; b < blocks; ++b) {
+    states[b] = BlockStateDigest(trainer, b, &counts[b]);
+    // Lent, not copied: the flush below returns before the trainer changes them.
+    if (keep) writer_->PutLentState(states[b], BlockStateViews(trainer, b));
   }
+  Status st = writer_ ? writer_->FlushThrough(kept_ticket) : Status::Ok();
+  for (size_t b = 0; b < blocks && st.ok(); ++b)
+    st = Append(BlockStateRecord(step, b, trainer.blocks()[b], states[b], counts[b]));
   // Durable once per step-block: a resume starts from a checkpoint at a
   // step-block start and keeps only the lines up to its block-states, so
   // those are the lines that must survive a crash.
@@ -166,7 +164,7 @@ Status TraceRecorder::AppendBlockStates(int64_t step, const Trainer& trainer, ui
   AFTUNE_RETURN_IF_ERROR(st);
   AFTUNE_RETURN_IF_ERROR(flushed);
   kept_step_ = step;
-  kept_states_ = std::move(kept);
+  kept_states_ = std::move(states);
   return Status::Ok();
 }
 
@@ -179,11 +177,11 @@ Status TraceRecorder::AwaitBlockStates() {
 }
 
 void TraceRecorder::OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) {
-  digester_.OnActivation(step, micro, boundary, x);
+  digester_->OnActivation(step, micro, boundary, x);
 }
 
 void TraceRecorder::OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) {
-  digester_.OnGradient(step, micro, boundary, dx);
+  digester_->OnGradient(step, micro, boundary, dx);
 }
 
 void TraceRecorder::OnGradients(int64_t /*step*/, const TensorMap& /*grads*/) {
@@ -195,7 +193,7 @@ void TraceRecorder::OnGradients(int64_t /*step*/, const TensorMap& /*grads*/) {
 
 Status TraceRecorder::EndStep(const StepReport& r, const Trainer& trainer) {
   AFTUNE_RETURN_IF_ERROR(AwaitBlockStates());
-  StepRecordData d = digester_.Take(r, trainer.blocks());
+  StepRecordData d = digester_->Take(r, trainer.blocks());
   AFTUNE_RETURN_IF_ERROR(Append(StepRecord(d)));
   const int64_t next = r.step + 1;
   if (next % grid_.steps_per_block == 0 || next == trainer.total_steps())

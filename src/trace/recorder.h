@@ -3,12 +3,13 @@
 // block-state records of every step-block: what a resume keeps), with
 // the trace root kept as a streaming Merkle root (commit/compact_range.h).
 //
-// Block states are digested while the next step runs: the forward and
-// backward passes only read the trainable tensors and the optimizer state,
-// which the trainer changes only after OnGradients (train/trainer.h). A
-// thread of the recorder's digests them, appends their records and fsyncs;
-// the recorder waits for it in the next step's OnGradients, before that
-// step's record is appended. So the file's bytes and order are those of
+// Hashing overlaps training, on a worker thread of the recorder's. Boundary
+// tensors are copied there as they are shown (trace/step_digester.h). Block
+// states are digested while the next step runs: the forward and backward
+// passes only read the trainable tensors and the optimizer state, which the
+// trainer changes only after OnGradients (train/trainer.h). The worker
+// digests them, appends their records and fsyncs; the recorder waits for it
+// in the next step's OnGradients, before that step's record is appended. So the file's bytes and order are those of
 // digesting in place, and a record is written only once its digest is
 // known. This is not done where a resumable checkpoint may follow the
 // records (at multiples of B_S·I_C, the contract's save_steps, and after the
@@ -46,6 +47,7 @@
 
 #include "commit/compact_range.h"
 #include "protocol/contract.h"
+#include "trace/serial_worker.h"
 #include "trace/step_digester.h"
 #include "trace/store_writer.h"
 #include "protocol/trace_record.h"
@@ -111,8 +113,9 @@ class TraceRecorder : public StepObserver {
   AuditGrid grid_;
   int64_t total_steps_ = 0;
   std::unique_ptr<StoreWriter> writer_;  // null: keep nothing
+  std::unique_ptr<SerialWorker> worker_;  // hashes while the trainer goes on
+  std::unique_ptr<StepDigester> digester_;
   MerkleBuilder tree_;
-  StepDigester digester_;
   int64_t kept_step_ = -1;
   std::vector<Hash> kept_states_;
   // The block-state records being written in the background (invalid when
