@@ -9,9 +9,9 @@
 // passes only read the trainable tensors and the optimizer state, which the
 // trainer changes only after OnGradients (train/trainer.h). The worker
 // digests them, appends their records and fsyncs; the recorder waits for it
-// in the next step's OnGradients, before that step's record is appended. So the file's bytes and order are those of
-// digesting in place, and a record is written only once its digest is
-// known. This is not done where a resumable checkpoint may follow the
+// in the next step's OnGradients, before that step's record is appended. So
+// the file's bytes and order are those of digesting in place, and a record
+// is written only once its digest is known. This is not done where a resumable checkpoint may follow the
 // records (at multiples of B_S·I_C, the contract's save_steps, and after the
 // last step): there EndStep returns with them durable, as a resume needs.
 //
