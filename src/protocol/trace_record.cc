@@ -145,4 +145,10 @@ TensorMap BlockStateTensors(const Trainer& t, size_t block) {
   return out;
 }
 
+std::map<std::string, const Tensor*> BlockStateViews(const Trainer& t, size_t block) {
+  std::map<std::string, const Tensor*> out;
+  ForEachStateTensor(t, block, false, [&](const std::string& name, const Tensor& x) { out.emplace(name, &x); });
+  return out;
+}
+
 }  // namespace aftune

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -85,5 +86,7 @@ Hash BlockStateDigest(const Trainer& t, size_t block, size_t* count);
 Hash FinalStateDigest(const Trainer& t);
 // Copies of the tensors BlockStateDigest(t, block) digests, by name.
 TensorMap BlockStateTensors(const Trainer& t, size_t block);
+// The same tensors, not copied: pointers into `t`, valid while it lives.
+std::map<std::string, const Tensor*> BlockStateViews(const Trainer& t, size_t block);
 
 }  // namespace aftune

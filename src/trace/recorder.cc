@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
@@ -33,14 +34,16 @@ Result<std::unique_ptr<TraceRecorder>> TraceRecorder::Open(const std::string& pa
   std::unique_ptr<TraceRecorder> r(new TraceRecorder());
   r->path_ = path;
   r->grid_ = grid;
+  r->total_steps_ = trainer.total_steps();
   if (store) r->writer_ = std::make_unique<StoreWriter>(store);
-  r->digester_ = StepDigester(r->writer_.get(), grid.activation_interval);
+  r->worker_ = std::make_unique<SerialWorker>();
+  r->digester_ = std::make_unique<StepDigester>(r->writer_.get(), grid.activation_interval, r->worker_.get());
   const std::string header = HeaderRecord(contract, trainer.blocks(), trainer.total_steps(), steps_per_block);
   if (k == 0) {
     r->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (r->fd_ < 0) return IoError("cannot create", path);
     AFTUNE_RETURN_IF_ERROR(r->Append(header));
-    AFTUNE_RETURN_IF_ERROR(r->AppendBlockStates(0, trainer));
+    AFTUNE_RETURN_IF_ERROR(r->StartBlockStates(0, trainer));
     return r;
   }
   AFTUNE_RETURN_IF_ERROR(r->KeepPrefix(header, k));
@@ -48,7 +51,18 @@ Result<std::unique_ptr<TraceRecorder>> TraceRecorder::Open(const std::string& pa
 }
 
 TraceRecorder::~TraceRecorder() {
+  if (pending_.valid()) pending_.wait();
   if (fd_ >= 0) ::close(fd_);
+}
+
+Hash TraceRecorder::root() const {
+  AFTUNE_CHECK(!pending_.valid());
+  return tree_.Root();
+}
+
+uint64_t TraceRecorder::records() const {
+  AFTUNE_CHECK(!pending_.valid());
+  return tree_.size();
 }
 
 Status TraceRecorder::KeepPrefix(const std::string& header, int64_t k) {
@@ -109,51 +123,81 @@ Status TraceRecorder::Append(const std::string& line) {
   return Status::Ok();
 }
 
-bool TraceRecorder::KeepsState(int64_t step, const Trainer& trainer) const {
-  // Step 0 is the contract's base model and seed-determined initialisation,
-  // rebuilt from the inputs. The final state is kept: every audit checks it
-  // against the delivered weights.
-  return writer_ && step > 0 &&
-         (step == trainer.total_steps() || step % (grid_.steps_per_block * grid_.checkpoint_interval) == 0);
+bool TraceRecorder::CheckpointStep(int64_t step) const {
+  return step > 0 && (step == total_steps_ || step % (grid_.steps_per_block * grid_.checkpoint_interval) == 0);
 }
 
-Status TraceRecorder::AppendBlockStates(int64_t step, const Trainer& trainer) {
-  if (writer_) AFTUNE_RETURN_IF_ERROR(writer_->Flush());
-  kept_step_ = step;
-  kept_states_.clear();
-  for (size_t b = 0; b < trainer.blocks().size(); ++b) {
-    size_t count = 0;
-    Hash h = BlockStateDigest(trainer, b, &count);
-    if (KeepsState(step, trainer)) {
-      writer_->PutState(h, BlockStateTensors(trainer, b));
-      kept_states_.push_back(h);
-    }
-    AFTUNE_RETURN_IF_ERROR(Append(BlockStateRecord(step, b, trainer.blocks()[b], h, count)));
-  }
-  // Durable once per step-block: a resume starts from a checkpoint at a
-  // step-block start and keeps only the lines up to its block-states, so
-  // those are the lines that must survive a crash.
-  if (::fsync(fd_) != 0) return IoError("cannot fsync", path_);
-  // A kept state is durable before the caller saves its resumable
-  // checkpoint at the same step (a run resumed there never writes it again).
-  if (KeepsState(step, trainer)) return writer_->Flush();
+Status TraceRecorder::StartBlockStates(int64_t step, const Trainer& trainer) {
+  // The objects kept so far are durable before the records (not those the
+  // next step keeps meanwhile).
+  const uint64_t kept_ticket = writer_ ? writer_->submitted() : 0;
+  if (CheckpointStep(step)) return AppendBlockStates(step, trainer, kept_ticket);
+  pending_ = worker_->Submit([this, step, &trainer, kept_ticket] { return AppendBlockStates(step, trainer, kept_ticket); });
   return Status::Ok();
 }
 
+Status TraceRecorder::AppendBlockStates(int64_t step, const Trainer& trainer, uint64_t kept_ticket) {
+  // Step 0 is the contract's base model and seed-determined initialisation,
+  // rebuilt from the inputs. The final state is kept: every audit checks it
+  // against the delivered weights. (Never in the background: see above.)
+  const bool keep = writer_ && CheckpointStep(step);
+  const size_t blocks = trainer.blocks().size();
+  std::vector<Hash> states(blocks);
+  std::vector<size_t> counts(blocks);
+  for (size_t b = 0; b < blocks; ++b) {
+    states[b] = BlockStateDigest(trainer, b, &counts[b]);
+    // Lent, not copied: the flush below returns before the trainer changes them.
+    if (keep) writer_->PutLentState(states[b], BlockStateViews(trainer, b));
+  }
+  Status st = writer_ ? writer_->FlushThrough(kept_ticket) : Status::Ok();
+  for (size_t b = 0; b < blocks && st.ok(); ++b)
+    st = Append(BlockStateRecord(step, b, trainer.blocks()[b], states[b], counts[b]));
+  // Durable once per step-block: a resume starts from a checkpoint at a
+  // step-block start and keeps only the lines up to its block-states, so
+  // those are the lines that must survive a crash.
+  if (st.ok() && ::fsync(fd_) != 0) st = IoError("cannot fsync", path_);
+  if (!keep) return st;
+  // A kept state is durable before the caller saves its resumable
+  // checkpoint at the same step (a run resumed there never writes it again);
+  // and, whatever failed, the writer is done with the lent tensors.
+  const Status flushed = writer_->Flush();
+  AFTUNE_RETURN_IF_ERROR(st);
+  AFTUNE_RETURN_IF_ERROR(flushed);
+  kept_step_ = step;
+  kept_states_ = std::move(states);
+  return Status::Ok();
+}
+
+Status TraceRecorder::AwaitBlockStates() {
+  if (pending_.valid()) {
+    Status st = pending_.get();
+    if (background_.ok()) background_ = st;
+  }
+  return std::exchange(background_, Status::Ok());
+}
+
 void TraceRecorder::OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) {
-  digester_.OnActivation(step, micro, boundary, x);
+  digester_->OnActivation(step, micro, boundary, x);
 }
 
 void TraceRecorder::OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) {
-  digester_.OnGradient(step, micro, boundary, dx);
+  digester_->OnGradient(step, micro, boundary, dx);
+}
+
+void TraceRecorder::OnGradients(int64_t /*step*/, const TensorMap& /*grads*/) {
+  // The optimizer step that follows changes the state being digested.
+  if (!pending_.valid()) return;
+  Status st = pending_.get();
+  if (background_.ok()) background_ = st;
 }
 
 Status TraceRecorder::EndStep(const StepReport& r, const Trainer& trainer) {
-  StepRecordData d = digester_.Take(r, trainer.blocks());
+  AFTUNE_RETURN_IF_ERROR(AwaitBlockStates());
+  StepRecordData d = digester_->Take(r, trainer.blocks());
   AFTUNE_RETURN_IF_ERROR(Append(StepRecord(d)));
   const int64_t next = r.step + 1;
   if (next % grid_.steps_per_block == 0 || next == trainer.total_steps())
-    AFTUNE_RETURN_IF_ERROR(AppendBlockStates(next, trainer));
+    AFTUNE_RETURN_IF_ERROR(StartBlockStates(next, trainer));
   return Status::Ok();
 }
 

@@ -1,6 +1,8 @@
 // Recording a trace never changes training; the trace is the same for every
-// thread count; every record parses and its digests match recomputation; a
-// run resumed from a checkpoint ends with the same trace.
+// thread count; every record parses and its digests match recomputation,
+// those of block states digested while the next step runs included; a
+// failure in the background is reported; a run resumed from a checkpoint
+// ends with the same trace.
 #include "trace/recorder.h"
 
 #include <gtest/gtest.h>
@@ -180,8 +182,9 @@ TEST_F(RecorderTest, LayoutNamesTheLineOfEveryRecord) {
       auto rec = TraceRecorder::Open(path, contract_, {steps_per_block, 1, 1, 1}, nullptr, *t).value();
       while (t->next_step() < t->total_steps()) ASSERT_TRUE(rec->EndStep(t->RunStep(rec.get()).value(), *t).ok());
     }
+    const std::string text = ReadFile(path).value();  // outlives the views into it
     std::vector<std::string> lines;
-    for (std::string_view l : DatasetLines(ReadFile(path).value())) lines.emplace_back(l);
+    for (std::string_view l : DatasetLines(text)) lines.emplace_back(l);
     const TraceLayout layout{static_cast<int64_t>(t->blocks().size()), steps_per_block, t->total_steps()};
     ASSERT_EQ(lines.size(), layout.records()) << steps_per_block;
     std::set<uint64_t> named = {0};
@@ -251,33 +254,112 @@ TEST_F(RecorderTest, CheckpointNamingTheKeptStatesResumesLikeACopy) {
   EXPECT_NE(st.message().find(named), std::string::npos) << st.ToString();
 }
 
-TEST_F(RecorderTest, ResumedRunEndsWithTheSameTrace) {
-  auto whole = Make();
-  Record(whole.get(), dir_ + "/whole.jsonl");
-  const std::string expected = ReadFile(dir_ + "/whole.jsonl").value();
-  // Run 3 steps past the checkpoint at step 2, then resume from it.
+// Block states digested while the next step ran are those of the state in
+// place: every block-state record equals the digest of a plain trainer's
+// state at its step, and the file equals one whose block states were all
+// written in place (without a store, I_C changes which are in the background
+// and nothing else).
+TEST_F(RecorderTest, BlockStatesDigestedDuringTheNextStepAreThoseInPlace) {
+  auto plain = Make();
+  std::map<std::pair<int64_t, int64_t>, std::string> expected;  // (step, block) -> state
+  auto note = [&] {
+    for (size_t b = 0; b < plain->blocks().size(); ++b)
+      expected[{plain->next_step(), static_cast<int64_t>(b)}] = HashToHex(BlockStateDigest(*plain, b, nullptr));
+  };
+  note();
+  while (plain->next_step() < plain->total_steps()) {
+    ASSERT_TRUE(plain->RunStep().ok());
+    note();
+  }
+  // B_S = 2, I_C = 4: no checkpoint step before the end (5), so the states
+  // at 0, 2 and 4 are digested in the background.
   auto t = Make();
-  const std::string path = dir_ + "/resumed.jsonl";
+  const std::string path = dir_ + "/background.jsonl";
   {
-    auto rec = TraceRecorder::Open(path, contract_, kGrid, nullptr, *t).value();
-    for (int i = 0; i < 4; ++i) {
-      auto r = t->RunStep(rec.get());
-      ASSERT_TRUE(r.ok());
-      ASSERT_TRUE(rec->EndStep(*r, *t).ok());
-      if (t->next_step() == 2) {
-        ASSERT_TRUE(SaveCheckpoint(dir_ + "/ckpt.safetensors", *t, "id").ok());
+    auto rec = TraceRecorder::Open(path, contract_, {2, 1, 4, 1}, nullptr, *t).value();
+    while (t->next_step() < t->total_steps()) ASSERT_TRUE(rec->EndStep(t->RunStep(rec.get()).value(), *t).ok());
+  }
+  size_t states = 0;
+  const std::string text = ReadFile(path).value();
+  for (std::string_view l : DatasetLines(text)) {
+    Json j = Json::parse(l);
+    if (j["kind"] != "block-state") continue;
+    ++states;
+    EXPECT_EQ(j["state"], (expected[{j["step"].get<int64_t>(), j["block"].get<int64_t>()}])) << l;
+  }
+  EXPECT_EQ(states, 4 * t->blocks().size());  // steps 0, 2, 4, 5
+  auto in_place = Make();
+  Record(in_place.get(), dir_ + "/in_place.jsonl");  // I_C = 1: only step 0's in the background
+  EXPECT_EQ(text, ReadFile(dir_ + "/in_place.jsonl").value());
+}
+
+// A failure to keep a tensor surfaces at an EndStep even when the block
+// states waiting on it are written in the background, and no block-state
+// record follows it.
+TEST_F(RecorderTest, ABackgroundFailureIsReportedAtEndStep) {
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/store", "x").ok());
+  TensorStore store(dir_ + "/store");  // a file where the store's directory should be
+  auto t = Make();
+  const std::string path = dir_ + "/failed.jsonl";
+  Status failed;
+  {
+    auto rec = TraceRecorder::Open(path, contract_, {2, 1, 4, 1}, &store, *t).value();
+    while (failed.ok() && t->next_step() < t->total_steps()) failed = rec->EndStep(t->RunStep(rec.get()).value(), *t);
+  }
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find(dir_ + "/store"), std::string::npos) << failed.ToString();
+  int64_t last_state = -1;
+  const std::string text = ReadFile(path).value();
+  for (std::string_view l : DatasetLines(text)) {
+    Json j = Json::parse(l);
+    if (j["kind"] == "block-state") last_state = j["step"].get<int64_t>();
+  }
+  EXPECT_EQ(last_state, 0);  // step 0's were written before anything was kept
+}
+
+TEST_F(RecorderTest, ResumedRunEndsWithTheSameTrace) {
+  // Checkpoints at step 2: with its block states written in place, and the
+  // odd steps' in the background (B_S = 1, I_C = 2).
+  for (const AuditGrid grid : {kGrid, AuditGrid{1, 1, 2, 1}}) {
+    SCOPED_TRACE(grid.steps_per_block);
+    auto whole = Make();
+    {
+      auto rec = TraceRecorder::Open(dir_ + "/whole.jsonl", contract_, grid, nullptr, *whole).value();
+      while (whole->next_step() < whole->total_steps())
+        ASSERT_TRUE(rec->EndStep(whole->RunStep(rec.get()).value(), *whole).ok());
+    }
+    const std::string expected = ReadFile(dir_ + "/whole.jsonl").value();
+    // Run 2 steps past the checkpoint at step 2, then resume from it.
+    auto t = Make();
+    const std::string path = dir_ + "/resumed.jsonl";
+    {
+      auto rec = TraceRecorder::Open(path, contract_, grid, nullptr, *t).value();
+      for (int i = 0; i < 4; ++i) {
+        auto r = t->RunStep(rec.get());
+        ASSERT_TRUE(r.ok());
+        ASSERT_TRUE(rec->EndStep(*r, *t).ok());
+        if (t->next_step() == 2) {
+          ASSERT_TRUE(SaveCheckpoint(dir_ + "/ckpt.safetensors", *t, "id").ok());
+        }
       }
     }
+    // A torn last line too.
+    { std::ofstream(path, std::ios::app) << "{\"kind\":\"st"; }
+    auto again = Make();
+    ASSERT_TRUE(ResumeFromCheckpoint(dir_ + "/ckpt.safetensors", "id", again.get()).ok());
+    ASSERT_EQ(again->next_step(), 2);
+    Hash root;
+    {
+      auto rec = TraceRecorder::Open(path, contract_, grid, nullptr, *again).value();
+      while (again->next_step() < again->total_steps())
+        ASSERT_TRUE(rec->EndStep(again->RunStep(rec.get()).value(), *again).ok());
+      root = rec->root();
+    }
+    EXPECT_EQ(ReadFile(path).value(), expected);
+    EXPECT_EQ(root, DatasetDigest(expected));
   }
-  // A torn last line too.
-  { std::ofstream(path, std::ios::app) << "{\"kind\":\"st"; }
-  auto again = Make();
-  ASSERT_TRUE(ResumeFromCheckpoint(dir_ + "/ckpt.safetensors", "id", again.get()).ok());
-  ASSERT_EQ(again->next_step(), 2);
-  Hash root = Record(again.get(), path);
-  EXPECT_EQ(ReadFile(path).value(), expected);
-  EXPECT_EQ(root, DatasetDigest(expected));
   // Another run's header is refused.
+  const std::string path = dir_ + "/resumed.jsonl";
   auto other = Make();
   ASSERT_TRUE(ResumeFromCheckpoint(dir_ + "/ckpt.safetensors", "id", other.get()).ok());
   Hash c{};

@@ -16,24 +16,37 @@ StoreWriter::~StoreWriter() {
 void StoreWriter::Enqueue(Item item) {
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!status_.ok()) return;
+    ++submitted_;
+    if (!status_.ok()) {
+      ++written_;  // dropped: Flush reports the failure
+      return;
+    }
+    // Moving a map keeps its nodes: views into `owned` stay valid.
+    if (item.refs.empty()) item.refs = RefsOf(item.owned);
     queue_.push_back(std::move(item));
   }
   work_.notify_one();
 }
 
-void StoreWriter::PutState(const Hash& digest, TensorMap state) { Enqueue({digest, std::move(state)}); }
+void StoreWriter::PutState(const Hash& digest, TensorMap state) { Enqueue({digest, std::move(state), {}}); }
 
 void StoreWriter::PutTensor(const Hash& digest, const std::string& name, Tensor t) {
   TensorMap one;
   one.emplace(name, std::move(t));
-  Enqueue({digest, std::move(one)});
+  Enqueue({digest, std::move(one), {}});
 }
 
-Status StoreWriter::Flush() {
+void StoreWriter::PutLentState(const Hash& digest, TensorRefs state) { Enqueue({digest, {}, std::move(state)}); }
+
+uint64_t StoreWriter::submitted() {
   std::unique_lock<std::mutex> lock(mu_);
-  idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
-  return status_;
+  return submitted_;
+}
+
+Status StoreWriter::FlushThrough(uint64_t ticket) {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_.wait(lock, [&] { return written_ >= ticket; });
+  return failed_ < ticket ? status_ : Status::Ok();
 }
 
 void StoreWriter::Run() {
@@ -43,16 +56,17 @@ void StoreWriter::Run() {
     if (queue_.empty()) return;  // stop_ with nothing left to write
     Item item = std::move(queue_.front());
     queue_.pop_front();
-    busy_ = true;
     lock.unlock();
-    Status st = store_->Put(item.digest, item.tensors);
+    Status st = store_->Put(item.digest, item.refs);
     lock.lock();
-    busy_ = false;
     if (!st.ok() && status_.ok()) {
       status_ = st;
+      failed_ = written_;
+      written_ += queue_.size();
       queue_.clear();
     }
-    if (queue_.empty()) idle_.notify_all();
+    ++written_;
+    idle_.notify_all();
   }
 }
 

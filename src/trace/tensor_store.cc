@@ -2,6 +2,10 @@
 
 #include <zstd.h>
 
+#include <bit>
+#include <memory>
+
+#include "base/atomic_file.h"
 #include "base/file.h"
 #include "model/safetensors.h"
 #include "protocol/trace_record.h"
@@ -16,12 +20,38 @@ constexpr int kZstdLevel = 1;
 // block state this engine can train.
 constexpr uint64_t kMaxObjectBytes = uint64_t{64} << 30;
 
-Result<std::string> Compress(const std::string& raw) {
-  std::string out(ZSTD_compressBound(raw.size()), '\0');
-  size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
-  if (ZSTD_isError(n)) return Status::IOError(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
-  out.resize(n);
-  return out;
+// The object's bytes as a zstd frame of the canonical safetensors file
+// (SerializeSafetensorsF32 of `tensors`, no metadata), streamed into `out`
+// from the tensors' own memory.
+Status CompressObject(const TensorRefs& tensors, AtomicFileWriter* out) {
+  static_assert(std::endian::native == std::endian::little, "F32 bytes are stored little-endian as they are");
+  std::vector<SafetensorsTensorInfo> infos;
+  for (const auto& [name, t] : tensors) infos.push_back({name, DType::kF32, t->shape()});
+  AFTUNE_ASSIGN_OR_RETURN(std::string prefix, SafetensorsPrefix(infos, {}));
+  uint64_t total = prefix.size();
+  for (const auto& [name, t] : tensors) total += static_cast<uint64_t>(t->numel()) * sizeof(float);
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  AFTUNE_CHECK(cctx != nullptr);
+  // The frame records the size, which reading an object requires.
+  AFTUNE_CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, kZstdLevel)));
+  AFTUNE_CHECK(!ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx.get(), total)));
+  std::string buf(ZSTD_CStreamOutSize(), '\0');
+  auto feed = [&](std::string_view in, ZSTD_EndDirective mode) -> Status {
+    ZSTD_inBuffer ib{in.data(), in.size(), 0};
+    for (;;) {
+      ZSTD_outBuffer ob{buf.data(), buf.size(), 0};
+      const size_t left = ZSTD_compressStream2(cctx.get(), &ob, &ib, mode);
+      if (ZSTD_isError(left)) return Status::IOError(std::string("zstd compression failed: ") + ZSTD_getErrorName(left));
+      AFTUNE_RETURN_IF_ERROR(out->Append(std::string_view(buf.data(), ob.pos)));
+      if (mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size) return Status::Ok();
+    }
+  };
+  AFTUNE_RETURN_IF_ERROR(feed(prefix, ZSTD_e_continue));
+  for (const auto& [name, t] : tensors)
+    AFTUNE_RETURN_IF_ERROR(feed(std::string_view(reinterpret_cast<const char*>(t->data()),
+                                                 static_cast<size_t>(t->numel()) * sizeof(float)),
+                                ZSTD_e_continue));
+  return feed({}, ZSTD_e_end);
 }
 
 Result<std::string> Decompress(const std::string& packed, const std::string& source) {
@@ -44,14 +74,21 @@ std::string TensorStore::ObjectPath(const Hash& digest) const {
 
 bool TensorStore::Has(const Hash& digest) const { return FileExists(ObjectPath(digest)); }
 
-Status TensorStore::Put(const Hash& digest, const TensorMap& tensors) {
+TensorRefs RefsOf(const TensorMap& tensors) {
+  TensorRefs views;
+  for (const auto& [name, t] : tensors) views.emplace(name, &t);
+  return views;
+}
+
+Status TensorStore::Put(const Hash& digest, const TensorRefs& tensors) {
   const std::string path = ObjectPath(digest);
   if (FileExists(path)) return Status::Ok();
-  AFTUNE_ASSIGN_OR_RETURN(std::string raw, SerializeSafetensorsF32(tensors, DType::kF32, {}));
-  AFTUNE_ASSIGN_OR_RETURN(std::string packed, Compress(raw));
   AFTUNE_RETURN_IF_ERROR(MakeDirs(path.substr(0, path.rfind('/'))));
-  AFTUNE_RETURN_IF_ERROR(WriteFileAtomic(path, packed));
-  bytes_written_ += packed.size();
+  AFTUNE_ASSIGN_OR_RETURN(AtomicFileWriter out, AtomicFileWriter::Create(path));
+  AFTUNE_RETURN_IF_ERROR(CompressObject(tensors, &out));
+  const uint64_t size = out.size();
+  AFTUNE_RETURN_IF_ERROR(out.Commit());
+  bytes_written_ += size;
   return Status::Ok();
 }
 

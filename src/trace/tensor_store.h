@@ -16,10 +16,12 @@
 // So the store needs no index: the trace line names the object, and reading
 // an object recomputes its digest and refuses it unless it equals the name.
 // Objects are immutable; putting one that exists does nothing, which makes a
-// resumed or replayed run's writes idempotent. Each is written atomically.
+// resumed or replayed run's writes idempotent. Each is written atomically,
+// compressed as it is serialized (no whole uncompressed copy is made).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "base/status.h"
@@ -28,6 +30,11 @@
 #include "tensor/tensor.h"
 
 namespace aftune {
+
+// Tensors by name, not owned: a block state written straight from the
+// trainer's tensors.
+using TensorRefs = std::map<std::string, const Tensor*>;
+TensorRefs RefsOf(const TensorMap& tensors);
 
 class TensorStore {
  public:
@@ -38,7 +45,8 @@ class TensorStore {
   // REQUIRES: `digest` is the tensors' own — the state digest of a block
   // state, or F32TensorDigest(name, t) of a single tensor — computed by the
   // caller from these tensors. (trace/store_writer.h puts in the background.)
-  Status Put(const Hash& digest, const TensorMap& tensors);
+  Status Put(const Hash& digest, const TensorRefs& tensors);
+  Status Put(const Hash& digest, const TensorMap& tensors) { return Put(digest, RefsOf(tensors)); }
 
   bool Has(const Hash& digest) const;
   // kNotFound when absent; kCorruption naming the object when it does not

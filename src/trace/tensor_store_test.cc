@@ -1,15 +1,18 @@
-// The tensor store: objects round-trip through zstd and safetensors, are
-// refused when they do not hash to their names, and the background writer
-// reports a failure to write at its next flush.
+// The tensor store: an object is the zstd frame of the canonical safetensors
+// file; objects round-trip, are refused when they do not hash to their
+// names; the background writer writes lent tensors, flushes through a
+// ticket, and reports a failure to write at its next flush.
 #include "trace/tensor_store.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "base/file.h"
 #include "commit/digest.h"
+#include "model/safetensors.h"
 #include "tensor/philox.h"
 #include "trace/store_writer.h"
 #include "protocol/trace_record.h"
@@ -72,6 +75,48 @@ TEST_F(TensorStoreTest, ObjectsRoundTripAndAreCheckedAgainstTheirNames) {
   EXPECT_EQ(store.GetState(sd).status().code(), Status::Code::kCorruption);
 }
 
+// Streamed into zstd from the tensors' memory, the object is still exactly
+// the one-shot canonical file (model/safetensors.h), as zstd itself reads it.
+TEST_F(TensorStoreTest, AnObjectIsTheZstdFrameOfTheCanonicalFile) {
+  TensorStore store(dir_);
+  // Several zstd input blocks, and an empty tensor.
+  const TensorMap state = {{"a", Random({300, 1000}, 5)}, {"b", Tensor({0})}, {"c", Random({7}, 6)}};
+  const Hash sd = StateOf(state);
+  ASSERT_TRUE(store.Put(sd, state).ok());
+  const std::string packed = ReadFile(store.ObjectPath(sd)).value();
+  EXPECT_EQ(store.bytes_written(), packed.size());
+  const std::string canonical = SerializeSafetensorsF32(state, DType::kF32, {}).value();
+  ASSERT_EQ(ZSTD_getFrameContentSize(packed.data(), packed.size()), canonical.size());
+  std::string raw(canonical.size(), '\0');
+  ASSERT_EQ(ZSTD_decompress(raw.data(), raw.size(), packed.data(), packed.size()), canonical.size());
+  EXPECT_TRUE(raw == canonical);
+  // Putting it again writes nothing.
+  ASSERT_TRUE(store.Put(sd, state).ok());
+  EXPECT_EQ(store.bytes_written(), packed.size());
+}
+
+// A lent state is written from the caller's tensors; FlushThrough(ticket)
+// waits for the objects handed over before the ticket.
+TEST_F(TensorStoreTest, WriterWritesLentStatesAndFlushesThroughATicket) {
+  TensorStore store(dir_);
+  const TensorMap state = {{"w", Random({64, 64}, 7)}, {"w.exp_avg", Random({64, 64}, 8)}};
+  const Tensor act = Random({5, 8}, 9);
+  const Hash sd = StateOf(state), td = F32TensorDigest("activation.b1", act);
+  StoreWriter writer(&store);
+  EXPECT_EQ(writer.submitted(), 0u);
+  writer.PutLentState(sd, RefsOf(state));
+  const uint64_t ticket = writer.submitted();
+  EXPECT_EQ(ticket, 1u);
+  writer.PutTensor(td, "activation.b1", act);
+  EXPECT_EQ(writer.submitted(), 2u);
+  ASSERT_TRUE(writer.FlushThrough(ticket).ok());
+  EXPECT_TRUE(store.Has(sd));
+  ASSERT_TRUE(writer.Flush().ok());
+  EXPECT_TRUE(store.Has(td));
+  TensorMap back = store.GetState(sd).value();
+  for (const auto& [name, t] : state) EXPECT_TRUE(back.at(name).BitEqual(t)) << name;
+}
+
 TEST_F(TensorStoreTest, WriterReportsAFailureAtFlush) {
   ASSERT_TRUE(WriteFileAtomic(dir_ + ".file", "x").ok());
   TensorStore store(dir_ + ".file");  // a file where the store's directory should be
@@ -80,6 +125,11 @@ TEST_F(TensorStoreTest, WriterReportsAFailureAtFlush) {
   writer.PutTensor(F32TensorDigest("activation.b1", t), "activation.b1", t);
   Status st = writer.Flush();
   EXPECT_FALSE(st.ok());
+  // Later objects are dropped, and every flush through it reports the
+  // failure; one through the objects before it does not.
+  writer.PutTensor(F32TensorDigest("activation.b2", t), "activation.b2", t);
+  EXPECT_EQ(writer.Flush().code(), st.code());
+  EXPECT_TRUE(writer.FlushThrough(0).ok());
   std::filesystem::remove(dir_ + ".file");
 }
 

@@ -80,7 +80,9 @@ class StepObserver {
   virtual void OnGradient(int64_t step, int64_t micro, int64_t boundary, const Tensor& dx) = 0;
   // The accumulated gradients of every trainable tensor after the last
   // micro-batch, before clipping and the optimizer step (what GlobalGradNorm
-  // reduces). Valid during the call only.
+  // reduces). Valid during the call only. Until it returns, the step has not
+  // changed the trainable tensors or the optimizer state: an observer may
+  // read them from another thread meanwhile (trace/recorder.h does).
   virtual void OnGradients(int64_t /*step*/, const TensorMap& /*grads*/) {}
 };
 
