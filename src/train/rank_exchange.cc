@@ -1,5 +1,7 @@
 #include "train/rank_exchange.h"
 
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include "base/status.h"
@@ -13,19 +15,55 @@ MicroRange RankMicros(size_t micros, int ranks, int rank) {
   return {begin, begin + base + (r < extra ? 1 : 0)};
 }
 
-void SendChain(Communicator* comm, int dest, float loss_sum, const TensorMap& grads) {
-  comm->SendFloats(dest, &loss_sum, 1);
-  for (const auto& [name, g] : grads) comm->SendFloats(dest, g.data(), static_cast<size_t>(g.numel()));
+namespace {
+
+void SendTensors(Communicator* comm, int dest, const std::vector<Tensor*>& tensors) {
+  for (const Tensor* t : tensors) comm->StartSend(dest, t->data(), static_cast<size_t>(t->numel()) * sizeof(float));
 }
 
-void RecvChain(Communicator* comm, int source, float* loss_sum, TensorMap* grads) {
-  comm->RecvFloats(source, loss_sum, 1);
-  for (auto& [name, g] : *grads) comm->RecvFloats(source, g.data(), static_cast<size_t>(g.numel()));
+void RecvTensors(Communicator* comm, int source, const std::vector<Tensor*>& tensors) {
+  for (Tensor* t : tensors) comm->RecvFloats(source, t->data(), static_cast<size_t>(t->numel()));
 }
 
-void BroadcastChain(Communicator* comm, int root, float* loss_sum, TensorMap* grads) {
-  comm->Broadcast(root, loss_sum, sizeof(float));
-  for (auto& [name, g] : *grads) comm->Broadcast(root, g.data(), static_cast<size_t>(g.numel()) * sizeof(float));
+}  // namespace
+
+float RankStep(Communicator* comm, BlockPasses* passes, const StepBatch& batch, TensorMap* grads,
+               StepObserver* observer) {
+  const int rank = comm->rank(), ranks = comm->size();
+  const MicroRange mine = RankMicros(batch.micro.size(), ranks, rank);
+  // Whether rank 0 records: then the later ranks keep their boundary tensors for it.
+  uint8_t observed = rank == 0 && observer != nullptr;
+  comm->Broadcast(0, &observed, 1);
+  BoundaryLog log;
+  passes->DataPasses(batch, {}, mine.begin, mine.end, rank == 0 ? observer : observed ? &log : nullptr);
+  float loss_sum = 0.0f;
+  if (rank > 0) comm->RecvFloats(rank - 1, &loss_sum, 1);
+  loss_sum = passes->ContinueLossSum(loss_sum);
+  if (rank + 1 < ranks) comm->SendFloats(rank + 1, &loss_sum, 1);
+  // The chain: each unit continued from rank r-1's partial sums and handed
+  // on at once, so rank r+1 continues it while this rank runs the next.
+  std::vector<std::string> chained;
+  for (size_t u = 0; u < passes->num_units(); ++u) {
+    std::vector<Tensor*> unit;
+    for (const std::string& name : passes->UnitTensors(u, *grads)) {
+      unit.push_back(&grads->at(name));
+      chained.push_back(name);
+    }
+    if (rank > 0) RecvTensors(comm, rank - 1, unit);
+    passes->AccumulateUnit(u, batch, grads);
+    if (rank + 1 < ranks) SendTensors(comm, rank + 1, unit);
+  }
+  std::sort(chained.begin(), chained.end());
+  AFTUNE_CHECK(std::equal(chained.begin(), chained.end(), grads->begin(), grads->end(),
+                          [](const std::string& a, const auto& b) { return a == b.first; }));  // each once
+  comm->WaitSends();
+  comm->Broadcast(ranks - 1, &loss_sum, sizeof loss_sum);
+  for (auto& [name, g] : *grads) comm->Broadcast(ranks - 1, g.data(), static_cast<size_t>(g.numel()) * sizeof(float));
+  if (observed) {
+    if (rank > 0) log.SendTo(comm, 0);
+    else for (int r = 1; r < ranks; ++r) BoundaryLog::Replay(comm, r, observer);
+  }
+  return loss_sum;
 }
 
 void BoundaryLog::OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) {
