@@ -11,9 +11,10 @@
 //              unit by unit, pipelined across ranks, and a broadcast
 //   allreduce  the anchor, here only (never in aftune's training code):
 //              each rank runs the interleaved passes of its micro-batches
-//              (BlockPasses::ForwardBackward), then MPI_Allreduce(MPI_SUM) in
-//              place on the loss sum and on every gradient, then the same
-//              norm, clip and AdamW step
+//              (BlockPasses::ForwardBackward), then one MPI_Allreduce
+//              (MPI_SUM, in place) of a buffer holding the loss sum and every
+//              gradient (as aftune's chain hands on one buffer), then the
+//              same norm, clip and AdamW step
 //
 // Steps alternate between the two (chain step s, allreduce step s, ...), so
 // both see the same batches and the machine's load the same way; step 0 of
@@ -25,6 +26,7 @@
 #define OMPI_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
@@ -69,7 +71,12 @@ class AllreduceTrainer {
       held.push_back(decoders_.back().get());
     }
     passes_ = std::make_unique<BlockPasses>(held, indices, spans.size());
-    for (const auto& [name, t] : *trainable_) grads_[name] = Tensor(t.shape());
+    size_t size = 1;
+    for (const auto& [name, t] : *trainable_) {
+      grads_[name] = Tensor(t.shape());
+      size += static_cast<size_t>(t.numel());
+    }
+    flat_.resize(size);
   }
 
   void RunStep(int rank, int ranks) {
@@ -78,10 +85,16 @@ class AllreduceTrainer {
     batch.micro = std::vector<PackedBatch>(batch.micro.begin() + static_cast<std::ptrdiff_t>(mine.begin),
                                            batch.micro.begin() + static_cast<std::ptrdiff_t>(mine.end));
     for (auto& [name, g] : grads_) g.Fill(0.0f);
-    float loss_sum = passes_->ForwardBackward(batch, {}, &grads_, nullptr);
-    MPI_Allreduce(MPI_IN_PLACE, &loss_sum, 1, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-    for (auto& [name, g] : grads_)
-      MPI_Allreduce(MPI_IN_PLACE, g.data(), static_cast<int>(g.numel()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    flat_[0] = passes_->ForwardBackward(batch, {}, &grads_, nullptr);
+    float* at = flat_.data() + 1;
+    for (const auto& [name, g] : grads_) at = std::copy_n(g.data(), g.numel(), at);
+    MPI_Allreduce(MPI_IN_PLACE, flat_.data(), static_cast<int>(flat_.size()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    const float loss_sum = flat_[0];
+    at = flat_.data() + 1;
+    for (auto& [name, g] : grads_) {
+      std::copy_n(at, g.numel(), g.data());
+      at += g.numel();
+    }
     const float norm = NormFromSumsOfSquares(SumsOfSquares(grads_));
     if (!ClipAndStep(cfg_, schedule_, loss_sum * batch.loss_scale, norm, &grads_, optimizer_.get(), trainable_).ok())
       std::abort();
@@ -97,6 +110,7 @@ class AllreduceTrainer {
   std::vector<std::unique_ptr<Decoder>> decoders_;
   std::unique_ptr<BlockPasses> passes_;
   TensorMap grads_;
+  std::vector<float> flat_;  // the loss sum and every gradient: one MPI_Allreduce
 };
 
 void Run(Communicator* comm, const std::string& label, const TrainConfig& cfg, const ModelConfig& model,

@@ -17,53 +17,78 @@ MicroRange RankMicros(size_t micros, int ranks, int rank) {
 
 namespace {
 
-void SendTensors(Communicator* comm, int dest, const std::vector<Tensor*>& tensors) {
-  for (const Tensor* t : tensors) comm->StartSend(dest, t->data(), static_cast<size_t>(t->numel()) * sizeof(float));
+// A unit's tensors and where they lie in the flat buffer.
+struct UnitSpan {
+  std::vector<Tensor*> tensors;
+  size_t begin = 0, end = 0;  // floats
+};
+
+void Pack(const UnitSpan& unit, float* flat) {
+  float* at = flat + unit.begin;
+  for (const Tensor* t : unit.tensors) at = std::copy_n(t->data(), t->numel(), at);
 }
 
-void RecvTensors(Communicator* comm, int source, const std::vector<Tensor*>& tensors) {
-  for (Tensor* t : tensors) comm->RecvFloats(source, t->data(), static_cast<size_t>(t->numel()));
+void Unpack(const UnitSpan& unit, const float* flat) {
+  const float* at = flat + unit.begin;
+  for (Tensor* t : unit.tensors) {
+    std::copy_n(at, t->numel(), t->data());
+    at += t->numel();
+  }
 }
 
 }  // namespace
 
-float RankStep(Communicator* comm, BlockPasses* passes, const StepBatch& batch, TensorMap* grads,
-               StepObserver* observer) {
-  const int rank = comm->rank(), ranks = comm->size();
+float RankStep::Run(BlockPasses* passes, const StepBatch& batch, TensorMap* grads, StepObserver* observer) {
+  const int rank = comm_->rank(), ranks = comm_->size();
   const MicroRange mine = RankMicros(batch.micro.size(), ranks, rank);
   // Whether rank 0 records: then the later ranks keep their boundary tensors for it.
   uint8_t observed = rank == 0 && observer != nullptr;
-  comm->Broadcast(0, &observed, 1);
+  comm_->Broadcast(0, &observed, 1);
   BoundaryLog log;
   passes->DataPasses(batch, {}, mine.begin, mine.end, rank == 0 ? observer : observed ? &log : nullptr);
-  float loss_sum = 0.0f;
-  if (rank > 0) comm->RecvFloats(rank - 1, &loss_sum, 1);
-  loss_sum = passes->ContinueLossSum(loss_sum);
-  if (rank + 1 < ranks) comm->SendFloats(rank + 1, &loss_sum, 1);
-  // The chain: each unit continued from rank r-1's partial sums and handed
-  // on at once, so rank r+1 continues it while this rank runs the next.
+
+  std::vector<UnitSpan> units(passes->num_units());
   std::vector<std::string> chained;
-  for (size_t u = 0; u < passes->num_units(); ++u) {
-    std::vector<Tensor*> unit;
+  size_t size = 1;  // flat_[0]: the loss sum
+  for (size_t u = 0; u < units.size(); ++u) {
+    units[u].begin = size;
     for (const std::string& name : passes->UnitTensors(u, *grads)) {
-      unit.push_back(&grads->at(name));
+      Tensor& t = grads->at(name);
+      units[u].tensors.push_back(&t);
+      size += static_cast<size_t>(t.numel());
       chained.push_back(name);
     }
-    if (rank > 0) RecvTensors(comm, rank - 1, unit);
-    passes->AccumulateUnit(u, batch, grads);
-    if (rank + 1 < ranks) SendTensors(comm, rank + 1, unit);
+    units[u].end = size;
   }
   std::sort(chained.begin(), chained.end());
   AFTUNE_CHECK(std::equal(chained.begin(), chained.end(), grads->begin(), grads->end(),
                           [](const std::string& a, const auto& b) { return a == b.first; }));  // each once
-  comm->WaitSends();
-  comm->Broadcast(ranks - 1, &loss_sum, sizeof loss_sum);
-  for (auto& [name, g] : *grads) comm->Broadcast(ranks - 1, g.data(), static_cast<size_t>(g.numel()) * sizeof(float));
-  if (observed) {
-    if (rank > 0) log.SendTo(comm, 0);
-    else for (int r = 1; r < ranks; ++r) BoundaryLog::Replay(comm, r, observer);
+  flat_.resize(size);
+  // The chain: each unit continued from rank r-1's partial sums and handed
+  // on at once, so that rank r+1 continues it while this rank runs the next.
+  for (size_t u = 0; u < units.size(); ++u) {
+    const size_t begin = u == 0 ? 0 : units[u].begin;  // unit 0 carries the loss sum
+    if (rank > 0) {
+      comm_->RecvFloats(rank - 1, flat_.data() + begin, units[u].end - begin);
+      Unpack(units[u], flat_.data());
+    } else if (u == 0) {
+      flat_[0] = 0.0f;
+    }
+    if (u == 0) flat_[0] = passes->ContinueLossSum(flat_[0]);
+    passes->AccumulateUnit(u, batch, grads);
+    Pack(units[u], flat_.data());
+    if (rank + 1 < ranks)
+      comm_->StartSend(rank + 1, flat_.data() + begin, (units[u].end - begin) * sizeof(float));
   }
-  return loss_sum;
+  comm_->WaitSends();
+  comm_->Broadcast(ranks - 1, flat_.data(), size * sizeof(float));
+  if (rank + 1 < ranks)
+    for (const UnitSpan& unit : units) Unpack(unit, flat_.data());
+  if (observed) {
+    if (rank > 0) log.SendTo(comm_, 0);
+    else for (int r = 1; r < ranks; ++r) BoundaryLog::Replay(comm_, r, observer);
+  }
+  return flat_[0];
 }
 
 void BoundaryLog::OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) {

@@ -23,17 +23,32 @@ struct MicroRange {
 };
 MicroRange RankMicros(size_t micros, int ranks, int rank);
 
-// One rank's part of a data-parallel step (train/trainer.h, "Across
-// ranks"): the passes of micro-batches RankMicros(M, R, rank) through
-// `passes` (holding every block), and the reduction in the single process's
-// order, unit by unit (BlockPasses::AccumulateUnit). grads: the trained
-// tensors, zero on entry; on return, on every rank, the step's accumulated
-// gradients, the bits BlockPasses::ForwardBackward gives. observer: rank 0's
-// (ignored elsewhere; may be null), which sees every boundary tensor in the
-// single process's order. Returns the step's loss sum, on every rank.
-// Every rank of `comm` must call it for the same step.
-float RankStep(Communicator* comm, BlockPasses* passes, const StepBatch& batch, TensorMap* grads,
-               StepObserver* observer);
+// One rank's part of data-parallel steps (train/trainer.h, "Across ranks"):
+// the passes of micro-batches RankMicros(M, R, rank) through `passes`
+// (holding every block), and the reduction in the single process's order,
+// unit by unit (BlockPasses::AccumulateUnit).
+//
+// What travels is one flat f32 buffer: the loss sum, then each unit's
+// tensors (BlockPasses::UnitTensors, in grads' order), unit after unit.
+// Rank r receives unit u's span from rank r-1 (the loss sum with unit 0),
+// continues it and hands it on to r+1 at once (Communicator::StartSend);
+// the last rank broadcasts the whole buffer. Memory: the buffer, as large as
+// the gradients.
+class RankStep {
+ public:
+  explicit RankStep(Communicator* comm) : comm_(comm) {}
+
+  // grads: the trained tensors, zero on entry; on return, on every rank, the
+  // step's accumulated gradients, the bits BlockPasses::ForwardBackward
+  // gives. observer: rank 0's (ignored elsewhere; may be null), which sees
+  // every boundary tensor in the single process's order. Returns the step's
+  // loss sum, on every rank. Every rank of the job must run the same step.
+  float Run(BlockPasses* passes, const StepBatch& batch, TensorMap* grads, StepObserver* observer);
+
+ private:
+  Communicator* comm_;
+  std::vector<float> flat_;
+};
 
 // Keeps every boundary tensor a rank's micro-batches produce, in order.
 class BoundaryLog : public StepObserver {

@@ -66,6 +66,10 @@ Result<std::unique_ptr<Trainer>> Trainer::CreateImpl(const TrainConfig& cfg, con
 
 Trainer::~Trainer() = default;
 
+void Trainer::SetCommunicator(Communicator* comm) {
+  rank_step_ = comm && comm->size() > 1 ? std::make_unique<RankStep>(comm) : nullptr;
+}
+
 Status Trainer::BuildDecoders() {
   spans_ = LayerBlocks(model_, cfg_.layers_per_block);
   decoders_.clear();
@@ -121,8 +125,8 @@ Result<StepReport> Trainer::RunStep(StepObserver* observer) {
   AFTUNE_CHECK(step < total_steps_);
   const StepBatch batch = MakeStepBatch(cfg_, *data_, step);
   for (auto& [name, g] : grads_) g.Fill(0.0f);
-  const float loss_sum = comm_ && comm_->size() > 1 ? RankStep(comm_, passes_.get(), batch, &grads_, observer)
-                                                    : passes_->ForwardBackward(batch, {}, &grads_, observer);
+  const float loss_sum = rank_step_ ? rank_step_->Run(passes_.get(), batch, &grads_, observer)
+                                    : passes_->ForwardBackward(batch, {}, &grads_, observer);
   if (observer) observer->OnGradients(step, grads_);
   StepReport r = BatchReport(batch);
   r.loss = loss_sum * batch.loss_scale;

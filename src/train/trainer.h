@@ -60,6 +60,7 @@ namespace aftune {
 
 class BlockPasses;
 class Communicator;
+class RankStep;
 
 struct StepReport {
   int64_t step = 0;                  // 0-based optimizer step
@@ -119,7 +120,7 @@ class Trainer {
   // Runs the following steps as one rank of `comm` (not owned; null or one
   // rank: the single-process step). Every rank must call RunStep for every
   // step; only rank 0's observer is called.
-  void SetCommunicator(Communicator* comm) { comm_ = comm; }
+  void SetCommunicator(Communicator* comm);
 
   // The trainable tensors (the adapter, or the whole model) and the optimizer.
   const TensorMap& trainable() const { return *trainable_; }
@@ -149,7 +150,7 @@ class Trainer {
   std::vector<std::unique_ptr<Decoder>> decoders_;
   std::unique_ptr<BlockPasses> passes_;  // over all of decoders_
   TensorMap grads_;
-  Communicator* comm_ = nullptr;
+  std::unique_ptr<RankStep> rank_step_;  // with a communicator of several ranks
 };
 
 // Optimizer steps of the whole job: max_steps when > 0, else epochs x
