@@ -15,31 +15,8 @@ MicroRange RankMicros(size_t micros, int ranks, int rank) {
   return {begin, begin + base + (r < extra ? 1 : 0)};
 }
 
-namespace {
-
-// A unit's tensors and where they lie in the flat buffer.
-struct UnitSpan {
-  std::vector<Tensor*> tensors;
-  size_t begin = 0, end = 0;  // floats
-};
-
-void Pack(const UnitSpan& unit, float* flat) {
-  float* at = flat + unit.begin;
-  for (const Tensor* t : unit.tensors) at = std::copy_n(t->data(), t->numel(), at);
-}
-
-void Unpack(const UnitSpan& unit, const float* flat) {
-  const float* at = flat + unit.begin;
-  for (Tensor* t : unit.tensors) {
-    std::copy_n(at, t->numel(), t->data());
-    at += t->numel();
-  }
-}
-
-}  // namespace
-
 float RankStep::Run(BlockPasses* passes, const StepBatch& batch, TensorMap* grads, StepObserver* observer) {
-  const int rank = comm_->rank(), ranks = comm_->size();
+  const int rank = comm_->rank(), ranks = comm_->size(), last = ranks - 1;
   const MicroRange mine = RankMicros(batch.micro.size(), ranks, rank);
   // Whether rank 0 records: then the later ranks keep their boundary tensors for it.
   uint8_t observed = rank == 0 && observer != nullptr;
@@ -47,48 +24,54 @@ float RankStep::Run(BlockPasses* passes, const StepBatch& batch, TensorMap* grad
   BoundaryLog log;
   passes->DataPasses(batch, {}, mine.begin, mine.end, rank == 0 ? observer : observed ? &log : nullptr);
 
-  std::vector<UnitSpan> units(passes->num_units());
+  std::vector<std::vector<Tensor*>> units(passes->num_units());
   std::vector<std::string> chained;
-  size_t size = 1;  // flat_[0]: the loss sum
   for (size_t u = 0; u < units.size(); ++u) {
-    units[u].begin = size;
     for (const std::string& name : passes->UnitTensors(u, *grads)) {
-      Tensor& t = grads->at(name);
-      units[u].tensors.push_back(&t);
-      size += static_cast<size_t>(t.numel());
+      units[u].push_back(&grads->at(name));
       chained.push_back(name);
     }
-    units[u].end = size;
   }
   std::sort(chained.begin(), chained.end());
   AFTUNE_CHECK(std::equal(chained.begin(), chained.end(), grads->begin(), grads->end(),
                           [](const std::string& a, const auto& b) { return a == b.first; }));  // each once
-  flat_.resize(size);
+  float loss_sum = 0.0f;
+  if (rank > 0) comm_->RecvFloats(rank - 1, &loss_sum, 1);
+  loss_sum = passes->ContinueLossSum(loss_sum);
+  if (rank < last) comm_->SendFloats(rank + 1, &loss_sum, 1);
   // The chain: each unit continued from rank r-1's partial sums and handed
   // on at once, so that rank r+1 continues it while this rank runs the next.
   for (size_t u = 0; u < units.size(); ++u) {
-    const size_t begin = u == 0 ? 0 : units[u].begin;  // unit 0 carries the loss sum
-    if (rank > 0) {
-      comm_->RecvFloats(rank - 1, flat_.data() + begin, units[u].end - begin);
-      Unpack(units[u], flat_.data());
-    } else if (u == 0) {
-      flat_[0] = 0.0f;
-    }
-    if (u == 0) flat_[0] = passes->ContinueLossSum(flat_[0]);
+    if (rank > 0)
+      for (Tensor* t : units[u]) comm_->RecvFloats(rank - 1, t->data(), static_cast<size_t>(t->numel()));
     passes->AccumulateUnit(u, batch, grads);
-    Pack(units[u], flat_.data());
-    if (rank + 1 < ranks)
-      comm_->StartSend(rank + 1, flat_.data() + begin, (units[u].end - begin) * sizeof(float));
+    if (rank < last)
+      for (const Tensor* t : units[u])
+        comm_->StartSend(rank + 1, t->data(), static_cast<size_t>(t->numel()) * sizeof(float));
   }
   comm_->WaitSends();
-  comm_->Broadcast(ranks - 1, flat_.data(), size * sizeof(float));
-  if (rank + 1 < ranks)
-    for (const UnitSpan& unit : units) Unpack(unit, flat_.data());
+  // The broadcast, unit by unit; the loss sum leads.
+  for (size_t u = 0; u < units.size(); ++u) {
+    size_t size = u == 0;
+    for (const Tensor* t : units[u]) size += static_cast<size_t>(t->numel());
+    unit_.resize(std::max(unit_.size(), size));
+    float* at = unit_.data();
+    if (u == 0) *at++ = loss_sum;
+    if (rank == last)
+      for (const Tensor* t : units[u]) at = std::copy_n(t->data(), t->numel(), at);
+    comm_->Broadcast(last, unit_.data(), size * sizeof(float));
+    if (u == 0) loss_sum = unit_[0];
+    if (rank == last) continue;
+    for (Tensor* t : units[u]) {
+      std::copy_n(at, t->numel(), t->data());
+      at += t->numel();
+    }
+  }
   if (observed) {
     if (rank > 0) log.SendTo(comm_, 0);
     else for (int r = 1; r < ranks; ++r) BoundaryLog::Replay(comm_, r, observer);
   }
-  return flat_[0];
+  return loss_sum;
 }
 
 void BoundaryLog::OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) {

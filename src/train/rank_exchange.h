@@ -26,14 +26,13 @@ MicroRange RankMicros(size_t micros, int ranks, int rank);
 // One rank's part of data-parallel steps (train/trainer.h, "Across ranks"):
 // the passes of micro-batches RankMicros(M, R, rank) through `passes`
 // (holding every block), and the reduction in the single process's order,
-// unit by unit (BlockPasses::AccumulateUnit).
-//
-// What travels is one flat f32 buffer: the loss sum, then each unit's
-// tensors (BlockPasses::UnitTensors, in grads' order), unit after unit.
-// Rank r receives unit u's span from rank r-1 (the loss sum with unit 0),
-// continues it and hands it on to r+1 at once (Communicator::StartSend);
-// the last rank broadcasts the whole buffer. Memory: the buffer, as large as
-// the gradients.
+// unit by unit (BlockPasses::AccumulateUnit). Rank r receives the loss sum
+// and then each unit's tensors (BlockPasses::UnitTensors) from rank r-1,
+// continues them and hands them on to r+1 at once (Communicator::StartSend);
+// then the last rank broadcasts the finished sums a unit at a time through
+// a buffer as large as the largest unit (the memory this costs: that
+// buffer; each message of a collective costs every rank a wake-up, so units
+// rather than tensors).
 class RankStep {
  public:
   explicit RankStep(Communicator* comm) : comm_(comm) {}
@@ -47,7 +46,7 @@ class RankStep {
 
  private:
   Communicator* comm_;
-  std::vector<float> flat_;
+  std::vector<float> unit_;  // the broadcast's buffer: the loss sum, then a unit's tensors
 };
 
 // Keeps every boundary tensor a rank's micro-batches produce, in order.
