@@ -35,43 +35,40 @@ float RankStep::Run(BlockPasses* passes, const StepBatch& batch, TensorMap* grad
   std::sort(chained.begin(), chained.end());
   AFTUNE_CHECK(std::equal(chained.begin(), chained.end(), grads->begin(), grads->end(),
                           [](const std::string& a, const auto& b) { return a == b.first; }));  // each once
-  float loss_sum = 0.0f;
-  if (rank > 0) comm_->RecvFloats(rank - 1, &loss_sum, 1);
-  loss_sum = passes->ContinueLossSum(loss_sum);
-  if (rank < last) comm_->SendFloats(rank + 1, &loss_sum, 1);
-  // The chain: each unit continued from rank r-1's partial sums and handed
-  // on at once, so that rank r+1 continues it while this rank runs the next.
+  auto send = [&](int dest, const std::vector<Tensor*>& unit) {
+    for (const Tensor* t : unit) comm_->StartSend(dest, t->data(), static_cast<size_t>(t->numel()) * sizeof(float));
+  };
+  auto recv = [&](int source, const std::vector<Tensor*>& unit) {
+    for (Tensor* t : unit) comm_->RecvFloats(source, t->data(), static_cast<size_t>(t->numel()));
+  };
+  // The relay's next rank: last -> 0 -> 1 -> ... -> last - 1 (none).
+  const int relay_to = rank == last ? 0 : rank + 1 < last ? rank + 1 : -1;
+
+  loss_sum_ = 0.0f;
+  if (rank > 0) comm_->RecvFloats(rank - 1, &loss_sum_, 1);
+  loss_sum_ = passes->ContinueLossSum(loss_sum_);
+  comm_->StartSend(rank < last ? rank + 1 : relay_to, &loss_sum_, sizeof loss_sum_);
   for (size_t u = 0; u < units.size(); ++u) {
-    if (rank > 0)
-      for (Tensor* t : units[u]) comm_->RecvFloats(rank - 1, t->data(), static_cast<size_t>(t->numel()));
+    if (rank > 0) recv(rank - 1, units[u]);
     passes->AccumulateUnit(u, batch, grads);
-    if (rank < last)
-      for (const Tensor* t : units[u])
-        comm_->StartSend(rank + 1, t->data(), static_cast<size_t>(t->numel()) * sizeof(float));
+    send(rank < last ? rank + 1 : relay_to, units[u]);
   }
-  comm_->WaitSends();
-  // The broadcast, unit by unit; the loss sum leads.
-  for (size_t u = 0; u < units.size(); ++u) {
-    size_t size = u == 0;
-    for (const Tensor* t : units[u]) size += static_cast<size_t>(t->numel());
-    unit_.resize(std::max(unit_.size(), size));
-    float* at = unit_.data();
-    if (u == 0) *at++ = loss_sum;
-    if (rank == last)
-      for (const Tensor* t : units[u]) at = std::copy_n(t->data(), t->numel(), at);
-    comm_->Broadcast(last, unit_.data(), size * sizeof(float));
-    if (u == 0) loss_sum = unit_[0];
-    if (rank == last) continue;
-    for (Tensor* t : units[u]) {
-      std::copy_n(at, t->numel(), t->data());
-      at += t->numel();
+  comm_->WaitSends();  // the relay overwrites what the chain sent
+  if (rank < last) {
+    const int relay_from = rank == 0 ? last : rank - 1;
+    comm_->RecvFloats(relay_from, &loss_sum_, 1);
+    if (relay_to >= 0) comm_->StartSend(relay_to, &loss_sum_, sizeof loss_sum_);
+    for (const std::vector<Tensor*>& unit : units) {
+      recv(relay_from, unit);
+      if (relay_to >= 0) send(relay_to, unit);
     }
+    comm_->WaitSends();
   }
   if (observed) {
     if (rank > 0) log.SendTo(comm_, 0);
     else for (int r = 1; r < ranks; ++r) BoundaryLog::Replay(comm_, r, observer);
   }
-  return loss_sum;
+  return loss_sum_;
 }
 
 void BoundaryLog::OnActivation(int64_t step, int64_t micro, int64_t boundary, const Tensor& x) {

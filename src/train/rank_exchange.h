@@ -26,13 +26,17 @@ MicroRange RankMicros(size_t micros, int ranks, int rank);
 // One rank's part of data-parallel steps (train/trainer.h, "Across ranks"):
 // the passes of micro-batches RankMicros(M, R, rank) through `passes`
 // (holding every block), and the reduction in the single process's order,
-// unit by unit (BlockPasses::AccumulateUnit). Rank r receives the loss sum
-// and then each unit's tensors (BlockPasses::UnitTensors) from rank r-1,
-// continues them and hands them on to r+1 at once (Communicator::StartSend);
-// then the last rank broadcasts the finished sums a unit at a time through
-// a buffer as large as the largest unit (the memory this costs: that
-// buffer; each message of a collective costs every rank a wake-up, so units
-// rather than tensors).
+// unit by unit (BlockPasses::AccumulateUnit).
+//
+//   the chain  rank r receives the loss sum and then each unit's tensors
+//              (BlockPasses::UnitTensors) from rank r-1, continues them and
+//              hands them on to r+1 at once (Communicator::StartSend), so
+//              that r+1 continues unit u while r runs unit u+1
+//   the relay  the last rank sends each finished unit on as soon as it has
+//              it, to rank 0, which passes it to 1, and so on to R-2: a
+//              broadcast pipelined with the chain, unit by unit
+// Messages go straight from and into the gradients: no buffer of their
+// size.
 class RankStep {
  public:
   explicit RankStep(Communicator* comm) : comm_(comm) {}
@@ -46,7 +50,7 @@ class RankStep {
 
  private:
   Communicator* comm_;
-  std::vector<float> unit_;  // the broadcast's buffer: the loss sum, then a unit's tensors
+  float loss_sum_ = 0.0f;  // what StartSend sends of it stays here until WaitSends
 };
 
 // Keeps every boundary tensor a rank's micro-batches produce, in order.

@@ -2,7 +2,7 @@
 // "Across ranks"): the passes cut into data halves and unit-by-unit weight
 // halves (BlockPasses::DataPasses, AccumulateUnit) continue every gradient
 // chain exactly as the interleaved passes do, and RankStep over R ranks
-// (forked processes here, the real Open MPI runs in tests/mpi_train_test.sh)
+// (forked processes here; Open MPI in tests/mpi_train_test.sh)
 // delivers the same losses, gradient norms, boundary tensors in the same
 // order and the same trained state — for the architectures' features
 // (biases, q/k norms, a tied embedding, which two pieces update), LoRA and
@@ -15,11 +15,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dist/communicator.h"
@@ -33,24 +37,30 @@
 namespace aftune {
 namespace {
 
-// Ranks forked from the test process, a socketpair between every two.
-// StartSend sends at once (a full socket buffer waits for the receiver,
-// which the chain tolerates: it never sends in a cycle).
+// Ranks forked from the test process, a socketpair between every two. As
+// with MPI_Isend, StartSend never waits: a writer thread per destination
+// drains its messages in order (the relay sends in a cycle).
 class ForkedRanks : public Communicator {
  public:
-  ForkedRanks(int rank, std::vector<int> fds) : rank_(rank), fds_(std::move(fds)) {}
+  ForkedRanks(int rank, std::vector<int> fds) : rank_(rank), fds_(std::move(fds)), outboxes_(fds_.size()) {}
   ~ForkedRanks() override {
+    for (auto& o : outboxes_) {
+      if (!o) continue;
+      {
+        std::lock_guard<std::mutex> lock(o->mu);
+        o->stop = true;
+      }
+      o->cv.notify_all();
+      o->writer.join();
+    }
     for (int fd : fds_)
       if (fd >= 0) ::close(fd);
   }
   int rank() const override { return rank_; }
   int size() const override { return static_cast<int>(fds_.size()); }
   void Send(int dest, const void* data, size_t bytes) override {
-    for (size_t at = 0; at < bytes;) {
-      const ssize_t n = ::write(fds_[dest], static_cast<const char*>(data) + at, bytes - at);
-      if (n <= 0) Abort("write failed");
-      at += static_cast<size_t>(n);
-    }
+    StartSend(dest, data, bytes);
+    Drain(dest);
   }
   void Recv(int source, void* data, size_t bytes) override {
     for (size_t at = 0; at < bytes;) {
@@ -59,8 +69,17 @@ class ForkedRanks : public Communicator {
       at += static_cast<size_t>(n);
     }
   }
-  void StartSend(int dest, const void* data, size_t bytes) override { Send(dest, data, bytes); }
-  void WaitSends() override {}
+  void StartSend(int dest, const void* data, size_t bytes) override {
+    Outbox& o = OutboxOf(dest);
+    {
+      std::lock_guard<std::mutex> lock(o.mu);
+      o.queue.emplace_back(static_cast<const char*>(data), bytes);
+    }
+    o.cv.notify_all();
+  }
+  void WaitSends() override {
+    for (int d = 0; d < size(); ++d) Drain(d);
+  }
   void Broadcast(int root, void* data, size_t bytes) override {
     if (rank_ != root) return Recv(root, data, bytes);
     for (int r = 0; r < size(); ++r)
@@ -101,8 +120,49 @@ class ForkedRanks : public Communicator {
   }
 
  private:
+  struct Outbox {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::string> queue;  // the front leaves once written
+    bool stop = false;
+    std::thread writer;
+  };
+
+  Outbox& OutboxOf(int dest) {
+    std::unique_ptr<Outbox>& o = outboxes_[dest];
+    if (!o) {
+      o = std::make_unique<Outbox>();
+      o->writer = std::thread([this, dest, box = o.get()] { Write(dest, box); });
+    }
+    return *o;
+  }
+  void Write(int dest, Outbox* o) {
+    std::unique_lock<std::mutex> lock(o->mu);
+    for (;;) {
+      o->cv.wait(lock, [o] { return o->stop || !o->queue.empty(); });
+      if (o->queue.empty()) return;
+      const std::string& m = o->queue.front();
+      lock.unlock();
+      for (size_t at = 0; at < m.size();) {
+        const ssize_t n = ::write(fds_[dest], m.data() + at, m.size() - at);
+        if (n <= 0) Abort("write failed");
+        at += static_cast<size_t>(n);
+      }
+      lock.lock();
+      o->queue.pop_front();
+      o->cv.notify_all();
+    }
+  }
+  void Drain(int dest) {
+    if (!outboxes_[dest]) return;
+    Outbox& o = *outboxes_[dest];
+    std::unique_lock<std::mutex> lock(o.mu);
+    o.cv.wait(lock, [&o] { return o.queue.empty(); });
+  }
+
   int rank_;
   std::vector<int> fds_;
+  std::vector<std::unique_ptr<Outbox>> outboxes_;
 };
 
 // Everything a step shows its observer, in order.
