@@ -1,8 +1,8 @@
 // What the ranks of a data-parallel step send each other (train/trainer.h,
 // "Across ranks"): the running loss sum and the weight-gradient chain handed
-// from rank to rank unit by unit, the finished sums broadcast, and the
-// boundary tensors of the other ranks' micro-batches, replayed to rank 0's
-// observer in the order the single-process step produces them.
+// from rank to rank unit by unit, the finished sums relayed to every rank,
+// and the boundary tensors of the other ranks' micro-batches, replayed to
+// rank 0's observer in the order the single-process step produces them.
 #pragma once
 
 #include <cstddef>

@@ -26,9 +26,9 @@
 // receives a unit's partial sums as ranks 0..r-1 left them, continues them
 // through its micro-batches in order, hands them to rank r+1 and goes on
 // with the next unit, so the chain is pipelined with one unit's delay a
-// rank. The loss sum is handed on the same way. The last rank broadcasts the
-// finished sums; every rank then runs the identical norm, clip and AdamW
-// step, so all hold the same state. One process (R = 1) runs each
+// rank. The loss sum is handed on the same way. The last rank relays each
+// finished unit to the others as it finishes it; every rank then runs the
+// identical norm, clip and AdamW step, so all hold the same state. One process (R = 1) runs each
 // micro-batch's halves interleaved, layer by layer: the same operations on
 // the same operands in the same per-element order, holding one
 // micro-batch's activations. Rank 0's observer sees every boundary tensor in
