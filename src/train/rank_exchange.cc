@@ -15,6 +15,29 @@ MicroRange RankMicros(size_t micros, int ranks, int rank) {
   return {begin, begin + base + (r < extra ? 1 : 0)};
 }
 
+namespace {
+
+// The tensors of `grads` each unit of `passes` writes, unit by unit; every
+// tensor in exactly one unit.
+std::vector<std::vector<Tensor*>> Units(const BlockPasses& passes, TensorMap* grads) {
+  std::vector<std::vector<Tensor*>> units(passes.num_units());
+  std::vector<std::string> names;
+  for (size_t u = 0; u < units.size(); ++u) {
+    for (const std::string& name : passes.UnitTensors(u, *grads)) {
+      units[u].push_back(&grads->at(name));
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  AFTUNE_CHECK(std::equal(names.begin(), names.end(), grads->begin(), grads->end(),
+                          [](const std::string& a, const auto& b) { return a == b.first; }));
+  return units;
+}
+
+}  // namespace
+
+RankStep::RankStep(Communicator* comm) : comm_(comm) { AFTUNE_CHECK(comm->size() > 1); }
+
 float RankStep::Run(BlockPasses* passes, const StepBatch& batch, TensorMap* grads, StepObserver* observer) {
   const int rank = comm_->rank(), ranks = comm_->size(), last = ranks - 1;
   const MicroRange mine = RankMicros(batch.micro.size(), ranks, rank);
@@ -24,17 +47,7 @@ float RankStep::Run(BlockPasses* passes, const StepBatch& batch, TensorMap* grad
   BoundaryLog log;
   passes->DataPasses(batch, {}, mine.begin, mine.end, rank == 0 ? observer : observed ? &log : nullptr);
 
-  std::vector<std::vector<Tensor*>> units(passes->num_units());
-  std::vector<std::string> chained;
-  for (size_t u = 0; u < units.size(); ++u) {
-    for (const std::string& name : passes->UnitTensors(u, *grads)) {
-      units[u].push_back(&grads->at(name));
-      chained.push_back(name);
-    }
-  }
-  std::sort(chained.begin(), chained.end());
-  AFTUNE_CHECK(std::equal(chained.begin(), chained.end(), grads->begin(), grads->end(),
-                          [](const std::string& a, const auto& b) { return a == b.first; }));  // each once
+  const std::vector<std::vector<Tensor*>> units = Units(*passes, grads);
   auto send = [&](int dest, const std::vector<Tensor*>& unit) {
     for (const Tensor* t : unit) comm_->StartSend(dest, t->data(), static_cast<size_t>(t->numel()) * sizeof(float));
   };

@@ -39,7 +39,8 @@ MicroRange RankMicros(size_t micros, int ranks, int rank);
 // size.
 class RankStep {
  public:
-  explicit RankStep(Communicator* comm) : comm_(comm) {}
+  // REQUIRES: comm (not owned, outlives this) has more than one rank.
+  explicit RankStep(Communicator* comm);
 
   // grads: the trained tensors, zero on entry; on return, on every rank, the
   // step's accumulated gradients, the bits BlockPasses::ForwardBackward
