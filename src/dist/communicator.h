@@ -21,6 +21,12 @@ class Communicator {
   // both sides.
   virtual void Send(int dest, const void* data, size_t bytes) = 0;
   virtual void Recv(int source, void* data, size_t bytes) = 0;
+  // Send without waiting for the receiver: returns at once; `data` must stay
+  // unchanged until WaitSends returns. Ordered with Send and other
+  // StartSends to the same rank.
+  virtual void StartSend(int dest, const void* data, size_t bytes) = 0;
+  // Returns once every StartSend so far has completed.
+  virtual void WaitSends() = 0;
   // `bytes` from rank `root` to every rank.
   virtual void Broadcast(int root, void* data, size_t bytes) = 0;
   virtual void Barrier() = 0;

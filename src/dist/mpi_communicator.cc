@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "dist/communicator.h"
 
@@ -45,6 +46,21 @@ class MpiCommunicator : public Communicator {
       at += n;
     } while (at < bytes);
   }
+  void StartSend(int dest, const void* data, size_t bytes) override {
+    auto* p = static_cast<const char*>(data);
+    size_t at = 0;
+    do {
+      const int n = static_cast<int>(std::min(kChunk, bytes - at));
+      MPI_Request request;
+      Check(MPI_Isend(p + at, n, MPI_BYTE, dest, 0, MPI_COMM_WORLD, &request), "MPI_Isend");
+      sends_.push_back(request);
+      at += n;
+    } while (at < bytes);
+  }
+  void WaitSends() override {
+    Check(MPI_Waitall(static_cast<int>(sends_.size()), sends_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+    sends_.clear();
+  }
   void Broadcast(int root, void* data, size_t bytes) override {
     auto* p = static_cast<char*>(data);
     for (size_t at = 0; at < bytes; at += kChunk) {
@@ -73,6 +89,7 @@ class MpiCommunicator : public Communicator {
 
   int rank_ = 0;
   int size_ = 1;
+  std::vector<MPI_Request> sends_;  // StartSend's, until WaitSends
 };
 
 }  // namespace

@@ -13,6 +13,8 @@ class SingleRankCommunicator : public Communicator {
   int size() const override { return 1; }
   void Send(int, const void*, size_t) override { AFTUNE_CHECK(false && "Send in a job of one rank"); }
   void Recv(int, void*, size_t) override { AFTUNE_CHECK(false && "Recv in a job of one rank"); }
+  void StartSend(int, const void*, size_t) override { AFTUNE_CHECK(false && "StartSend in a job of one rank"); }
+  void WaitSends() override {}
   void Broadcast(int root, void*, size_t) override { AFTUNE_CHECK(root == 0); }
   void Barrier() override {}
   [[noreturn]] void Abort(const std::string& message) override {

@@ -22,15 +22,43 @@ struct LayerActivations {
   Tensor lora_u[7];  // x A^T per projection with an adapter, indexed by Proj
 };
 
-// The backward's temporaries, reused across layers and passes.
+// A layer's operands of the weight half (decoder.h, "The backward in two
+// halves"): the dy of each projection and norm, and the adapters' du.
+struct LayerGradOperands {
+  Tensor d_out;           // d(x_out) [N, C]: down's dy
+  Tensor dgate, dup;      // [N, F]: gate's and up's dy
+  Tensor dxn2;            // the post-attention norm's dy [N, C]
+  Tensor dmid;            // d(x_mid) [N, C]: o's dy
+  Tensor dq, dk, dv;      // after RoPE's backward: q's, k's (or the q/k norms') and v's dy
+  Tensor dq_pre, dk_pre;  // q's and k's dy under the q/k norms (qwen3)
+  Tensor dxn1;            // the input norm's dy [N, C]
+  Tensor du[7];           // [N, R] per projection with an adapter, indexed by Proj
+};
+
+// The data half's temporaries, reused across layers and passes.
 struct BackwardScratch {
-  Tensor dx, dh, dgate, dup, dxn, dnorm, datt, dq, dk, dv, dq_pre, dk_pre, dlogits;
+  Tensor dh, datt, dnorm;
 };
 
 Activations::Activations() = default;
 Activations::~Activations() = default;
 Activations::Activations(Activations&&) noexcept = default;
 Activations& Activations::operator=(Activations&&) noexcept = default;
+
+void MoveDataHalfBuffers(Activations* from, Activations* to) {
+  to->layers.resize(std::max(to->layers.size(), from->layers.size()));
+  for (size_t i = 0; i < from->layers.size(); ++i) {
+    if (!to->layers[i]) to->layers[i] = std::make_unique<LayerActivations>();
+    LayerActivations &a = *from->layers[i], &b = *to->layers[i];
+    for (Tensor LayerActivations::*t : {&LayerActivations::q, &LayerActivations::k, &LayerActivations::v,
+                                        &LayerActivations::probs, &LayerActivations::o, &LayerActivations::gate,
+                                        &LayerActivations::up, &LayerActivations::down})
+      b.*t = std::move(a.*t);
+  }
+  to->logits = std::move(from->logits);
+  to->lse = std::move(from->lse);
+  to->scratch = std::move(from->scratch);
+}
 
 struct Decoder::Layer {
   int64_t index = 0;
@@ -365,103 +393,200 @@ void Decoder::Backward(const PackedBatch& batch, const Tensor* d_out, Activation
 
 void Decoder::BackwardScaled(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
                              Tensor* d_in, float loss_sum_scale) const {
+  RunBackward(batch, d_out, acts, grads, d_in, loss_sum_scale, false);
+}
+
+void Decoder::BackwardData(const PackedBatch& batch, const Tensor* d_out, Activations* acts, Tensor* d_in,
+                           float loss_sum_scale) const {
+  RunBackward(batch, d_out, acts, nullptr, d_in, loss_sum_scale, true);
+}
+
+void Decoder::RunBackward(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
+                          Tensor* d_in, float loss_sum_scale, bool keep) const {
   const int64_t N = Rows(batch), C = cfg_.hidden_size;
-  AFTUNE_CHECK(acts->kept && acts->layers.size() == layers_.size());
+  const size_t n = layers_.size();
+  AFTUNE_CHECK(acts->kept && acts->layers.size() == n);
   if (!acts->scratch) acts->scratch = std::make_unique<BackwardScratch>();
-  BackwardScratch& s = *acts->scratch;
-  s.dx.ResizeUninitialized({N, C});
+  acts->layer_grads.resize(keep ? n : 1);
+  for (auto& g : acts->layer_grads)
+    if (!g) g = std::make_unique<LayerGradOperands>();
+  auto operands = [&](size_t i) -> LayerGradOperands& { return *acts->layer_grads[keep ? i : 0]; };
+  Tensor& top = operands(n - 1).d_out;
   if (span_.has_head(cfg_)) {
-    HeadBackward(batch, acts, grads, &s.dx, loss_sum_scale);
+    top.ResizeUninitialized({N, C});
+    HeadBackwardData(batch, acts, &top, loss_sum_scale);
+    if (!keep) HeadWeightGrads(batch, *acts, grads);
   } else {
-    AFTUNE_CHECK(d_out != nullptr && d_out->shape() == s.dx.shape());
-    s.dx = *d_out;
+    AFTUNE_CHECK(d_out != nullptr && d_out->shape() == (std::vector<int64_t>{N, C}));
+    top = *d_out;
   }
-  for (size_t i = layers_.size(); i-- > 0;)
-    LayerBackward(layers_[i], batch, acts->residual[i], *acts->layers[i], s, grads);
+  // Kept, layer i's input gradient is layer i-1's d_out; interleaved, one
+  // set of operands serves every layer and d_input holds the next d_out.
+  for (size_t i = n; i-- > 0;) {
+    LayerGradOperands& g = operands(i);
+    Tensor* dx = keep && i > 0 ? &operands(i - 1).d_out : &acts->d_input;
+    LayerBackwardData(layers_[i], batch, acts->residual[i], *acts->layers[i], g, *acts->scratch, dx);
+    if (keep) continue;
+    LayerWeightGrads(layers_[i], batch, acts->residual[i], *acts->layers[i], g, grads);
+    if (i > 0) std::swap(g.d_out, acts->d_input);
+  }
+  acts->grads_kept = keep;
   if (span_.has_embedding()) {
-    if (Tensor* g = GradFor(grads, EmbeddingName()))
-      EmbeddingBackward(s.dx.data(), batch.tokens.data(), g->data(), N, C);
+    if (!keep) EmbeddingWeightGrads(batch, *acts, grads);
   } else if (d_in) {
-    *d_in = s.dx;
+    *d_in = acts->d_input;
   }
 }
 
-void Decoder::HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx,
-                           float loss_sum_scale) const {
+std::vector<Decoder::GradPiece> Decoder::GradPieces() const {
+  std::vector<GradPiece> pieces;
+  if (span_.has_head(cfg_)) pieces.push_back({GradPiece::Kind::kHead, 0});
+  for (int64_t l = span_.end; l-- > span_.begin;) pieces.push_back({GradPiece::Kind::kLayer, l});
+  if (span_.has_embedding()) pieces.push_back({GradPiece::Kind::kEmbedding, 0});
+  return pieces;
+}
+
+bool Decoder::PieceWrites(const GradPiece& piece, const std::string& name) const {
+  switch (piece.kind) {
+    case GradPiece::Kind::kHead:
+      return name == FinalNormName() || name == (cfg_.tie_word_embeddings ? EmbeddingName() : HeadName());
+    case GradPiece::Kind::kLayer:
+      return LayerOfTensor(name) == piece.layer;
+    case GradPiece::Kind::kEmbedding:
+      return name == EmbeddingName();
+  }
+  return false;
+}
+
+void Decoder::AccumulatePiece(const GradPiece& piece, const PackedBatch& batch, const Activations& acts,
+                              TensorMap* grads) const {
+  AFTUNE_CHECK(acts.grads_kept);
+  switch (piece.kind) {
+    case GradPiece::Kind::kHead:
+      AFTUNE_CHECK(span_.has_head(cfg_));
+      HeadWeightGrads(batch, acts, grads);
+      return;
+    case GradPiece::Kind::kLayer: {
+      AFTUNE_CHECK(piece.layer >= span_.begin && piece.layer < span_.end);
+      const auto i = static_cast<size_t>(piece.layer - span_.begin);
+      LayerWeightGrads(layers_[i], batch, acts.residual[i], *acts.layers[i], *acts.layer_grads[i], grads);
+      return;
+    }
+    case GradPiece::Kind::kEmbedding:
+      AFTUNE_CHECK(span_.has_embedding());
+      EmbeddingWeightGrads(batch, acts, grads);
+      return;
+  }
+}
+
+void Decoder::HeadBackwardData(const PackedBatch& b, Activations* acts, Tensor* dx, float loss_sum_scale) const {
   const int64_t N = Rows(b), C = cfg_.hidden_size, V = cfg_.vocab_size;
   AFTUNE_CHECK(!b.targets.empty());
-  Tensor& dlogits = acts->scratch->dlogits;
-  dlogits.ResizeUninitialized({N, V});
-  CrossEntropyBackward(acts->logits.data(), b.targets.data(), acts->lse.data(), loss_sum_scale, dlogits.data(), N,
-                       V);
-  ThreadPool* pool = &DefaultPool();
-  const std::string head_name = cfg_.tie_word_embeddings ? EmbeddingName() : HeadName();
-  if (Tensor* g = GradFor(grads, head_name))
-    Gemm(Trans::kT, Trans::kN, V, C, N, dlogits.data(), V, acts->final_xn.data(), C, g->data(), C, true, pool);
-  Tensor& dxn = acts->scratch->dxn;
-  dxn.ResizeUninitialized({N, C});
-  Gemm(Trans::kN, Trans::kN, N, C, V, dlogits.data(), V, head_, dxn.data(), C, false, pool);
-  RmsNormBackward(dxn.data(), acts->residual.back().data(), final_norm_, acts->final_rstd.data(), dx->data(),
-                  GradFor(grads, FinalNormName()) ? GradFor(grads, FinalNormName())->data() : nullptr, N, C);
+  acts->dlogits.ResizeUninitialized({N, V});
+  CrossEntropyBackward(acts->logits.data(), b.targets.data(), acts->lse.data(), loss_sum_scale,
+                       acts->dlogits.data(), N, V);
+  acts->head_dxn.ResizeUninitialized({N, C});
+  Gemm(Trans::kN, Trans::kN, N, C, V, acts->dlogits.data(), V, head_, acts->head_dxn.data(), C, false,
+       &DefaultPool());
+  RmsNormBackward(acts->head_dxn.data(), acts->residual.back().data(), final_norm_, acts->final_rstd.data(),
+                  dx->data(), nullptr, N, C);
 }
 
-void Decoder::LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& s,
-                            BackwardScratch& t, TensorMap* grads) const {
+void Decoder::HeadWeightGrads(const PackedBatch& b, const Activations& acts, TensorMap* grads) const {
+  const int64_t N = Rows(b), C = cfg_.hidden_size, V = cfg_.vocab_size;
+  if (Tensor* g = GradFor(grads, cfg_.tie_word_embeddings ? EmbeddingName() : HeadName()))
+    Gemm(Trans::kT, Trans::kN, V, C, N, acts.dlogits.data(), V, acts.final_xn.data(), C, g->data(), C, true,
+         &DefaultPool());
+  if (Tensor* g = GradFor(grads, FinalNormName()))
+    RmsNormWeightGrad(acts.head_dxn.data(), acts.residual.back().data(), acts.final_rstd.data(), g->data(), N, C);
+}
+
+void Decoder::EmbeddingWeightGrads(const PackedBatch& b, const Activations& acts, TensorMap* grads) const {
+  if (Tensor* g = GradFor(grads, EmbeddingName()))
+    EmbeddingBackward(acts.d_input.data(), b.tokens.data(), g->data(), Rows(b), cfg_.hidden_size);
+}
+
+void Decoder::LayerBackwardData(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& s,
+                                LayerGradOperands& g, BackwardScratch& t, Tensor* dx) const {
   const int64_t N = Rows(b), C = cfg_.hidden_size, F = cfg_.intermediate_size;
   const int64_t H = cfg_.num_attention_heads, Hk = cfg_.num_key_value_heads, D = cfg_.head_dim;
-  const int64_t l = L.index;
-  auto lin_back = [&](Proj p, const Tensor& in, const Tensor& dy, Tensor& din, bool accumulate) {
+  auto lin = [&](Proj p, const Tensor& dy, Tensor& din, bool accumulate) {
     const LinearWeights& lw = L.proj[static_cast<int>(p)];
-    LinearGrads g{GradFor(grads, ProjWeightName(l, p)), nullptr, nullptr, nullptr};
-    if (lw.bias) g.bias = GradFor(grads, ProjBiasName(l, p));
-    if (lw.has_lora()) {
-      g.lora_a = GradFor(grads, LoraAName(l, p));
-      g.lora_b = GradFor(grads, LoraBName(l, p));
-    }
-    LinearBackward(lw, in.data(), s.lora_u[static_cast<int>(p)].data(), dy.data(), N, din.data(), accumulate, g);
+    Tensor& du = g.du[static_cast<int>(p)];
+    if (lw.has_lora()) du.ResizeUninitialized({N, lw.rank()});
+    LinearBackwardData(lw, dy.data(), N, din.data(), accumulate, du.data());
   };
-  auto norm_grad = [&](const std::string& name) {
-    Tensor* g = GradFor(grads, name);
-    return g ? g->data() : nullptr;
-  };
-  for (Tensor* u : {&t.dh, &t.dgate, &t.dup}) u->ResizeUninitialized({N, F});
-  for (Tensor* u : {&t.dxn, &t.dnorm}) u->ResizeUninitialized({N, C});
+  for (Tensor* u : {&t.dh, &g.dgate, &g.dup}) u->ResizeUninitialized({N, F});
+  for (Tensor* u : {&g.dxn2, &g.dmid, &g.dxn1, &t.dnorm, dx}) u->ResizeUninitialized({N, C});
   t.datt.ResizeUninitialized({N, H * D});
-  t.dq.ResizeUninitialized({N, H * D});
-  t.dk.ResizeUninitialized({N, Hk * D});
-  t.dv.ResizeUninitialized({N, Hk * D});
-  // MLP: x_out = x_mid + down(swiglu(gate(xn2), up(xn2))); t.dx holds d(x_out).
-  lin_back(Proj::kDown, s.h, t.dx, t.dh, false);
-  SwigluBackward(t.dh.data(), s.gate.data(), s.up.data(), t.dgate.data(), t.dup.data(), N * F);
-  lin_back(Proj::kGate, s.xn2, t.dgate, t.dxn, false);
-  lin_back(Proj::kUp, s.xn2, t.dup, t.dxn, true);
-  RmsNormBackward(t.dxn.data(), s.x_mid.data(), L.post_norm, s.rstd2.data(), t.dnorm.data(),
-                  norm_grad(PostAttentionNormName(l)), N, C);
-  Add(t.dx, t.dnorm, t.dx);  // d(x_mid)
+  g.dq.ResizeUninitialized({N, H * D});
+  g.dk.ResizeUninitialized({N, Hk * D});
+  g.dv.ResizeUninitialized({N, Hk * D});
+  // MLP: x_out = x_mid + down(swiglu(gate(xn2), up(xn2))).
+  lin(Proj::kDown, g.d_out, t.dh, false);
+  SwigluBackward(t.dh.data(), s.gate.data(), s.up.data(), g.dgate.data(), g.dup.data(), N * F);
+  lin(Proj::kGate, g.dgate, g.dxn2, false);
+  lin(Proj::kUp, g.dup, g.dxn2, true);
+  RmsNormBackward(g.dxn2.data(), s.x_mid.data(), L.post_norm, s.rstd2.data(), t.dnorm.data(), nullptr, N, C);
+  Add(g.d_out, t.dnorm, g.dmid);
   // Attention: x_mid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))).
-  lin_back(Proj::kO, s.att, t.dx, t.datt, false);
-  CausalAttentionBackward(t.datt.data(), s.q.data(), s.k.data(), s.v.data(), s.probs.data(), t.dq.data(),
-                          t.dk.data(), t.dv.data(), b.starts.data(), b.num_sequences(), Dims());
-  RopeApply(t.dq.data(), b.positions.data(), N, H, D, rope_, true);
-  RopeApply(t.dk.data(), b.positions.data(), N, Hk, D, rope_, true);
-  const Tensor* dq = &t.dq;
-  const Tensor* dk = &t.dk;
+  lin(Proj::kO, g.dmid, t.datt, false);
+  CausalAttentionBackward(t.datt.data(), s.q.data(), s.k.data(), s.v.data(), s.probs.data(), g.dq.data(),
+                          g.dk.data(), g.dv.data(), b.starts.data(), b.num_sequences(), Dims());
+  RopeApply(g.dq.data(), b.positions.data(), N, H, D, rope_, true);
+  RopeApply(g.dk.data(), b.positions.data(), N, Hk, D, rope_, true);
+  const Tensor* dq = &g.dq;
+  const Tensor* dk = &g.dk;
   if (cfg_.qk_norm()) {
-    t.dq_pre.ResizeUninitialized({N, H * D});
-    t.dk_pre.ResizeUninitialized({N, Hk * D});
-    RmsNormBackward(t.dq.data(), s.q_pre.data(), L.q_norm, s.rstd_q.data(), t.dq_pre.data(),
-                    norm_grad(QNormName(l)), N * H, D);
-    RmsNormBackward(t.dk.data(), s.k_pre.data(), L.k_norm, s.rstd_k.data(), t.dk_pre.data(),
-                    norm_grad(KNormName(l)), N * Hk, D);
-    dq = &t.dq_pre;
-    dk = &t.dk_pre;
+    g.dq_pre.ResizeUninitialized({N, H * D});
+    g.dk_pre.ResizeUninitialized({N, Hk * D});
+    RmsNormBackward(g.dq.data(), s.q_pre.data(), L.q_norm, s.rstd_q.data(), g.dq_pre.data(), nullptr, N * H, D);
+    RmsNormBackward(g.dk.data(), s.k_pre.data(), L.k_norm, s.rstd_k.data(), g.dk_pre.data(), nullptr, N * Hk, D);
+    dq = &g.dq_pre;
+    dk = &g.dk_pre;
   }
-  lin_back(Proj::kQ, s.xn1, *dq, t.dxn, false);
-  lin_back(Proj::kK, s.xn1, *dk, t.dxn, true);
-  lin_back(Proj::kV, s.xn1, t.dv, t.dxn, true);
-  RmsNormBackward(t.dxn.data(), x.data(), L.input_norm, s.rstd1.data(), t.dnorm.data(),
-                  norm_grad(InputNormName(l)), N, C);
-  Add(t.dx, t.dnorm, t.dx);  // d(x)
+  lin(Proj::kQ, *dq, g.dxn1, false);
+  lin(Proj::kK, *dk, g.dxn1, true);
+  lin(Proj::kV, g.dv, g.dxn1, true);
+  RmsNormBackward(g.dxn1.data(), x.data(), L.input_norm, s.rstd1.data(), t.dnorm.data(), nullptr, N, C);
+  Add(g.dmid, t.dnorm, *dx);
+}
+
+void Decoder::LayerWeightGrads(const Layer& L, const PackedBatch& b, const Tensor& x, const LayerActivations& s,
+                               const LayerGradOperands& g, TensorMap* grads) const {
+  const int64_t N = Rows(b), C = cfg_.hidden_size;
+  const int64_t H = cfg_.num_attention_heads, Hk = cfg_.num_key_value_heads, D = cfg_.head_dim;
+  const int64_t l = L.index;
+  auto lin = [&](Proj p, const Tensor& in, const Tensor& dy) {
+    const int i = static_cast<int>(p);
+    const LinearWeights& lw = L.proj[i];
+    LinearGrads lg{GradFor(grads, ProjWeightName(l, p)), nullptr, nullptr, nullptr};
+    if (lw.bias) lg.bias = GradFor(grads, ProjBiasName(l, p));
+    if (lw.has_lora()) {
+      lg.lora_a = GradFor(grads, LoraAName(l, p));
+      lg.lora_b = GradFor(grads, LoraBName(l, p));
+    }
+    LinearWeightGrads(lw, in.data(), s.lora_u[i].data(), dy.data(), g.du[i].data(), N, lg);
+  };
+  // dw of a norm over `rows` rows of `width`.
+  auto norm = [&](const std::string& name, const Tensor& dy, const Tensor& in, const Tensor& rstd, int64_t rows,
+                  int64_t width) {
+    if (Tensor* dw = GradFor(grads, name))
+      RmsNormWeightGrad(dy.data(), in.data(), rstd.data(), dw->data(), rows, width);
+  };
+  lin(Proj::kDown, s.h, g.d_out);
+  lin(Proj::kGate, s.xn2, g.dgate);
+  lin(Proj::kUp, s.xn2, g.dup);
+  norm(PostAttentionNormName(l), g.dxn2, s.x_mid, s.rstd2, N, C);
+  lin(Proj::kO, s.att, g.dmid);
+  if (cfg_.qk_norm()) {
+    norm(QNormName(l), g.dq, s.q_pre, s.rstd_q, N * H, D);
+    norm(KNormName(l), g.dk, s.k_pre, s.rstd_k, N * Hk, D);
+  }
+  lin(Proj::kQ, s.xn1, cfg_.qk_norm() ? g.dq_pre : g.dq);
+  lin(Proj::kK, s.xn1, cfg_.qk_norm() ? g.dk_pre : g.dk);
+  lin(Proj::kV, s.xn1, g.dv);
+  norm(InputNormName(l), g.dxn1, x, s.rstd1, N, C);
 }
 
 }  // namespace aftune

@@ -16,10 +16,29 @@
 // Which projections carry biases follows the config (ProjHasBias).
 // Head: logits = RmsNorm(x) Whead^T (Whead = embedding when tied); loss = mean
 // cross-entropy over targets != kIgnoreIndex.
+//
+// The backward in two halves. The data half carries the gradient down
+// through the span (what the span below needs); the weight half accumulates
+// the parameters' gradients from operands the data half computed (the dy of
+// each projection and norm) and the forward's saved inputs. No data gradient
+// reads a weight gradient, so the weight half may run later: data-parallel
+// training (train/trainer.h, "Across ranks") runs the data halves of all its
+// micro-batches first and then only the weight halves, which must follow the
+// step's order, piece by piece. The weight half comes in pieces, in the order
+// the backward reaches them: the head (final norm and head matrix, the
+// embedding when tied), each layer from the top down, the embedding. Each
+// weight-gradient element receives one contribution a micro-batch, from one
+// piece (the tied embedding: head, then embedding), an fma or add chain over
+// the micro-batch's rows in order, continuing the element's current value.
+// BackwardScaled runs the halves interleaved, layer by layer (a piece right
+// after its layer's data half), keeping one layer's operands at a time;
+// BackwardData keeps every layer's, for AccumulatePiece. Either way every
+// value computed is bit-identical.
 #pragma once
 
 #include <deque>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -36,6 +55,7 @@
 namespace aftune {
 
 struct LayerActivations;
+struct LayerGradOperands;
 struct BackwardScratch;
 
 // What a forward pass saves for its backward, and what it produced. Buffers
@@ -51,6 +71,13 @@ struct Activations {
   Tensor last_rows;                  // ForwardCached's last row per sequence (last_rows_only)
   std::unique_ptr<BackwardScratch> scratch;
   bool kept = false;  // the last Forward saved what Backward needs
+  // The weight half's operands ("The backward in two halves"): per layer
+  // after BackwardData, one set reused by BackwardScaled; the head's
+  // d(logits) [N, V] and d(final norm output) [N, C]; d_input [N, C], the
+  // gradient of the span's input (the embedding's output in the first span).
+  std::vector<std::unique_ptr<LayerGradOperands>> layer_grads;
+  Tensor dlogits, head_dxn, d_input;
+  bool grads_kept = false;  // the last backward was BackwardData
 
   // The span's output activation [N, C] (non-last spans).
   const Tensor& output() const { return residual.back(); }
@@ -60,6 +87,13 @@ struct Activations {
   Activations(Activations&&) noexcept;
   Activations& operator=(Activations&&) noexcept;
 };
+
+// Moves to `to` the buffers only the data half reads (the forward's
+// temporaries: q, k, v, attention probabilities, o, gate, up, down, logits;
+// the backward's scratch), leaving them empty in `from`, so that the
+// micro-batches a rank keeps for AccumulatePiece share one set of them: the
+// next Forward into `to` reuses them. REQUIRES: from's backward is done.
+void MoveDataHalfBuffers(Activations* from, Activations* to);
 
 class Decoder {
  public:
@@ -122,6 +156,26 @@ class Decoder {
   void BackwardScaled(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
                       Tensor* d_in, float loss_sum_scale) const;
 
+  // A piece of the weight half (see the top of this file).
+  struct GradPiece {
+    enum class Kind { kHead, kLayer, kEmbedding };
+    Kind kind = Kind::kHead;
+    int64_t layer = 0;  // kLayer: the model's layer index
+  };
+  // The span's pieces, in the order its backward reaches them.
+  std::vector<GradPiece> GradPieces() const;
+  // Whether `piece` writes the gradient of tensor `name` (when trained).
+  bool PieceWrites(const GradPiece& piece, const std::string& name) const;
+  // The data half of BackwardScaled: d_in (as BackwardScaled's), with every
+  // weight-gradient operand kept in acts until the next Forward into acts.
+  void BackwardData(const PackedBatch& batch, const Tensor* d_out, Activations* acts, Tensor* d_in,
+                    float loss_sum_scale) const;
+  // The weight half of one piece of the last BackwardData into acts:
+  // accumulates into `grads` as BackwardScaled would. REQUIRES: BackwardData
+  // ran into acts (on this batch) since its Forward; each piece at most once.
+  void AccumulatePiece(const GradPiece& piece, const PackedBatch& batch, const Activations& acts,
+                       TensorMap* grads) const;
+
  private:
   struct Layer;
   Decoder(const ModelConfig& cfg, const LoraConfig& lora, LayerSpan span);
@@ -131,13 +185,23 @@ class Decoder {
                     LayerActivations& a, Tensor& x_out) const;
   void CachedAttention(const Layer& L, const PackedBatch& b, const std::vector<KvCache*>& caches,
                        LayerActivations& a) const;
-  void LayerBackward(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& a,
-                     BackwardScratch& s, TensorMap* grads) const;
+  // Both halves interleaved into grads, or (keep) the data half alone with
+  // every layer's operands kept.
+  void RunBackward(const PackedBatch& batch, const Tensor* d_out, Activations* acts, TensorMap* grads,
+                   Tensor* d_in, float loss_sum_scale, bool keep) const;
+  // From g.d_out (the gradient of the layer's output): the operands in g and
+  // the gradient of the layer's input x into *dx.
+  void LayerBackwardData(const Layer& L, const PackedBatch& b, const Tensor& x, LayerActivations& a,
+                         LayerGradOperands& g, BackwardScratch& s, Tensor* dx) const;
+  void LayerWeightGrads(const Layer& L, const PackedBatch& b, const Tensor& x, const LayerActivations& a,
+                        const LayerGradOperands& g, TensorMap* grads) const;
   // x [rows, C]; targets: one per row, or null.
   void HeadForward(const Tensor& x, int64_t rows, const int32_t* targets, Activations* acts) const;
   AttentionDims Dims() const;
-  void HeadBackward(const PackedBatch& b, Activations* acts, TensorMap* grads, Tensor* dx,
-                    float loss_sum_scale) const;
+  // From the loss: acts->dlogits, acts->head_dxn and d(final norm input) into *dx.
+  void HeadBackwardData(const PackedBatch& b, Activations* acts, Tensor* dx, float loss_sum_scale) const;
+  void HeadWeightGrads(const PackedBatch& b, const Activations& acts, TensorMap* grads) const;
+  void EmbeddingWeightGrads(const PackedBatch& b, const Activations& acts, TensorMap* grads) const;
 
   ModelConfig cfg_;
   LoraConfig lora_;

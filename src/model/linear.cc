@@ -1,7 +1,5 @@
 #include "model/linear.h"
 
-#include <vector>
-
 #include "tensor/gemm.h"
 #include "tensor/thread_pool.h"
 
@@ -28,11 +26,23 @@ void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y,
 
 // With us = scale * (x A^T) and y += us B^T:  db += sum_n dy, dB += dy^T us,  dus = dy B,
 // du = scale * dus,  dA += du^T x,  dx = dy W + du A.
-void LinearBackward(const LinearWeights& lw, const float* x, const float* u, const float* dy,
-                    int64_t N, float* dx, bool accumulate_dx, const LinearGrads& grads) {
+void LinearBackwardData(const LinearWeights& lw, const float* dy, int64_t N, float* dx, bool accumulate_dx,
+                        float* du) {
   const int64_t in = lw.in(), out = lw.out();
   ThreadPool* pool = &DefaultPool();
   Gemm(Trans::kN, Trans::kN, N, in, out, dy, out, lw.w, dx, in, accumulate_dx, pool);
+  if (!lw.has_lora()) return;
+  const int64_t R = lw.rank();
+  Gemm(Trans::kN, Trans::kN, N, R, out, dy, out, lw.lora_b, R, du, R, false, pool);
+  const float scale = lw.lora_scale;
+  for (int64_t i = 0; i < N * R; ++i) du[i] = du[i] * scale;
+  Gemm(Trans::kN, Trans::kN, N, in, R, du, R, lw.lora_a, in, dx, in, true, pool);
+}
+
+void LinearWeightGrads(const LinearWeights& lw, const float* x, const float* u, const float* dy, const float* du,
+                       int64_t N, const LinearGrads& grads) {
+  const int64_t in = lw.in(), out = lw.out();
+  ThreadPool* pool = &DefaultPool();
   if (grads.w) Gemm(Trans::kT, Trans::kN, out, in, N, dy, out, x, in, grads.w->data(), in, true, pool);
   if (grads.bias) {
     float* db = grads.bias->data();
@@ -44,13 +54,7 @@ void LinearBackward(const LinearWeights& lw, const float* x, const float* u, con
   if (!lw.has_lora()) return;
   const int64_t R = lw.rank();
   if (grads.lora_b) Gemm(Trans::kT, Trans::kN, out, R, N, dy, out, u, R, grads.lora_b->data(), R, true, pool);
-  std::vector<float> du(static_cast<size_t>(N * R));
-  Gemm(Trans::kN, Trans::kN, N, R, out, dy, out, lw.lora_b, R, du.data(), R, false, pool);
-  const float scale = lw.lora_scale;
-  for (float& v : du) v = v * scale;
-  if (grads.lora_a)
-    Gemm(Trans::kT, Trans::kN, R, in, N, du.data(), R, x, in, grads.lora_a->data(), in, true, pool);
-  Gemm(Trans::kN, Trans::kN, N, in, R, du.data(), R, lw.lora_a, in, dx, in, true, pool);
+  if (grads.lora_a) Gemm(Trans::kT, Trans::kN, R, in, N, du, R, x, in, grads.lora_a->data(), in, true, pool);
 }
 
 }  // namespace aftune

@@ -42,10 +42,15 @@ struct LinearGrads {
 // element's fma chain (PEFT adds the adapter to the biased base output).
 void LinearForward(const LinearWeights& lw, const float* x, int64_t N, float* y, float* u);
 
-// From dy [N, out]: dx [N, in] (overwritten, or accumulated when
-// accumulate_dx) and the gradients in `grads`. x and u (= us) are the
-// forward's.
-void LinearBackward(const LinearWeights& lw, const float* x, const float* u, const float* dy,
-                    int64_t N, float* dx, bool accumulate_dx, const LinearGrads& grads);
+// The backward in two halves (model/decoder.h, "The backward in two
+// halves"), from dy [N, out]; x and u (= us) are the forward's.
+// The data half: dx [N, in] (overwritten, or accumulated when accumulate_dx)
+// and, with the adapter, du [N, R] = scale * (dy B) (REQUIRES: N * R floats;
+// the weight half's operand).
+void LinearBackwardData(const LinearWeights& lw, const float* dy, int64_t N, float* dx, bool accumulate_dx,
+                        float* du);
+// The weight half: the gradients in `grads`, from the data half's du.
+void LinearWeightGrads(const LinearWeights& lw, const float* x, const float* u, const float* dy, const float* du,
+                       int64_t N, const LinearGrads& grads);
 
 }  // namespace aftune

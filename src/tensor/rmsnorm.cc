@@ -41,7 +41,10 @@ void RmsNormBackward(const float* dy, const float* x, const float* w, const floa
       }
     }
   });
-  if (dw == nullptr) return;
+  if (dw != nullptr) RmsNormWeightGrad(dy, x, rstd, dw, N, C);
+}
+
+void RmsNormWeightGrad(const float* dy, const float* x, const float* rstd, float* dw, int64_t N, int64_t C) {
   // Columns are independent; each column's sum runs over n in order.
   DefaultPool().ParallelFor(C, 64, [&](int64_t begin, int64_t end) {
     for (int64_t n = 0; n < N; ++n) {

@@ -17,4 +17,8 @@ void RmsNormForward(const float* x, const float* w, float* y, float* rstd, int64
 void RmsNormBackward(const float* dy, const float* x, const float* w, const float* rstd, float* dx,
                      float* dw, int64_t N, int64_t C);
 
+// The dw half of RmsNormBackward alone (the same bits): dw[c] continues its
+// fma chain over n ascending with dy[n,c] * (x[n,c] * rstd[n]).
+void RmsNormWeightGrad(const float* dy, const float* x, const float* rstd, float* dw, int64_t N, int64_t C);
+
 }  // namespace aftune

@@ -28,8 +28,8 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "model/decoder.h"
@@ -59,27 +59,61 @@ class BlockPasses {
   bool holds_first() const { return blocks_.front() == 0; }
   bool holds_last() const { return blocks_.back() + 1 == num_blocks_; }
 
-  // Runs the passes of `batch` as above. Returns the f32 sum, in micro-batch
-  // order from 0, of the micro-batches' token-loss sums when the run holds
-  // the last block, else 0. REQUIRES: the edges the run needs, each with one
-  // tensor per micro-batch of the right shape.
+  // Runs the passes of `batch` as above, each micro-batch's backward with its
+  // halves interleaved (Decoder::BackwardScaled). Returns the f32 sum, in
+  // micro-batch order from 0, of the micro-batches' token-loss sums when the
+  // run holds the last block, else 0. REQUIRES: the edges the run needs, each
+  // with one tensor per micro-batch of the right shape.
   float ForwardBackward(const StepBatch& batch, const BlockEdges& edges, TensorMap* grads, StepObserver* observer);
 
-  // The same passes over micro-batches [begin, end) only, continuing
-  // *loss_sum (when the run holds the last block) and *grads exactly as the
-  // micro-batches before `begin` left them. before_backward (may be empty)
-  // runs once, after the forward of micro-batch `begin` and before its
-  // loss is added and its backward runs: where a rank of a data-parallel step receives the previous
-  // ranks' partial gradients (train/trainer.h, "Across ranks").
-  // REQUIRES: begin < end <= batch.micro.size().
-  void RunMicros(const StepBatch& batch, const BlockEdges& edges, size_t begin, size_t end, float* loss_sum,
-                 TensorMap* grads, StepObserver* observer, const std::function<void()>& before_backward);
+  // The same passes cut in two, for a rank of a data-parallel step
+  // (train/trainer.h, "Across ranks"). First DataPasses: the forward and the
+  // data half of the backward (model/decoder.h, "The backward in two halves")
+  // of micro-batches [begin, end) in order, keeping each one's activations
+  // and weight-gradient operands (memory: end - begin micro-batches' worth);
+  // the observer sees their boundary tensors as ForwardBackward shows them.
+  // Then the weight halves, unit by unit in the units' order, each unit for
+  // the kept micro-batches in order: continuing grads as the micro-batches
+  // before `begin` left them gives ForwardBackward's bits.
+  // REQUIRES: begin <= end <= batch.micro.size().
+  void DataPasses(const StepBatch& batch, const BlockEdges& edges, size_t begin, size_t end, StepObserver* observer);
+  // loss_sum (the token-loss sums of the micro-batches before `begin`)
+  // continued with the kept micro-batches', in order; unchanged when the run
+  // does not hold the last block.
+  float ContinueLossSum(float loss_sum) const;
+  // The units: the held blocks' pieces (Decoder::GradPieces) from the top
+  // block down, one a unit, except that a tied embedding's head piece and
+  // embedding piece are one unit (both update its gradient, head first in
+  // each micro-batch).
+  size_t num_units() const { return units_.size(); }
+  // The tensors of `grads` that unit u writes, in grads' order.
+  std::vector<std::string> UnitTensors(size_t u, const TensorMap& grads) const;
+  // Adds unit u's weight gradients of the kept micro-batches into grads.
+  // REQUIRES: DataPasses since the last ForwardBackward; u < num_units().
+  void AccumulateUnit(size_t u, const StepBatch& batch, TensorMap* grads) const;
 
  private:
+  struct Piece {
+    size_t held;  // index into decoders_
+    Decoder::GradPiece piece;
+  };
+  // Micro-batch m's forward / backward through the held blocks into the
+  // activations acts_[i][k]; the backward's halves interleaved into grads,
+  // or (grads == nullptr) the data half alone.
+  void Forward(const StepBatch& batch, const BlockEdges& edges, size_t m, size_t k, StepObserver* observer);
+  void Backward(const StepBatch& batch, const BlockEdges& edges, size_t m, size_t k, TensorMap* grads,
+                StepObserver* observer);
+
   std::vector<const Decoder*> decoders_;
   std::vector<size_t> blocks_;
   size_t num_blocks_ = 0;
-  std::vector<Activations> acts_;  // per held block, reused across micro-batches
+  std::vector<std::vector<Piece>> units_;
+  // acts_[i][k]: held block i's activations of micro-batch kept_begin_ + k
+  // (ForwardBackward reuses k = 0 for every micro-batch). The data half's
+  // buffers (MoveDataHalfBuffers) are in acts_[i][scratch_at_[i]] only.
+  std::vector<std::vector<Activations>> acts_;
+  std::vector<size_t> scratch_at_;
+  size_t kept_begin_ = 0, kept_end_ = 0;
 };
 
 }  // namespace aftune

@@ -66,6 +66,10 @@ Result<std::unique_ptr<Trainer>> Trainer::CreateImpl(const TrainConfig& cfg, con
 
 Trainer::~Trainer() = default;
 
+void Trainer::SetCommunicator(Communicator* comm) {
+  rank_step_ = comm && comm->size() > 1 ? std::make_unique<RankStep>(comm) : nullptr;
+}
+
 Status Trainer::BuildDecoders() {
   spans_ = LayerBlocks(model_, cfg_.layers_per_block);
   decoders_.clear();
@@ -121,8 +125,8 @@ Result<StepReport> Trainer::RunStep(StepObserver* observer) {
   AFTUNE_CHECK(step < total_steps_);
   const StepBatch batch = MakeStepBatch(cfg_, *data_, step);
   for (auto& [name, g] : grads_) g.Fill(0.0f);
-  const float loss_sum = comm_ && comm_->size() > 1 ? RankPasses(batch, observer)
-                                                    : passes_->ForwardBackward(batch, {}, &grads_, observer);
+  const float loss_sum = rank_step_ ? rank_step_->Run(passes_.get(), batch, &grads_, observer)
+                                    : passes_->ForwardBackward(batch, {}, &grads_, observer);
   if (observer) observer->OnGradients(step, grads_);
   StepReport r = BatchReport(batch);
   r.loss = loss_sum * batch.loss_scale;
@@ -133,32 +137,6 @@ Result<StepReport> Trainer::RunStep(StepObserver* observer) {
   AFTUNE_ASSIGN_OR_RETURN(r.learning_rate,
                           ClipAndStep(cfg_, schedule_, r.loss, r.grad_norm, &grads_, optimizer_.get(), trainable_));
   return r;
-}
-
-float Trainer::RankPasses(const StepBatch& batch, StepObserver* observer) {
-  const int rank = comm_->rank(), ranks = comm_->size();
-  const MicroRange mine = RankMicros(batch.micro.size(), ranks, rank);
-  // Whether rank 0 records: then the later ranks keep their boundary tensors for it.
-  uint8_t observed = rank == 0 && observer != nullptr;
-  comm_->Broadcast(0, &observed, 1);
-  BoundaryLog log;
-  StepObserver* seen = rank == 0 ? observer : observed ? &log : nullptr;
-  float loss_sum = 0.0f;
-  auto receive = [&] {
-    if (rank > 0) RecvChain(comm_, rank - 1, &loss_sum, &grads_);
-  };
-  if (mine.begin < mine.end) {
-    passes_->RunMicros(batch, {}, mine.begin, mine.end, &loss_sum, &grads_, seen, receive);
-  } else {
-    receive();  // more ranks than micro-batches: pass the chain on unchanged
-  }
-  if (rank + 1 < ranks) SendChain(comm_, rank + 1, loss_sum, grads_);
-  BroadcastChain(comm_, ranks - 1, &loss_sum, &grads_);
-  if (observed) {
-    if (rank > 0) log.SendTo(comm_, 0);
-    else for (int r = 1; r < ranks; ++r) BoundaryLog::Replay(comm_, r, observer);
-  }
-  return loss_sum;
 }
 
 }  // namespace aftune

@@ -15,15 +15,25 @@
 //
 // Across ranks (mpirun; docs/scaling.md): R ranks share each step's
 // micro-batches, rank r the contiguous range RankMicros(M, R, r), and give
-// the single-process bits for every R. The weight gradients are one f32
-// chain per element over the step's tokens (Gemm accumulate), so the chain
-// is handed on: rank r runs the forward of its first micro-batch, receives
-// the loss sum and every gradient as ranks 0..r-1 left them, continues them
-// through its micro-batches exactly as one process would and hands them to
-// rank r+1. The last rank broadcasts the finished sums; every rank then
-// runs the identical norm, clip and AdamW step, so all hold the same state.
-// Rank 0's observer sees every boundary tensor in single-process order: its
-// own live, then each later rank's, sent to it after the step's chain.
+// the single-process bits for every R (train/rank_exchange.h RankStep). Only
+// the weight gradients form a chain (one f32 chain per element over the
+// step's tokens, micro-batch after micro-batch); activation gradients of
+// different micro-batches are independent. So every rank first runs, at the
+// same time as the others, the forward and the data half of the backward of
+// its micro-batches (model/decoder.h, "The backward in two halves"), keeping
+// their weight-gradient operands; then the weight halves, unit by unit (the
+// head, each layer from the top, the embedding: BlockPasses' units): rank r
+// receives a unit's partial sums as ranks 0..r-1 left them, continues them
+// through its micro-batches in order, hands them to rank r+1 and goes on
+// with the next unit, so the chain is pipelined with one unit's delay a
+// rank. The loss sum is handed on the same way. The last rank relays each
+// finished unit to the others as it finishes it; every rank then runs the
+// identical norm, clip and AdamW step, so all hold the same state. One process (R = 1) runs each
+// micro-batch's halves interleaved, layer by layer: the same operations on
+// the same operands in the same per-element order, holding one
+// micro-batch's activations. Rank 0's observer sees every boundary tensor in
+// single-process order: its own live, then each later rank's, sent to it
+// after the step's chain.
 // The model runs as layer-blocks of layers_per_block layers (DESIGN.md, "The
 // audit grid"); a StepObserver sees every boundary tensor as it is produced.
 // The step is composed of parts an auditor also runs for one layer-block
@@ -50,6 +60,7 @@ namespace aftune {
 
 class BlockPasses;
 class Communicator;
+class RankStep;
 
 struct StepReport {
   int64_t step = 0;                  // 0-based optimizer step
@@ -111,7 +122,7 @@ class Trainer {
   // Runs the following steps as one rank of `comm` (not owned; null or one
   // rank: the single-process step). Every rank must call RunStep for every
   // step; only rank 0's observer is called.
-  void SetCommunicator(Communicator* comm) { comm_ = comm; }
+  void SetCommunicator(Communicator* comm);
 
   // The trainable tensors (the adapter, or the whole model) and the optimizer.
   const TensorMap& trainable() const { return *trainable_; }
@@ -125,8 +136,6 @@ class Trainer {
   static Result<std::unique_ptr<Trainer>> CreateImpl(const TrainConfig& cfg, const ModelConfig& model,
                                                      TensorMap base, LoadedModel mapped, const Dataset* data);
   Status BuildDecoders();
-  // The passes of `batch` as one rank of comm_; returns the step's loss sum.
-  float RankPasses(const StepBatch& batch, StepObserver* observer);
 
   TrainConfig cfg_;
   ModelConfig model_;
@@ -143,7 +152,7 @@ class Trainer {
   std::vector<std::unique_ptr<Decoder>> decoders_;
   std::unique_ptr<BlockPasses> passes_;  // over all of decoders_
   TensorMap grads_;
-  Communicator* comm_ = nullptr;
+  std::unique_ptr<RankStep> rank_step_;  // with a communicator of several ranks
 };
 
 // Optimizer steps of the whole job: max_steps when > 0, else epochs x
