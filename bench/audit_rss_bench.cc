@@ -4,9 +4,9 @@
 //
 // Writes (or reuses, in --dir) a synthetic base of the preset's shape (bf16,
 // sharded, `aftune model init`) with the Llama 3.1 tokenizer files, records
-// a minimal LoRA run on it (one optimizer step of one 16-token sequence,
+// a minimal LoRA run on it (one optimizer step of one sequence of at most 32 tokens,
 // B_S = 1, B_L = 2, every state and boundary kept), starts `aftune provide
-// --model` on loopback and audits the middle cell (block n/2 - 1, the only
+// --model` on loopback and audits the middle cell (block (n-1)/2, the only
 // step-block) three ways, each `aftune audit train --cells` measured by
 // wait4 (peak resident memory, mapped file pages included; wall and CPU):
 //   remote, no base   --provider, no --model: the base's files and the
@@ -100,6 +100,12 @@ uint64_t DirBytes(const std::string& dir) {
   return n;
 }
 
+// The provider this program started, stopped at exit whatever happens.
+pid_t provider = 0;
+void StopProvider() {
+  if (provider > 0) ::kill(provider, SIGTERM);
+}
+
 void Row(const char* what, const bench::Cost& c, const std::string& extra = "") {
   std::printf("| %s | %.0f | %.0f | %.2f | %.1f | %.1f |%s\n", what, c.peak_mib, kTargetMib, c.peak_mib / kTargetMib,
               c.wall_s, c.cpu_s, extra.c_str());
@@ -113,6 +119,7 @@ int main(int argc, char** argv) {
   using namespace aftune;
   using bench::RunAftune;
   const Args a = ParseArgs(argc, argv);
+  std::atexit(StopProvider);
   const std::string d = a.dir, t = "--threads=" + a.threads;
   std::filesystem::create_directories(d);
   if (!std::filesystem::exists(d + "/base/config.json")) {
@@ -128,14 +135,12 @@ int main(int argc, char** argv) {
     for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
       std::filesystem::copy_file(tok + "/" + f, d + "/base/" + f);
   }
-  std::filesystem::remove_all(d + "/run");
-  if (!WriteFileAtomic(d + "/data.jsonl", "{\"text\": \"Three plus four is seven, and five plus two is seven too.\"}\n"
-                                          "{\"text\": \"The sum of the first four numbers is ten.\"}\n")
-           .ok())
+  for (const char* stale : {"/run", "/provider.key", "/provider.pub"}) std::filesystem::remove_all(d + stale);
+  if (!WriteFileAtomic(d + "/data.jsonl", "{\"text\": \"3 + 4 = 7, and 5 + 2 = 7.\"}\n{\"text\": \"1 + 2 + 3 = 6.\"}\n").ok())
     return 1;
   RunAftune({"keygen", "--name", "bench.example/provider", "--out", d + "/provider"}, d + "/keygen.log");
   RunAftune({"contract", "create", "--base", d + "/base", "--data", d + "/data.jsonl", "--out", d + "/contract.json",
-             "--max_steps", "1", "--per_device_train_batch_size", "1", "--max_seq_length", "16", "--r", "8",
+             "--max_steps", "1", "--per_device_train_batch_size", "1", "--max_seq_length", "32", "--r", "8",
              "--target_modules", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj", "--steps_per_block", "1",
              "--layers_per_block", "2", "--checkpoint_interval", "1", "--activation_interval", "1"},
             d + "/contract.log");
@@ -148,7 +153,8 @@ int main(int argc, char** argv) {
     return 1;
   std::filesystem::permissions(d + "/tokens", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   const auto provide_start = std::chrono::steady_clock::now();
-  const pid_t provider = bench::StartAftune(
+  std::filesystem::remove(d + "/provide.log");  // WaitForUrl must not read an earlier provider's line
+  provider = bench::StartAftune(
       {"provide", "--run", d + "/run", "--model", d + "/base", "--tokens", d + "/tokens", "--port", "0", t},
       d + "/provide.log");
   const std::string url = WaitForUrl(d + "/provide.log");
@@ -156,7 +162,8 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - provide_start).count();
 
   const int64_t blocks = (cfg.num_hidden_layers + 1) / 2;
-  const std::string cell = std::to_string(blocks / 2 - 1) + ",0";
+  const int64_t middle = (blocks - 1) / 2;
+  const std::string cell = std::to_string(middle) + ",0";
   const std::vector<std::string> common = {
       "audit", "train", "--contract", d + "/contract.json", "--commitment", d + "/run/commitment.note", "--pub",
       d + "/provider.pub", "--data", d + "/data.jsonl", "--samples", "1", "--cells", cell, t};
@@ -170,7 +177,7 @@ int main(int argc, char** argv) {
     const auto j = nlohmann::json::parse(ReadFile(d + "/" + name + ".json").value());
     if (j["verdict"] != "pass") {
       std::fprintf(stderr, "the %s audit did not pass; see %s.log\n", name.c_str(), (d + "/" + name).c_str());
-      std::exit(1);
+      std::exit(1);  // StopProvider runs at exit
     }
     return std::make_pair(c, j);
   };
@@ -184,11 +191,12 @@ int main(int argc, char** argv) {
   int status = 0;
   rusage ru{};
   ::wait4(provider, &status, 0, &ru);
+  provider = 0;
 
   const uint64_t base_bytes = DirBytes(d + "/base");
-  const LayerSpan span{2 * (blocks / 2 - 1), std::min<int64_t>(2 * (blocks / 2), cfg.num_hidden_layers)};
+  const LayerSpan span{2 * middle, std::min<int64_t>(2 * middle + 2, cfg.num_hidden_layers)};
   std::printf("\naudit of cell %s (layers [%lld, %lld)) of a %s base with %lld layers, %.2f GB on disk (%s), "
-              "one 16-token step, LoRA r 8 on all projections\n\n",
+              "one step of one short sequence, LoRA r 8 on all projections\n\n",
               cell.c_str(), static_cast<long long>(span.begin), static_cast<long long>(span.end), a.preset.c_str(),
               static_cast<long long>(cfg.num_hidden_layers), static_cast<double>(base_bytes) / 1e9, t.c_str());
   std::printf("| process | peak RSS MiB | target MiB | peak / target | wall s | CPU s | fetched |\n"
@@ -205,7 +213,8 @@ int main(int argc, char** argv) {
   std::printf("\nprovider (`aftune provide --model`): peak %.0f MiB, %.0f s to start (digesting the base), %.1f s CPU "
               "in all\n",
               static_cast<double>(ru.ru_maxrss) / 1024.0, provide_start_s,
-              static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec));
+              static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                  1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec));
   std::printf("training (one recorded step): peak %.0f MiB, %.0f s wall, %.0f s CPU\n", train.peak_mib, train.wall_s,
               train.cpu_s);
   std::printf("same checks, local and without the base: %s\n",
