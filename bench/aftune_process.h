@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace aftune::bench {
@@ -59,6 +61,22 @@ inline Cost RunAftune(const std::vector<std::string>& args, const std::string& l
     std::exit(1);
   }
   return c;
+}
+
+// The URL a server started by StartAftune prints on its first line of `log`
+// ("… http://HOST:PORT …"), once it is there. Exits after `seconds`.
+inline std::string WaitForUrl(const std::string& log, int seconds) {
+  for (int i = 0; i < 10 * seconds; ++i) {
+    std::ifstream in(log);
+    std::string line;
+    if (std::getline(in, line) && line.find("http://") != std::string::npos) {
+      const size_t at = line.find("http://");
+      return line.substr(at, line.find(' ', at) - at);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::fprintf(stderr, "the server did not start within %d s; see %s\n", seconds, log.c_str());
+  std::exit(1);
 }
 
 }  // namespace aftune::bench

@@ -78,21 +78,6 @@ Args ParseArgs(int argc, char** argv) {
   return a;
 }
 
-// The URL `aftune provide` prints on its first line, once it is there.
-std::string WaitForUrl(const std::string& log) {
-  for (int i = 0; i < 36000; ++i) {  // the provider digests the whole base first
-    std::ifstream in(log);
-    std::string line;
-    if (std::getline(in, line) && line.find("http://") != std::string::npos) {
-      const size_t at = line.find("http://");
-      return line.substr(at, line.find(' ', at) - at);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  std::fprintf(stderr, "aftune provide did not start; see %s\n", log.c_str());
-  std::exit(1);
-}
-
 uint64_t DirBytes(const std::string& dir) {
   uint64_t n = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir))
@@ -157,7 +142,7 @@ int main(int argc, char** argv) {
   provider = bench::StartAftune(
       {"provide", "--run", d + "/run", "--model", d + "/base", "--tokens", d + "/tokens", "--port", "0", t},
       d + "/provide.log");
-  const std::string url = WaitForUrl(d + "/provide.log");
+  const std::string url = bench::WaitForUrl(d + "/provide.log", 3600);
   const double provide_start_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - provide_start).count();
 

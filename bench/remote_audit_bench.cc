@@ -51,21 +51,6 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// The URL `aftune provide` prints on its first line, once it is there.
-std::string WaitForUrl(const std::string& log) {
-  for (int i = 0; i < 600; ++i) {
-    std::ifstream in(log);
-    std::string line;
-    if (std::getline(in, line) && line.find("http://") != std::string::npos) {
-      const size_t at = line.find("http://");
-      return line.substr(at, line.find(' ', at) - at);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  std::fprintf(stderr, "aftune provide did not start; see %s\n", log.c_str());
-  std::exit(1);
-}
-
 }  // namespace
 }  // namespace aftune
 
@@ -110,7 +95,7 @@ int main(int argc, char** argv) {
   const pid_t provider = bench::StartAftune(
       {"provide", "--run", dir + "/run", "--model", dir + "/base", "--tokens", dir + "/tokens", "--port", "0", t},
       dir + "/provide.log");
-  const std::string url = WaitForUrl(dir + "/provide.log");
+  const std::string url = bench::WaitForUrl(dir + "/provide.log", 60);
   const std::vector<std::string> remote = {"--provider", url, "--token-file", dir + "/auditor.token", "--weights",
                                            dir + "/run/adapter/adapter_model.safetensors"};
   std::vector<std::string> remote_own = remote;

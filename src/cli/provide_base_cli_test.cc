@@ -207,34 +207,19 @@ TEST_F(ProvideBaseCliTest, TruncatedAndOversizedSlicesFailTheCellNamingThem) {
 // A RemoteBase with small bounds against slices that drip or never come:
 // each an IOError naming the bound, within the deadline.
 TEST_F(ProvideBaseCliTest, DrippingAndSilentSlicesAreCutOff) {
-  httplib::Server hostile;
+  using testing::HostileServer;
   const std::string config = ReadBytes(dir_ + "/base/config.json");
-  hostile.Get(".*/base/config.json", [&config](const httplib::Request&, httplib::Response& res) {
-    res.set_content(config, "application/octet-stream");
-  });
-  hostile.Get(".*/base/block/0", [](const httplib::Request&, httplib::Response& res) {
-    res.set_chunked_content_provider("application/octet-stream", [](size_t, httplib::DataSink& sink) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      return sink.write("x", 1);  // drips forever
+  HostileServer hostile([&config](httplib::Server& s) {
+    s.Get(".*/base/config.json", [config](const httplib::Request&, httplib::Response& res) {
+      res.set_content(config, "application/octet-stream");
     });
+    s.Get(".*/base/block/0", [](const httplib::Request&, httplib::Response& res) { HostileServer::Drip(res); });
+    s.Get(".*/base/block/1", [](const httplib::Request&, httplib::Response& res) { HostileServer::Silence(res); });
+    s.Get(".*", [](const httplib::Request&, httplib::Response& res) { res.status = 404; });
   });
-  hostile.Get(".*/base/block/1", [](const httplib::Request&, httplib::Response& res) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    res.set_chunked_content_provider("application/octet-stream", [until](size_t, httplib::DataSink&) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      return std::chrono::steady_clock::now() < until;  // not a byte (for 5 s, so that the test can stop)
-    });
-  });
-  hostile.Get(".*", [](const httplib::Request&, httplib::Response& res) { res.status = 404; });
-  const int port = hostile.bind_to_any_port("127.0.0.1");
-  std::thread serving([&hostile] { hostile.listen_after_bind(); });
-  RemoteLimits limits;
-  limits.read_timeout = std::chrono::milliseconds(500);
-  limits.deadline = std::chrono::milliseconds(1500);
+  RemoteLimits limits = HostileServer::SmallLimits();
   limits.min_bytes_per_second = uint64_t{1} << 40;  // no extra time for the slices' size
-  limits.attempts = 2;
-  limits.first_pause = std::chrono::milliseconds(10);
-  auto provider = ProviderClient::Create("http://127.0.0.1:" + std::to_string(port), kSecret, Hash{}, limits).value();
+  auto provider = ProviderClient::Create(hostile.url(), kSecret, Hash{}, limits).value();
   auto base = RemoteBase::Open(provider.get(), "byte");
   ASSERT_TRUE(base.ok()) << base.status().ToString();
   const auto start = std::chrono::steady_clock::now();
@@ -245,8 +230,6 @@ TEST_F(ProvideBaseCliTest, DrippingAndSilentSlicesAreCutOff) {
   Result<BaseSlice> silent = (*base)->Slice(1, {1, 2});
   ASSERT_FALSE(silent.ok());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
-  hostile.stop();
-  serving.join();
 }
 
 TEST_F(ProvideBaseCliTest, TokensAreRefusedOnTheBasePaths) {

@@ -151,32 +151,17 @@ TEST_F(ProvideCliTest, TruncatedAnswersFailTheCellNamingThem) {
 // Remote openings with small bounds against answers that are too big, drip
 // or never come: each an IOError naming the bound, within the deadline.
 TEST_F(ProvideCliTest, OversizedDrippingAndSilentAnswersAreCutOff) {
-  httplib::Server hostile;
-  hostile.Get(".*/state/.*", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(std::string(1 << 20, 'x'), "application/octet-stream");  // oversized
-  });
-  hostile.Get(".*/activation", [](const httplib::Request&, httplib::Response& res) {
-    res.set_chunked_content_provider("application/octet-stream", [](size_t, httplib::DataSink& sink) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      return sink.write("x", 1);  // drips forever
+  using testing::HostileServer;
+  HostileServer hostile([](httplib::Server& s) {
+    s.Get(".*/state/.*", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(1 << 20, 'x'), "application/octet-stream");  // oversized
     });
+    s.Get(".*/activation", [](const httplib::Request&, httplib::Response& res) { HostileServer::Drip(res); });
+    s.Get(".*/gradient", [](const httplib::Request&, httplib::Response& res) { HostileServer::Silence(res); });
   });
-  hostile.Get(".*/gradient", [](const httplib::Request&, httplib::Response& res) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    res.set_chunked_content_provider("application/octet-stream", [until](size_t, httplib::DataSink&) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      return std::chrono::steady_clock::now() < until;  // not a byte (for 5 s, so that the test can stop)
-    });
-  });
-  const int port = hostile.bind_to_any_port("127.0.0.1");
-  std::thread serving([&hostile] { hostile.listen_after_bind(); });
-  RemoteLimits limits;
-  limits.read_timeout = std::chrono::milliseconds(500);
-  limits.deadline = std::chrono::milliseconds(1500);
+  RemoteLimits limits = HostileServer::SmallLimits();
   limits.max_answer_bytes = 64 * 1024;
-  limits.attempts = 2;
-  limits.first_pause = std::chrono::milliseconds(10);
-  auto provider = ProviderClient::Create("http://127.0.0.1:" + std::to_string(port), kSecret, Hash{}, limits).value();
+  auto provider = ProviderClient::Create(hostile.url(), kSecret, Hash{}, limits).value();
   auto remote = std::make_unique<RemoteOpenings>(provider.get());
   const auto start = std::chrono::steady_clock::now();
   Result<TensorMap> big = remote->BlockState(0, 0);
@@ -189,8 +174,6 @@ TEST_F(ProvideCliTest, OversizedDrippingAndSilentAnswersAreCutOff) {
   Result<std::vector<Tensor>> silent = remote->Boundary(0, 1, BoundaryKind::kGradient);
   ASSERT_FALSE(silent.ok());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
-  hostile.stop();
-  serving.join();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <httplib.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_test_util.h"
+#include "client/provider_client.h"
 #include "model/model_init.h"
 
 namespace aftune::testing {
@@ -58,6 +60,53 @@ class AlteringProxy {
  private:
   std::string upstream_;
   Alter alter_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// A provider whose handlers the test writes, served on a thread until
+// destroyed (the hostile provider of the bounds tests).
+class HostileServer {
+ public:
+  template <typename Setup>
+  explicit HostileServer(Setup setup) {
+    setup(server_);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~HostileServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  // An answer that drips a byte every 50 ms, forever.
+  static void Drip(httplib::Response& res) {
+    res.set_chunked_content_provider("application/octet-stream", [](size_t, httplib::DataSink& sink) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return sink.write("x", 1);
+    });
+  }
+  // An answer of not a byte (for 5 s, so that the test can stop).
+  static void Silence(httplib::Response& res) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    res.set_chunked_content_provider("application/octet-stream", [until](size_t, httplib::DataSink&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      return std::chrono::steady_clock::now() < until;
+    });
+  }
+  // Bounds small enough for a test: 0.5 s of silence, 1.5 s an answer, two tries.
+  static RemoteLimits SmallLimits() {
+    RemoteLimits limits;
+    limits.read_timeout = std::chrono::milliseconds(500);
+    limits.deadline = std::chrono::milliseconds(1500);
+    limits.attempts = 2;
+    limits.first_pause = std::chrono::milliseconds(10);
+    return limits;
+  }
+
+ private:
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;

@@ -1,70 +1,25 @@
 #!/usr/bin/python3
 """The base slice answer of aftune's audit HTTP API, written independently of
 the C++ code from docs/formats.md ("Audit HTTP API", base slices) and
-DESIGN.md ("Tensor digest", "State digest", "Merkle trees"): hashlib for
-SHA-256, struct and json for safetensors, RFC 6962 written out again here.
+DESIGN.md ("Tensor digest", "State digest", "Merkle trees"): struct and json
+for safetensors, hashlib for SHA-256.
 
     base_slice_ref.py MODEL_DIR BEGIN END OUT
 
 reads MODEL_DIR (config.json and model.safetensors, or the shards of
 model.safetensors.index.json), writes to OUT the answer for layers
-[BEGIN, END) and prints the base's state digest (hex). The C++ test compares
-the provider's answer with OUT byte for byte.
+[BEGIN, END) and prints the base's state digest (hex). The digests and
+proofs are tests/vectors/make_vectors.py's (hashlib, written from the RFC).
+The C++ test compares the provider's answer with OUT byte for byte.
 """
-import hashlib
 import json
 import os
 import struct
 import sys
 
-CHUNK = 64 * 1024
-
-
-def sha256(b):
-    return hashlib.sha256(b).digest()
-
-
-def leaf_hash(data):
-    return sha256(b"\x00" + data)
-
-
-def node_hash(left, right):
-    return sha256(b"\x01" + left + right)
-
-
-def split(n):
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return k
-
-
-def mth(leaves):  # leaves: leaf hashes
-    if not leaves:
-        return sha256(b"")
-    if len(leaves) == 1:
-        return leaves[0]
-    k = split(len(leaves))
-    return node_hash(mth(leaves[:k]), mth(leaves[k:]))
-
-
-def path(m, leaves):  # RFC 6962 PATH(m, D[n]), leaves upward
-    n = len(leaves)
-    if n == 1:
-        return []
-    k = split(n)
-    if m < k:
-        return path(m, leaves[:k]) + [mth(leaves[k:])]
-    return path(m - k, leaves[k:]) + [mth(leaves[:k])]
-
-
-def tensor_digest(name, dtype, shape, data):
-    chunks = [leaf_hash(data[i:i + CHUNK]) for i in range(0, len(data), CHUNK)]
-    out = b"\x02" + struct.pack("<I", len(name)) + name.encode()
-    out += struct.pack("<I", len(dtype)) + dtype.encode() + struct.pack("<I", len(shape))
-    for d in shape:
-        out += struct.pack("<Q", d)
-    return sha256(out + mth(chunks))
+# The project's independent RFC 6962 and tensor digest (tests/vectors).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors"))
+from make_vectors import leaf_hash, mth, path, tensor_digest  # noqa: E402
 
 
 def read_safetensors(path_):
@@ -107,7 +62,7 @@ def main():
         config = json.load(f)
     tensors = read_model(model_dir)
     order = sorted(tensors, key=lambda n: n.encode())
-    leaves = [leaf_hash(tensor_digest(n, *tensors[n])) for n in order]
+    leaves = [leaf_hash(tensor_digest(n, *tensors[n])[2]) for n in order]
     metadata = {"format": "aftune base slice v1", "tensors": str(len(order))}
     header_items = []
     data = b""
