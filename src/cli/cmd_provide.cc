@@ -31,6 +31,8 @@ Status RunProvide(const ProvideArgs& a) {
   const sigset_t stop_signals = BlockStopSignals();
 
   AFTUNE_ASSIGN_OR_RETURN(std::vector<AuditToken> tokens, ReadAuditTokensFile(a.tokens));
+  if (!a.models.empty())
+    std::fprintf(stderr, "aftune provide: digesting %zu base model(s) (every byte is read once)\n", a.models.size());
   AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ProvideService> service,
                           ProvideService::Open(a.runs, a.models, std::move(tokens)));
   ProvideServer server(*service, ProvideServerOptions{.threads = a.http_threads});

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <new>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -62,8 +63,8 @@ Result<std::string> ProviderClient::Fetch(const std::string& method, const std::
   for (int attempt = 1;; ++attempt) {
     bool retry = false;
     Result<std::string> r = FetchOnce(method, path, body, kind_bytes, bounds, &retry);
-    if (r.ok() || !retry || attempt >= limits_.attempts)
-      return r.ok() ? r : r.status().WithContext(std::to_string(attempt) + " attempt(s)");
+    if (r.ok()) return r;  // moved: an answer may be a gigabyte
+    if (!retry || attempt >= limits_.attempts) return r.status().WithContext(std::to_string(attempt) + " attempt(s)");
     std::this_thread::sleep_for(pause);
     pause *= 2;
   }
@@ -95,7 +96,11 @@ Result<std::string> ProviderClient::FetchOnce(const std::string& method, const s
             std::to_string(bounds.max_bytes);
       return false;
     }
-    received.reserve(*announced);  // a large answer grows once, not by doubling
+    try {
+      received.reserve(*announced);  // a large answer grows once, not by doubling
+    } catch (const std::bad_alloc&) {
+      // Memory is short: let the answer grow as it comes (the cap still holds).
+    }
     return true;
   };
   req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
