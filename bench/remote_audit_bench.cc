@@ -10,10 +10,10 @@
 // remote audits fetched, per cell. The target: remote wall time <= 1.2 x
 // local.
 //
-// A first local audit, not counted, makes the run regenerate its final
-// block states (the recorder does not keep them), so that both sides then
-// read every opening from the store. The provider is one more process on
-// the same machine: its CPU time is not the auditor's and is not counted.
+// A first local audit, not counted, warms the caches; every opening is then
+// read from the run's store (which keeps every state and boundary, and the
+// final block states). The provider is one more process on the same
+// machine: its CPU time is not the auditor's and is not counted.
 //
 // Usage: remote_audit_bench [threads (default 1)] [work dir (default a temp dir)]
 #include <signal.h>
