@@ -38,6 +38,10 @@ Result<std::unique_ptr<ProvideService>> ProvideService::Open(const std::vector<s
   std::unique_ptr<ProvideService> service(new ProvideService(std::move(tokens)));
   for (const std::string& dir : base_dirs) {
     AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<ServedBase> base, ServedBase::Open(dir));
+    for (const auto& other : service->bases_)
+      if (other->state() == base->state())
+        return Status::InvalidArgument("--model " + dir + " and " + other->dir() + " hold the same base (state digest " +
+                                       HashToHex(base->state()) + ")");
     service->bases_.push_back(std::move(base));
   }
   for (const std::string& dir : run_dirs) {
@@ -68,6 +72,7 @@ Status ProvideService::AttachBase(Run* run, const std::string& dir) {
     AFTUNE_RETURN_IF_ERROR(base->CheckContract(contract).WithContext("run " + dir + "'s contract"));
     run->base = base.get();
     run->blocks = LayerBlocks(base->config(), contract.grid.layers_per_block);
+    break;  // bases have distinct state digests
   }
   return Status::Ok();
 }

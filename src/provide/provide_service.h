@@ -45,9 +45,10 @@ class ProvideService {
   // base model directory (ServedBase::Open: digests it whole). A run is
   // named by its directory's last component; kInvalidArgument when two runs
   // share a name or a commitment, or a base is the contracted base (by state
-  // digest) of no run; kMismatch naming the run when a base has a run's
-  // state digest but another config, tokenizer or chat template. A run whose
-  // contract binds none of the bases has no base to serve (404).
+  // digest) of no run, or two bases are the same; kMismatch naming the run
+  // when a base has a run's state digest but another config, tokenizer or
+  // chat template. A run whose contract binds none of the bases has no base
+  // to serve (404).
   static Result<std::unique_ptr<ProvideService>> Open(const std::vector<std::string>& run_dirs,
                                                       const std::vector<std::string>& base_dirs,
                                                       std::vector<AuditToken> tokens);
