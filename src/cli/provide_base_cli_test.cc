@@ -284,6 +284,10 @@ TEST_F(ProvideBaseCliTest, ProvideRefusesABaseThatIsNotItsRuns) {
   EXPECT_NE(r.output.find("chat template " + d + "/edited-base/tokenizer_config.json does not match the contract"),
             std::string::npos)
       << r.output;
+  // Two copies of one base: which one serves the run would be a guess.
+  r = testing::RunCommand(provide + d + "/base --model " + d + "/edited-base");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("hold the same base"), std::string::npos) << r.output;
 }
 
 }  // namespace
