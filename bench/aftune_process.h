@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace aftune::bench {
@@ -59,6 +61,23 @@ inline Cost RunAftune(const std::vector<std::string>& args, const std::string& l
     std::exit(1);
   }
   return c;
+}
+
+// The URL a server started by StartAftune prints in `log` ("… listening on
+// http://HOST:PORT …"), once it is there. Exits after `seconds`.
+inline std::string WaitForUrl(const std::string& log, int seconds) {
+  const std::string mark = "listening on http://";
+  for (int i = 0; i < 10 * seconds; ++i) {
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);)
+      if (const size_t at = line.find(mark); at != std::string::npos) {
+        const size_t url = at + mark.size() - 7;
+        return line.substr(url, line.find(' ', url) - url);
+      }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::fprintf(stderr, "the server did not start within %d s; see %s\n", seconds, log.c_str());
+  std::exit(1);
 }
 
 }  // namespace aftune::bench

@@ -2,16 +2,18 @@
 // a 64-step LoRA fine-tuning of the `small` preset recorded with B_S = 8,
 // B_L = 2 (4 layer-blocks x 8 step-blocks = 32 cells), every state and
 // boundary kept (I_C = I_A = 1), then `aftune audit train --samples 8` of
-// the same drawn cells (one nonce) read through the run directory (local)
-// and through `aftune provide` on loopback (remote), alternately, `kRepeats`
-// times each; the median wall and CPU time of the auditor's process, and
-// the bytes the remote audit fetched, per cell. The target: remote wall time
-// <= 1.2 x local.
+// the same drawn cells (one nonce) read through the run directory (local),
+// through `aftune provide --model` on loopback with the auditor's own base
+// (remote) and without it (remote, no base: the base's files and the cells'
+// slices from the provider, proven), in turn, `kRepeats` times each; the
+// median wall and CPU time of the auditor's process, and the bytes the
+// remote audits fetched, per cell. The target: remote wall time <= 1.2 x
+// local.
 //
-// A first local audit, not counted, makes the run regenerate its final
-// block states (the recorder does not keep them), so that both sides then
-// read every opening from the store. The provider is one more process on
-// the same machine: its CPU time is not the auditor's and is not counted.
+// A first local audit, not counted, warms the caches; every opening is then
+// read from the run's store (which keeps every state and boundary, and the
+// final block states). The provider is one more process on the same
+// machine: its CPU time is not the auditor's and is not counted.
 //
 // Usage: remote_audit_bench [threads (default 1)] [work dir (default a temp dir)]
 #include <signal.h>
@@ -49,21 +51,6 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// The URL `aftune provide` prints on its first line, once it is there.
-std::string WaitForUrl(const std::string& log) {
-  for (int i = 0; i < 600; ++i) {
-    std::ifstream in(log);
-    std::string line;
-    if (std::getline(in, line) && line.find("http://") != std::string::npos) {
-      const size_t at = line.find("http://");
-      return line.substr(at, line.find(' ', at) - at);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  std::fprintf(stderr, "aftune provide did not start; see %s\n", log.c_str());
-  std::exit(1);
-}
-
 }  // namespace
 }  // namespace aftune
 
@@ -95,47 +82,66 @@ int main(int argc, char** argv) {
   std::filesystem::permissions(dir + "/tokens", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   const std::vector<std::string> common = {
       "audit", "train", "--contract", dir + "/contract.json", "--commitment", dir + "/run/commitment.note", "--pub",
-      dir + "/provider.pub", "--data", dir + "/data.jsonl", "--model", dir + "/base", "--samples",
-      std::to_string(kSamples), "--nonce", "0123456789abcdef", t};
+      dir + "/provider.pub", "--data", dir + "/data.jsonl", "--samples", std::to_string(kSamples), "--nonce",
+      "0123456789abcdef", t};
   auto audit = [&](const std::vector<std::string>& source, const std::string& name) {
     std::vector<std::string> args = common;
     args.insert(args.end(), source.begin(), source.end());
     args.insert(args.end(), {"--report", dir + "/" + name + ".json"});
     return RunAftune(args, dir + "/" + name + ".log");
   };
-  audit({"--run", dir + "/run"}, "warmup");
+  const std::vector<std::string> model = {"--model", dir + "/base"};
+  audit({"--run", dir + "/run", "--model", dir + "/base"}, "warmup");
   const pid_t provider = bench::StartAftune(
-      {"provide", "--run", dir + "/run", "--tokens", dir + "/tokens", "--port", "0", t}, dir + "/provide.log");
-  const std::string url = WaitForUrl(dir + "/provide.log");
+      {"provide", "--run", dir + "/run", "--model", dir + "/base", "--tokens", dir + "/tokens", "--port", "0", t},
+      dir + "/provide.log");
+  const std::string url = bench::WaitForUrl(dir + "/provide.log", 60);
   const std::vector<std::string> remote = {"--provider", url, "--token-file", dir + "/auditor.token", "--weights",
                                            dir + "/run/adapter/adapter_model.safetensors"};
-  std::vector<double> local_wall, local_cpu, remote_wall, remote_cpu;
-  for (int k = 0; k < kRepeats; ++k) {
-    const bench::Cost l = audit({"--run", dir + "/run"}, "local-" + std::to_string(k));
-    const bench::Cost r = audit(remote, "remote-" + std::to_string(k));
-    local_wall.push_back(l.wall_s);
-    local_cpu.push_back(l.cpu_s);
-    remote_wall.push_back(r.wall_s);
-    remote_cpu.push_back(r.cpu_s);
-  }
+  std::vector<std::string> remote_own = remote;
+  remote_own.insert(remote_own.end(), model.begin(), model.end());
+  struct Variant {
+    const char* label;
+    std::string name;
+    std::vector<std::string> args;
+    std::vector<double> wall, cpu;
+  };
+  std::vector<Variant> variants = {{"local (--run --model)", "local", {"--run", dir + "/run", "--model", dir + "/base"}, {}, {}},
+                                   {"remote (--provider --model, loopback)", "remote", remote_own, {}, {}},
+                                   {"remote, no base (--provider, loopback)", "nobase", remote, {}, {}}};
+  for (int k = 0; k < kRepeats; ++k)
+    for (Variant& v : variants) {
+      const bench::Cost c = audit(v.args, v.name + "-" + std::to_string(k));
+      v.wall.push_back(c.wall_s);
+      v.cpu.push_back(c.cpu_s);
+    }
   ::kill(provider, SIGTERM);
-  const auto local = nlohmann::json::parse(ReadFile(dir + "/local-0.json").value());
-  const auto rem = nlohmann::json::parse(ReadFile(dir + "/remote-0.json").value());
-  const auto& f = rem["fetched"];
   std::printf("remote vs local training audit, S = %d of 32 cells, small preset, %s, median of %d\n\n", kSamples,
               t.c_str(), kRepeats);
-  std::printf("| audit | verdict | wall s | CPU s |\n|---|---|---|---|\n");
-  std::printf("| local (--run) | %s | %.2f | %.2f |\n", local["verdict"].get<std::string>().c_str(), Median(local_wall),
-              Median(local_cpu));
-  std::printf("| remote (--provider, loopback) | %s | %.2f | %.2f |\n", rem["verdict"].get<std::string>().c_str(),
-              Median(remote_wall), Median(remote_cpu));
-  std::printf("\nremote / local wall: %.3f (target <= 1.2); CPU: %.3f\n", Median(remote_wall) / Median(local_wall),
-              Median(remote_cpu) / Median(local_cpu));
-  std::printf("fetched: %lld bytes in %lld requests = %.0f bytes per cell (lines %lld B, states %lld B, boundaries "
-              "%lld B); same checks: %s\n",
-              f["bytes"].get<long long>(), f["requests"].get<long long>(),
-              f["bytes"].get<double>() / kSamples, f["lines"]["bytes"].get<long long>(),
-              f["states"]["bytes"].get<long long>(), f["boundaries"]["bytes"].get<long long>(),
-              local["checks"] == rem["checks"] ? "yes" : "NO");
+  std::printf("| audit | verdict | wall s | CPU s | wall / local |\n|---|---|---|---|---|\n");
+  std::vector<nlohmann::json> reports;
+  for (const Variant& v : variants) {
+    reports.push_back(nlohmann::json::parse(ReadFile(dir + "/" + v.name + "-0.json").value()));
+    std::printf("| %s | %s | %.2f | %.2f | %.3f |\n", v.label, reports.back()["verdict"].get<std::string>().c_str(),
+                Median(v.wall), Median(v.cpu), Median(v.wall) / Median(variants[0].wall));
+  }
+  std::printf("\ntarget: remote wall <= 1.2 x local\n");
+  for (size_t i = 1; i < variants.size(); ++i) {
+    const auto& f = reports[i]["fetched"];
+    std::printf("%s fetched: %lld bytes in %lld requests = %.0f bytes per cell (lines %lld B, states %lld B, "
+                "boundaries %lld B, base files %lld B, base slices %lld in %lld B)\n",
+                variants[i].name.c_str(), f["bytes"].get<long long>(), f["requests"].get<long long>(),
+                f["bytes"].get<double>() / kSamples, f["lines"]["bytes"].get<long long>(),
+                f["states"]["bytes"].get<long long>(), f["boundaries"]["bytes"].get<long long>(),
+                f["base_files"]["bytes"].get<long long>(), f["base_slices"]["count"].get<long long>(),
+                f["base_slices"]["bytes"].get<long long>());
+  }
+  auto outcomes = [](const nlohmann::json& r) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& c : r["checks"]) out.emplace_back(c["check"], c["result"]);
+    return out;
+  };
+  std::printf("same checks as local: remote %s, no base %s\n", reports[0]["checks"] == reports[1]["checks"] ? "yes" : "NO",
+              outcomes(reports[0]) == outcomes(reports[2]) ? "yes (check and result)" : "NO");
   return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "protocol/record_parse.h"
 #include "model/config.h"
+#include "protocol/base_source.h"
 #include "protocol/contract.h"
 #include "protocol/trace_layout.h"
 #include "train/dataset.h"
@@ -25,9 +26,9 @@ struct AuditContext {
   Contract contract;
   Hash contract_digest{};
   Hash trace_root{};
-  TrainConfig cfg;  // ContractTrainConfig(contract, base_dir)
+  TrainConfig cfg;  // ContractTrainConfig(contract, base->files_dir())
   ModelConfig model;
-  std::string base_dir;
+  BaseSource* base = nullptr;  // the base model's door (its slices are fetched as cells need them)
   std::unique_ptr<Dataset> data;
   std::vector<LayerSpan> blocks;  // LayerBlocks(model, B_L)
   TraceLayout layout;

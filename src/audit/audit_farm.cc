@@ -15,10 +15,10 @@ namespace {
 using nlohmann::json;
 
 // A FetchTally travels as these counts, in this order.
-constexpr uint64_t FetchTally::*kTallyCounts[] = {&FetchTally::requests,   &FetchTally::line_bytes,
-                                                  &FetchTally::state_bytes, &FetchTally::boundary_bytes,
-                                                  &FetchTally::lines,       &FetchTally::states,
-                                                  &FetchTally::boundaries};
+constexpr uint64_t FetchTally::*kTallyCounts[] = {
+    &FetchTally::requests,   &FetchTally::line_bytes,      &FetchTally::state_bytes, &FetchTally::boundary_bytes,
+    &FetchTally::base_file_bytes, &FetchTally::slice_bytes, &FetchTally::lines,      &FetchTally::states,
+    &FetchTally::boundaries, &FetchTally::base_files,      &FetchTally::slices};
 
 json TallyJson(const FetchTally& t) {
   json out = json::array();
@@ -59,7 +59,7 @@ Result<std::vector<uint8_t>> AuditFarm::Nonce(Result<std::vector<uint8_t>> mine)
 }
 
 Result<AuditOutcome> AuditFarm::Audit(const TrainAuditInputs& in, const ChallengeRequest& challenge,
-                                      const RemoteOpenings* remote) {
+                                      const ProviderClient* remote) {
   if (comm_->size() == 1) {
     AFTUNE_ASSIGN_OR_RETURN(AuditReport report, AuditTraining(in, challenge));
     AuditOutcome out{std::move(report), std::nullopt};
@@ -106,7 +106,7 @@ Result<CellsOutcome> AuditFarm::CheckShare(const AuditContext& ctx, OpeningSourc
   const CellShare share = FarmShare(report->cells.size(), comm_->rank(), comm_->size());
   BlockBaseCache bases(ctx);
   for (size_t i = share.begin; i < share.end; ++i)
-    AFTUNE_RETURN_IF_ERROR(CheckCell(ctx, source, report->cells[i], &bases, report));
+    CheckCell(ctx, source, report->cells[i], &bases, report);
   return CellsOutcome::kVerdictElsewhere;
 }
 

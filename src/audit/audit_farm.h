@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "audit/train_audit.h"
-#include "client/remote_openings.h"
+#include "client/provider_client.h"
 #include "dist/communicator.h"
 
 namespace aftune {
@@ -57,7 +57,7 @@ class AuditFarm {
   // could not be carried out here or on a worker (named). A worker: ok, an
   // empty outcome, once rank 0 has its message.
   Result<AuditOutcome> Audit(const TrainAuditInputs& in, const ChallengeRequest& challenge,
-                             const RemoteOpenings* remote);
+                             const ProviderClient* remote);
 
   // The audit could not start on this rank: a worker tells rank 0, rank 0
   // takes every worker's message. Returns `why`.

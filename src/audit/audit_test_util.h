@@ -66,6 +66,7 @@ using Deviation = std::function<void(Trainer& trainer, int64_t done)>;
 
 struct RecordedRun {
   std::string dir, base_dir, data_path, contract_path, weights_path;
+  std::shared_ptr<BaseSource> base;  // base_dir as the audit reads it
   Ed25519Seed key_seed{};
   PublicKey provider;
   std::string note;
@@ -124,6 +125,7 @@ inline RecordedRun RecordRun(const std::string& dir, const RunSpec& spec, const 
   RecordedRun run;
   run.dir = dir;
   run.base_dir = dir + "/base";
+  run.base = std::make_shared<ModelDirBase>(run.base_dir);
   run.data_path = dir + "/data.jsonl";
   run.contract_path = dir + "/contract.json";
   run.key_seed = spec.key_seed;
@@ -208,7 +210,7 @@ class MemoryOpenings : public OpeningSource {
 
 // The audit inputs of `run` read through `source`.
 inline TrainAuditInputs AuditInputsOf(const RecordedRun& run, OpeningSource* source) {
-  return {run.contract_path, run.note, run.provider, run.data_path, run.base_dir, run.weights_path, source};
+  return {run.contract_path, run.note, run.provider, run.data_path, run.weights_path, source, run.base.get()};
 }
 
 // A prompt/completion JSONL of a+b for a < a_count, b < b_count.

@@ -7,7 +7,6 @@
 
 #include "audit/check_tally.h"
 #include "commit/encoding.h"
-#include "model/model_dir.h"
 #include "protocol/trace_record.h"
 #include "train/block_replayer.h"
 #include "train/step_batch.h"
@@ -115,19 +114,8 @@ std::map<std::string, double> OtherSums(const ParsedStepRecord& rec, int64_t blo
 
 }  // namespace
 
-Result<const WeightMap*> BlockBaseCache::Get(int64_t block) {
-  if (ctx_.cfg.full_finetune) return &empty_;
-  if (block_ != block) {
-    model_ = LoadedModel{};
-    block_.reset();
-    AFTUNE_ASSIGN_OR_RETURN(model_, LoadModelDir(ctx_.base_dir, ctx_.blocks[static_cast<size_t>(block)]));
-    block_ = block;
-  }
-  return &model_.params;
-}
-
-Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cell, BlockBaseCache* bases,
-                 AuditReport* report) {
+void CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cell, BlockBaseCache* bases,
+               AuditReport* report) {
   const TraceLayout& layout = ctx.layout;
   const int64_t L = cell.block, B = layout.blocks;
   const int64_t first = layout.first_step(cell.step_block), end = layout.end_step(cell.step_block);
@@ -157,7 +145,7 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
                    "the provider did not open the cell of block " + std::to_string(g) + ": " +
                        opened.status().ToString(),
                    cell, json::object()});
-      return Status::Ok();
+      return;
     }
     opens.push_back(std::move(*opened));
   }
@@ -212,12 +200,18 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
   }
   if (any_input) report->Add(inputs.Done("opened input activations"));
   if (any_upstream) report->Add(upstream.Done("opened upstream gradients"));
-  if (!start.ok() || !inputs.ok() || !upstream.ok()) return Status::Ok();  // nothing trustworthy to run
+  if (!start.ok() || !inputs.ok() || !upstream.ok()) return;  // nothing trustworthy to run
+  static const WeightMap kNoBase;  // full fine-tuning: the states hold the base tensors
+  const WeightMap* base = &kNoBase;
+  if (!ctx.cfg.full_finetune) {
+    BlockBaseCache::Checked checked = bases->Get(L, "cell.base", cell);
+    if (!report->Add(std::move(checked.check))) return;
+    base = checked.tensors;
+  }
 
   CheckTally batch_check("cell.batches", cell), outputs("cell.outputs", cell), in_grads("cell.input_gradients", cell),
       sumsq("cell.grad_sumsq", cell), norm("cell.grad_norm", cell), lr("cell.learning_rate", cell),
       loss("cell.loss", cell), end_state("cell.end_state", cell);
-  AFTUNE_ASSIGN_OR_RETURN(const WeightMap* base, bases->Get(L));
   std::vector<TensorMap> states;
   std::vector<size_t> group_blocks;
   for (size_t k = 0; k < group.size(); ++k) {
@@ -231,7 +225,7 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
                     replayer.ok() ? "block " + std::to_string(L) + " set up from the opened state"
                                   : replayer.status().ToString(),
                     cell, json::object()}))
-    return Status::Ok();
+    return;
   ProducedBoundaries produced(ctx, &outputs, &in_grads);
   for (int64_t s = first; s < end; ++s) {
     const size_t i = static_cast<size_t>(s - first);
@@ -291,7 +285,6 @@ Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cel
   report->Add(lr.Done("learning rates"));
   if (holds_last) report->Add(loss.Done("losses"));
   report->Add(end_state.Done("end state digest"));
-  return Status::Ok();
 }
 
 }  // namespace aftune

@@ -9,6 +9,8 @@
 // evidence of a failure names the first wrong step, micro-batch and tensor
 // with the expected and found digest or bits):
 //   cell.opening            the source answered
+//   cell.base               the block's base tensors are the contract's (LoRA;
+//                           audit/block_base.h)
 //   cell.inclusion          the opened lines are the trace's, proven under its root
 //   cell.start_state        the start state's digest is the block-state record's
 //   cell.inputs             activations entering the block (L > 0) match the record
@@ -22,7 +24,8 @@
 //   cell.learning_rate      the schedule's rate
 //   cell.loss               the loss (L = B-1)
 //   cell.end_state          the end state's digest is the next block-state record's
-// When an opened tensor fails its check the cell is not re-executed.
+// When an opened tensor or the base fails its check the cell is not
+// re-executed.
 // Full fine-tuning of a tied model cut into several blocks: a cell of the
 // first or the last block opens and re-executes both blocks' cells of its
 // step-block together (train/block_replayer.h ReplayGroup), every check above
@@ -34,30 +37,14 @@
 
 #include "audit/audit_context.h"
 #include "audit/audit_report.h"
+#include "audit/block_base.h"
 #include "protocol/opening.h"
 
 namespace aftune {
 
-// The base tensors of the last layer-block asked for (cells run sorted by
-// layer-block, so consecutive cells share it).
-class BlockBaseCache {
- public:
-  explicit BlockBaseCache(const AuditContext& ctx) : ctx_(ctx) {}
-  // Block's base tensors as stored (empty for full fine-tuning, whose block
-  // state holds them), valid until the next Get of another block. Errors
-  // name the model directory.
-  Result<const WeightMap*> Get(int64_t block);
-
- private:
-  const AuditContext& ctx_;
-  std::optional<int64_t> block_;
-  LoadedModel model_;  // the block's, mapped
-  WeightMap empty_;
-};
-
-// Adds the checks above for `cell` to `report`. A non-ok status only when
-// the audit itself cannot go on (the base model cannot be read).
-Status CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cell, BlockBaseCache* bases,
-                 AuditReport* report);
+// Adds the checks above for `cell` to `report`, the block's base tensors
+// from `bases`.
+void CheckCell(const AuditContext& ctx, OpeningSource& source, const Cell& cell, BlockBaseCache* bases,
+               AuditReport* report);
 
 }  // namespace aftune

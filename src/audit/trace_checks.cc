@@ -3,10 +3,10 @@
 #include <bit>
 #include <vector>
 
+#include "audit/block_base.h"
 #include "audit/check_tally.h"
 #include "commit/encoding.h"
 #include "model/lora.h"
-#include "model/model_dir.h"
 #include "model/safetensors.h"
 #include "model/weight_files.h"
 #include "protocol/input_digest.h"
@@ -130,15 +130,17 @@ bool CheckTraceRecords(AuditContext* ctx, AuditReport* report) {
   return norm.ok();  // the cell checks index the sums and boundaries
 }
 
-Status CheckInitialStates(const AuditContext& ctx, AuditReport* report) {
+void CheckInitialStates(const AuditContext& ctx, AuditReport* report) {
   CheckTally initial("state.initial");
+  BlockBaseCache bases(ctx);
   for (int64_t k = 0; k < ctx.layout.blocks; ++k) {
     const LayerSpan span = ctx.blocks[static_cast<size_t>(k)];
     TensorMap start;
     if (ctx.cfg.full_finetune) {
-      AFTUNE_ASSIGN_OR_RETURN(LoadedModel m, LoadModelDir(ctx.base_dir, span));
+      BlockBaseCache::Checked base = bases.Get(k, "state.initial", std::nullopt);
+      if (!initial.Expect(base.tensors != nullptr, base.check.message, base.check.evidence)) continue;
       const auto names = ctx.TrainableShapes(k);
-      for (const auto& [name, t] : m.params)
+      for (const auto& [name, t] : *base.tensors)
         if (names.count(name)) start.emplace(name, Widened(t));
     } else {
       start = InitLora(ctx.model, ctx.cfg.lora, span, ctx.cfg.seed);
@@ -155,7 +157,6 @@ Status CheckInitialStates(const AuditContext& ctx, AuditReport* report) {
   report->Add(initial.Done(std::string("initial block states (") +
                            (ctx.cfg.full_finetune ? "base model" : "seed-determined LoRA initialisation") +
                            ", zero moments)"));
-  return Status::Ok();
 }
 
 Status CheckFinalState(const AuditContext& ctx, const TrainingCommitment& commitment, OpeningSource& source,

@@ -26,10 +26,11 @@ namespace aftune {
 // Returns false when the records cannot be used for the cell checks.
 bool CheckTraceRecords(AuditContext* ctx, AuditReport* report);
 
-// state.initial      every block's state at step 0 is the base model (full)
-//                    or the seed-determined LoRA initialisation, with zero
-//                    moments. Errors: the base model cannot be read.
-Status CheckInitialStates(const AuditContext& ctx, AuditReport* report);
+// state.initial      every block's state at step 0 is the base model (full:
+//                    each block's base slice, checked as audit/block_base.h
+//                    says, one block held at a time) or the seed-determined
+//                    LoRA initialisation, with zero moments
+void CheckInitialStates(const AuditContext& ctx, AuditReport* report);
 
 // final.state        the blocks' states after the last step, opened one at a
 //                    time, match their records, and all their tensors

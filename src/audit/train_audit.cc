@@ -25,16 +25,23 @@ json CommitmentJson(const TrainingCommitment& c) {
           {"steps", c.steps}, {"final_state", HashToHex(c.final_state)}, {"weights", HashToHex(c.weights)}};
 }
 
-// The four input checks; false when any failed.
+// The input checks; false when any failed. A base read in proven slices has
+// no state digest here: its check says where each slice is proven instead.
 bool CheckInputs(const Contract& contract, const TrainAuditInputs& in, const ModelDirDigests& model,
                  const DatasetDigests& data, AuditReport* report) {
-  const std::vector<ContractMismatch> bad = CompareContractInputs(contract, in.base_dir, model, in.data_path, data);
+  const BaseSource& base = *in.base;
+  std::vector<ContractMismatch> bad = CompareContractInputs(contract, base.name(), model, in.data_path, data);
+  if (base.proves_slices()) std::erase_if(bad, [](const ContractMismatch& m) { return m.input == "base model"; });
   bool ok = true;
-  for (const char* input : {"base model", "base model config", "tokenizer", "dataset"}) {
+  for (const char* input : {"base model", "base model config", "tokenizer", "chat template", "dataset"}) {
     std::string id = std::string("inputs.") + input;
     for (char& ch : id)
       if (ch == ' ') ch = '_';
     AuditCheck c{id, true, std::string(input) + " matches the contract's digest", std::nullopt, json::object()};
+    if (base.proves_slices() && id == "inputs.base_model")
+      c.message = "base model not held here: " + base.name() +
+                  " serves it by layer-block, each tensor proven under the contract's state digest before use "
+                  "(cell.base)";
     for (const ContractMismatch& m : bad)
       if (m.input == input) c = {id, false, m.ToString(), std::nullopt, {{"expected", m.expected}, {"found", m.found}}};
     ok = report->Add(std::move(c)) && ok;
@@ -82,13 +89,13 @@ double ComputeFraction(const AuditContext& ctx, const std::vector<Cell>& cells) 
 
 Result<CellsOutcome> CheckCellsHere(const AuditContext& ctx, OpeningSource& source, AuditReport* report) {
   BlockBaseCache bases(ctx);
-  for (const Cell& cell : report->cells) AFTUNE_RETURN_IF_ERROR(CheckCell(ctx, source, cell, &bases, report));
+  for (const Cell& cell : report->cells) CheckCell(ctx, source, cell, &bases, report);
   return CellsOutcome::kChecked;
 }
 
 Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeRequest& challenge,
                                   const CellsChecker& check_cells) {
-  AFTUNE_CHECK(in.source != nullptr && !challenge.nonce.empty() && challenge.samples >= 0);
+  AFTUNE_CHECK(in.source != nullptr && in.base != nullptr && !challenge.nonce.empty() && challenge.samples >= 0);
   AuditReport report;
   report.nonce_hex = HexEncode(challenge.nonce);
   report.samples = challenge.samples;
@@ -115,15 +122,19 @@ Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeReq
                    {{"expected", HashToHex(ctx.contract_digest)}, {"found", HashToHex(commitment->contract)}}}))
     return report;
 
-  AFTUNE_ASSIGN_OR_RETURN(ModelDirDigests model, DigestModelDir(in.base_dir));
+  const std::string& base_files = in.base->files_dir();
+  Result<ModelDirDigests> model = in.base->proves_slices() ? DigestModelFiles(base_files) : DigestModelDir(base_files);
+  if (!model.ok() && in.base->proves_slices())
+    return model.status().WithContext("the base's files from " + in.base->name() + " (kept in " + base_files + ")");
+  if (!model.ok()) return model.status();
   AFTUNE_ASSIGN_OR_RETURN(std::string data_bytes, ReadFile(in.data_path));
-  if (!CheckInputs(ctx.contract, in, model, DigestDatasetBytes(data_bytes), &report)) return report;
+  if (!CheckInputs(ctx.contract, in, *model, DigestDatasetBytes(data_bytes), &report)) return report;
 
-  ctx.base_dir = in.base_dir;
-  ctx.cfg = ContractTrainConfig(ctx.contract, in.base_dir);
-  ctx.model = model.model_config;
-  AFTUNE_ASSIGN_OR_RETURN(std::shared_ptr<const ChatRenderer> chat, LoadChatRenderer(in.base_dir));
-  AFTUNE_ASSIGN_OR_RETURN(Dataset data, ParseJsonlDataset(data_bytes, in.data_path, *model.loaded_tokenizer,
+  ctx.base = in.base;
+  ctx.cfg = ContractTrainConfig(ctx.contract, base_files);
+  ctx.model = model->model_config;
+  AFTUNE_ASSIGN_OR_RETURN(std::shared_ptr<const ChatRenderer> chat, LoadChatRenderer(base_files));
+  AFTUNE_ASSIGN_OR_RETURN(Dataset data, ParseJsonlDataset(data_bytes, in.data_path, *model->loaded_tokenizer,
                                                           {ctx.cfg.max_seq_length, ctx.cfg.overflow, chat}));
   ctx.data = std::make_unique<Dataset>(std::move(data));
   ctx.blocks = LayerBlocks(ctx.model, ctx.cfg.layers_per_block);
@@ -145,7 +156,7 @@ Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeReq
     return report;
   if (!OpenAndProveLines(*in.source, &ctx, &report)) return report;
   if (!CheckTraceRecords(&ctx, &report)) return report;
-  AFTUNE_RETURN_IF_ERROR(CheckInitialStates(ctx, &report));
+  CheckInitialStates(ctx, &report);
 
   const Hash seed = ChallengeSeed(ctx.trace_root, challenge.nonce);
   report.seed_hex = HashToHex(seed);

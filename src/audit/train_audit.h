@@ -4,8 +4,9 @@
 // grid from SHA-256(trace root ‖ nonce) and re-execute each (audit/
 // cell_check.h). The run is seen only through an OpeningSource; besides it
 // the auditor reads the contract, the commitment, the provider's public key,
-// the dataset, the base model (one layer-block at a time, to re-execute)
-// and the delivered weights file. docs/audit.md lists every check.
+// the dataset, the base model through a BaseSource (its small files, and one
+// layer-block at a time to re-execute) and the delivered weights file.
+// docs/audit.md lists every check.
 //
 // The order, and where the audit stops early (the verdict is then "fail"
 // with the checks made so far): commitment.signature (stop), contract.digest
@@ -25,6 +26,7 @@
 #include "audit/audit_report.h"
 #include "audit/challenge.h"
 #include "commit/key.h"
+#include "protocol/base_source.h"
 #include "protocol/opening.h"
 
 namespace aftune {
@@ -34,9 +36,9 @@ struct TrainAuditInputs {
   std::string commitment_note;  // the note's bytes as received
   PublicKey provider;
   std::string data_path;
-  std::string base_dir;
   std::string delivered_weights;  // adapter_model.safetensors, or the model's directory (any layout) or file
   OpeningSource* source = nullptr;
+  BaseSource* base = nullptr;  // the client's base model directory, or the provider's slices
 };
 
 struct ChallengeRequest {
@@ -60,8 +62,9 @@ Result<CellsOutcome> CheckCellsHere(const AuditContext& ctx, OpeningSource& sour
 
 // The report, whatever the verdict. A non-ok status means the audit could
 // not be carried out, naming the input: a file that cannot be read or
-// parsed (contract, dataset, base model, delivered weights), --cells that do
-// not name cells of the grid (kInvalidArgument).
+// parsed (contract, dataset, the base's config or tokenizer, delivered
+// weights), --cells that do not name cells of the grid (kInvalidArgument).
+// REQUIRES: in.source and in.base set.
 Result<AuditReport> AuditTraining(const TrainAuditInputs& in, const ChallengeRequest& challenge,
                                   const CellsChecker& check_cells = CheckCellsHere);
 

@@ -32,6 +32,15 @@ class Mapping final : public ByteSource {
   std::string_view bytes() const override {
     return size_ == 0 ? std::string_view() : std::string_view(static_cast<const char*>(addr_), size_);
   }
+  // The mapping is read-only and private, never written: dropping its pages
+  // loses nothing (MADV_DONTNEED refaults them from the file).
+  void ReleasePages(std::string_view range) const override {
+    if (range.empty()) return;
+    static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(range.data()) & ~(page - 1);
+    const uintptr_t end = reinterpret_cast<uintptr_t>(range.data()) + range.size();
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);  // a hint: a failure changes nothing
+  }
 
  private:
   void* addr_;

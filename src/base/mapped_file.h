@@ -28,6 +28,12 @@ class ByteSource {
  public:
   virtual ~ByteSource() = default;
   virtual std::string_view bytes() const = 0;
+  // A hint that `range` (within bytes()) will not be read again soon: a
+  // mapping drops its pages from this process's resident set (the page cache
+  // keeps them; a later read faults the same bytes back in), so reading a
+  // large mapped file once costs no more resident memory than a page or so.
+  // Bytes held in memory ignore it. Safe while other threads read `range`.
+  virtual void ReleasePages(std::string_view /*range*/) const {}
 };
 
 // A ByteSource holding a string (bytes already in memory).

@@ -1,6 +1,6 @@
 // aftune audit train --contract C --commitment RUN/commitment.note --pub KEY.pub
-//                    --data FILE --model BASE_DIR --samples S
-//                    (--run RUN | --provider URL --token-file F --weights W)
+//                    --data FILE --samples S
+//                    (--model BASE_DIR --run RUN | --provider URL --token-file F --weights W [--model BASE_DIR])
 //                    [--nonce HEX] [--strategy uniform|input|weighted]
 //                    [--cells "L,S;…"] [--report FILE] [--html FILE]
 //   audits a recorded training run by exact re-execution of sampled cells
@@ -10,6 +10,8 @@
 //   RUN/model/, either layout); with --provider, the provider's audit
 //   service (client/remote_openings.h; the run named by the commitment's
 //   SHA-256) and the delivered weights the client received (--weights).
+//   The base is --model, or without it the provider's slices, each tensor
+//   proven under the contract's base state digest (client/remote_base.h).
 //   A remote audit reports what it fetched and how many bytes.
 //   Under mpirun it is the audit farm (audit/audit_farm.h): the ranks share
 //   the cells, rank 0 prints and writes the verdict, and every rank exits
@@ -29,6 +31,7 @@
 #include "audit/train_audit.h"
 #include "base/file.h"
 #include "cli/commands.h"
+#include "client/remote_base.h"
 #include "client/remote_openings.h"
 #include "commit/encoding.h"
 #include "dist/communicator.h"
@@ -65,20 +68,27 @@ nlohmann::json FetchedJson(const FetchTally& f) {
   return {{"requests", f.requests}, {"bytes", f.bytes()},
           {"lines", {{"count", f.lines}, {"bytes", f.line_bytes}}},
           {"states", {{"count", f.states}, {"bytes", f.state_bytes}}},
-          {"boundaries", {{"count", f.boundaries}, {"bytes", f.boundary_bytes}}}};
+          {"boundaries", {{"count", f.boundaries}, {"bytes", f.boundary_bytes}}},
+          {"base_files", {{"count", f.base_files}, {"bytes", f.base_file_bytes}}},
+          {"base_slices", {{"count", f.slices}, {"bytes", f.slice_bytes}}}};
 }
 
 std::string FetchedSummary(const FetchTally& f) {
+  std::string base;
+  if (f.base_files > 0 || f.slices > 0)
+    base = "; " + std::to_string(f.base_files) + " base files, " + std::to_string(f.base_file_bytes) + " B; " +
+           std::to_string(f.slices) + " base slices, " + std::to_string(f.slice_bytes) + " B";
   return "fetched from the provider: " + std::to_string(f.bytes()) + " bytes in " + std::to_string(f.requests) +
          " requests (" + std::to_string(f.lines) + " trace lines, " + std::to_string(f.line_bytes) + " B; " +
          std::to_string(f.states) + " block states, " + std::to_string(f.state_bytes) + " B; " +
-         std::to_string(f.boundaries) + " boundaries, " + std::to_string(f.boundary_bytes) + " B)\n";
+         std::to_string(f.boundaries) + " boundaries, " + std::to_string(f.boundary_bytes) + " B" + base + ")\n";
 }
 
-// The source of the run's openings and where its delivered weights are.
+// Where the run's openings, its base and its delivered weights are read.
 struct RunSource {
+  std::unique_ptr<ProviderClient> provider;  // with --provider
   std::unique_ptr<OpeningSource> openings;
-  RemoteOpenings* remote = nullptr;  // when the source is a provider
+  std::unique_ptr<BaseSource> base;
   std::string weights;
 };
 
@@ -86,7 +96,9 @@ Result<RunSource> OpenRunSource(const AuditArgs& a, const Contract& contract, co
   if (a.run.empty() == a.provider.empty())
     return Status::InvalidArgument("give exactly one of --run and --provider");
   RunSource out;
+  if (!a.model.empty()) out.base = std::make_unique<ModelDirBase>(a.model);
   if (!a.run.empty()) {
+    if (!out.base) return Status::InvalidArgument("--run needs --model, the base model directory");
     AFTUNE_ASSIGN_OR_RETURN(out.openings, RunOpenings::Open(a.run));
     out.weights = contract.training.full_finetune ? a.run + "/model"  // either layout
                                                   : a.run + "/adapter/adapter_model.safetensors";
@@ -95,11 +107,12 @@ Result<RunSource> OpenRunSource(const AuditArgs& a, const Contract& contract, co
   if (a.token_file.empty() || a.weights.empty())
     return Status::InvalidArgument("--provider needs --token-file and --weights");
   AFTUNE_ASSIGN_OR_RETURN(std::string token, ReadBearerTokenFile(a.token_file));
-  AFTUNE_ASSIGN_OR_RETURN(std::unique_ptr<RemoteOpenings> remote,
-                          RemoteOpenings::Create(a.provider, std::move(token), Sha256Of(note)));
-  AFTUNE_RETURN_IF_ERROR(remote->CheckAccess());
-  out.remote = remote.get();
-  out.openings = std::move(remote);
+  AFTUNE_ASSIGN_OR_RETURN(out.provider, ProviderClient::Create(a.provider, std::move(token), Sha256Of(note)));
+  AFTUNE_RETURN_IF_ERROR(out.provider->CheckAccess());
+  out.openings = std::make_unique<RemoteOpenings>(out.provider.get());
+  if (!out.base) {
+    AFTUNE_ASSIGN_OR_RETURN(out.base, RemoteBase::Open(out.provider.get(), contract.tokenizer_kind));
+  }
   out.weights = a.weights;
   return out;
 }
@@ -130,10 +143,11 @@ Result<AuditSetup> SetUp(const AuditArgs& a, AuditFarm& farm) {
 Result<AuditOutcome> RunAudit(const AuditArgs& a, AuditFarm& farm) {
   Result<AuditSetup> s = SetUp(a, farm);
   if (!s.ok()) return farm.Failed(s.status());
-  TrainAuditInputs in{a.contract, s->note, s->provider, a.data, a.model, s->source.weights, s->source.openings.get()};
+  TrainAuditInputs in{a.contract,        s->note, s->provider, a.data, s->source.weights, s->source.openings.get(),
+                      s->source.base.get()};
   ChallengeRequest challenge{a.samples, s->nonce, s->strategy, std::nullopt};
   if (!a.cells.empty()) challenge.cells = a.cells;
-  return farm.Audit(in, challenge, s->source.remote);
+  return farm.Audit(in, challenge, s->source.provider.get());
 }
 
 Status WriteOutputs(const AuditArgs& a, const AuditOutcome& r) {
@@ -177,7 +191,9 @@ void RegisterAuditCommands(CLI::App& app) {
   c->add_option("--commitment", args->commitment, "the signed training commitment (RUN/commitment.note)")->required();
   c->add_option("--pub", args->pub, "the provider's public key file")->required();
   c->add_option("--data", args->data, "the client's dataset (JSONL)")->required();
-  c->add_option("--model", args->model, "the base model directory (to re-execute cells)")->required();
+  c->add_option("--model", args->model,
+                "the base model directory (to re-execute cells); without it, with --provider, the provider's "
+                "proven base slices");
   c->add_option("--run", args->run, "the run directory, read through its openings");
   c->add_option("--provider", args->provider, "the provider's audit service, http://HOST:PORT (instead of --run)");
   c->add_option("--token-file", args->token_file, "the bearer token for --provider (one line)");

@@ -3,17 +3,9 @@
 // are refused; a hostile provider (a proxy in this test that alters the
 // provider's answers) gets a failed check (exit 3) or "could not audit"
 // (exit 1), never a pass, a crash or a hang.
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <sys/stat.h>
-
 #include <atomic>
-#include <functional>
-#include <thread>
 
-#include <nlohmann/json.hpp>
-
-#include "cli/cli_test_util.h"
+#include "cli/provide_test_fixture.h"
 #include "client/remote_openings.h"
 #include "commit/sha256.h"
 
@@ -23,97 +15,15 @@ namespace {
 using testing::ReadBytes;
 using testing::RunAftune;
 using testing::WriteText;
+using testing::AlteringProxy;
+using testing::IsTensorAnswer;
+using testing::kOtherSecret;
+using testing::kSecret;
 
-constexpr char kSecret[] = "auditor-secret-0123456789";
-constexpr char kOtherSecret[] = "other-client-secret-98765";
-
-// Forwards every request to `upstream` and lets `alter` change the answer
-// before it is sent (the hostile provider).
-class AlteringProxy {
- public:
-  using Alter = std::function<void(const httplib::Request&, httplib::Response&)>;
-  AlteringProxy(const std::string& upstream, Alter alter) : upstream_(upstream), alter_(std::move(alter)) {
-    auto forward = [this](const httplib::Request& req, httplib::Response& res) {
-      httplib::Client up(upstream_);
-      httplib::Headers h = {{"Authorization", req.get_header_value("Authorization")}};
-      httplib::Result r = req.method == "POST" ? up.Post(req.path, h, req.body, "application/json") : up.Get(req.path, h);
-      if (!r) {
-        res.status = 502;
-        return;
-      }
-      res.status = r->status;
-      res.set_content(r->body, r->get_header_value("Content-Type").c_str());
-      alter_(req, res);
-    };
-    server_.Get(".*", forward);
-    server_.Post(".*", forward);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~AlteringProxy() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  std::string upstream_;
-  Alter alter_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-};
-
-bool IsTensorAnswer(const httplib::Request& req) {
-  return req.path.find("/state/") != std::string::npos || req.path.find("/boundary/") != std::string::npos;
-}
-
-std::string g_dir;
-
-class ProvideCliTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    g_dir = testing::TestDir("provide");
-    const std::string d = g_dir;
-    ASSERT_EQ(RunAftune("model init --preset tiny --seed 3 --out " + d + "/base").exit_code, 0);
-    WriteText(d + "/data.jsonl", testing::AdditionJsonl(6, 4));
-    auto c = RunAftune("contract create --base " + d + "/base --data " + d + "/data.jsonl --out " + d +
-                       "/contract.json --max_steps 6 --per_device_train_batch_size 4 --max_seq_length 16"
-                       " --learning_rate 0.01 --steps_per_block 2 --checkpoint_interval 2 --layers_per_block 1"
-                       " --activation_interval 4");
-    ASSERT_EQ(c.exit_code, 0) << c.output;
-    ASSERT_EQ(RunAftune("keygen --name example.com/provider --out " + d + "/provider").exit_code, 0);
-    auto t = RunAftune("train --contract " + d + "/contract.json --key " + d + "/provider.key --data " + d +
-                       "/data.jsonl --model " + d + "/base --out " + d + "/run");
-    ASSERT_EQ(t.exit_code, 0) << t.output;
-    WriteText(d + "/tokens", std::string("auditor ") + kSecret + " run\nother " + kOtherSecret + " elsewhere\n");
-    ASSERT_EQ(::chmod((d + "/tokens").c_str(), 0600), 0);
-    WriteText(d + "/auditor.token", std::string(kSecret) + "\n");
-    WriteText(d + "/other.token", std::string(kOtherSecret) + "\n");
-    WriteText(d + "/wrong.token", "not-a-token-anyone-holds\n");
-    provider_ = new testing::ServerProcess("provide --run " + d + "/run --tokens " + d + "/tokens --threads 1");
-  }
-  static void TearDownTestSuite() {
-    delete provider_;
-    std::filesystem::remove_all(g_dir);
-  }
-
-  static std::string Audit(const std::string& source, const std::string& report) {
-    return "audit train --contract " + g_dir + "/contract.json --commitment " + g_dir + "/run/commitment.note --pub " +
-           g_dir + "/provider.pub --data " + g_dir + "/data.jsonl --model " + g_dir + "/base --threads 1" +
-           " --samples 3 --nonce 0a0b --report " + g_dir + "/" + report + " " + source;
-  }
-  static std::string Remote(const std::string& url, const std::string& token = "auditor.token") {
-    return "--provider " + url + " --token-file " + g_dir + "/" + token + " --weights " + g_dir +
-           "/run/adapter/adapter_model.safetensors";
-  }
-  static nlohmann::json Report(const std::string& name) { return nlohmann::json::parse(ReadBytes(g_dir + "/" + name)); }
-  static testing::ServerProcess* provider_;
-};
-testing::ServerProcess* ProvideCliTest::provider_ = nullptr;
+class ProvideCliTest : public testing::ProvideFixture {};
 
 TEST_F(ProvideCliTest, RemoteAuditReachesTheLocalAuditsVerdictAndChecks) {
-  auto local = RunAftune(Audit("--run " + g_dir + "/run", "local.json"));
+  auto local = RunAftune(Audit("--run " + dir_ + "/run", "local.json"));
   ASSERT_EQ(local.exit_code, 0) << local.output;
   auto remote = RunAftune(Audit(Remote(provider_->url()), "remote.json"));
   ASSERT_EQ(remote.exit_code, 0) << remote.output;
@@ -138,7 +48,7 @@ TEST_F(ProvideCliTest, TokensAreRefused) {
   EXPECT_EQ(other.exit_code, 1) << other.output;
   EXPECT_NE(other.output.find("does not list the run"), std::string::npos) << other.output;
   httplib::Client bare(provider_->url());
-  const Hash run = Sha256Of(ReadBytes(g_dir + "/run/commitment.note"));
+  const Hash run = Sha256Of(ReadBytes(dir_ + "/run/commitment.note"));
   httplib::Result forbidden =
       bare.Get(AuditStatePath(run, 0, 0), {{"Authorization", std::string("Bearer ") + kOtherSecret}});
   ASSERT_TRUE(forbidden);
@@ -159,7 +69,7 @@ TEST_F(ProvideCliTest, TokensAreRefused) {
 TEST_F(ProvideCliTest, BadRequestsGetTheirErrors) {
   httplib::Client c(provider_->url());
   const httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kSecret}};
-  const Hash run = Sha256Of(ReadBytes(g_dir + "/run/commitment.note"));
+  const Hash run = Sha256Of(ReadBytes(dir_ + "/run/commitment.note"));
   auto status = [](const httplib::Result& r) { return r ? r->status : -1; };
   EXPECT_EQ(status(c.Post(AuditLinesPath(run), auth, "{\"indices\":[0,", "application/json")), 400);
   EXPECT_EQ(status(c.Post(AuditLinesPath(run), auth, "{\"indices\":[-1]}", "application/json")), 400);
@@ -181,9 +91,9 @@ TEST_F(ProvideCliTest, BadRequestsGetTheirErrors) {
 }
 
 TEST_F(ProvideCliTest, TokensFileReadableByOthersIsRefused) {
-  WriteText(g_dir + "/open.tokens", std::string("auditor ") + kSecret + " run\n");
-  ASSERT_EQ(::chmod((g_dir + "/open.tokens").c_str(), 0644), 0);
-  auto r = RunAftune("provide --run " + g_dir + "/run --tokens " + g_dir + "/open.tokens --port 0");
+  WriteText(dir_ + "/open.tokens", std::string("auditor ") + kSecret + " run\n");
+  ASSERT_EQ(::chmod((dir_ + "/open.tokens").c_str(), 0644), 0);
+  auto r = RunAftune("provide --run " + dir_ + "/run --tokens " + dir_ + "/open.tokens --port 0");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("chmod 600"), std::string::npos) << r.output;
 }
@@ -238,35 +148,21 @@ TEST_F(ProvideCliTest, TruncatedAnswersFailTheCellNamingThem) {
   EXPECT_NE(c.output.find("3 attempt(s)"), std::string::npos) << c.output;
 }
 
-// A RemoteOpenings with small bounds against answers that are too big, drip
+// Remote openings with small bounds against answers that are too big, drip
 // or never come: each an IOError naming the bound, within the deadline.
 TEST_F(ProvideCliTest, OversizedDrippingAndSilentAnswersAreCutOff) {
-  httplib::Server hostile;
-  hostile.Get(".*/state/.*", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(std::string(1 << 20, 'x'), "application/octet-stream");  // oversized
-  });
-  hostile.Get(".*/activation", [](const httplib::Request&, httplib::Response& res) {
-    res.set_chunked_content_provider("application/octet-stream", [](size_t, httplib::DataSink& sink) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      return sink.write("x", 1);  // drips forever
+  using testing::HostileServer;
+  HostileServer hostile([](httplib::Server& s) {
+    s.Get(".*/state/.*", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(1 << 20, 'x'), "application/octet-stream");  // oversized
     });
+    s.Get(".*/activation", [](const httplib::Request&, httplib::Response& res) { HostileServer::Drip(res); });
+    s.Get(".*/gradient", [](const httplib::Request&, httplib::Response& res) { HostileServer::Silence(res); });
   });
-  hostile.Get(".*/gradient", [](const httplib::Request&, httplib::Response& res) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    res.set_chunked_content_provider("application/octet-stream", [until](size_t, httplib::DataSink&) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      return std::chrono::steady_clock::now() < until;  // not a byte (for 5 s, so that the test can stop)
-    });
-  });
-  const int port = hostile.bind_to_any_port("127.0.0.1");
-  std::thread serving([&hostile] { hostile.listen_after_bind(); });
-  RemoteLimits limits;
-  limits.read_timeout = std::chrono::milliseconds(500);
-  limits.deadline = std::chrono::milliseconds(1500);
+  RemoteLimits limits = HostileServer::SmallLimits();
   limits.max_answer_bytes = 64 * 1024;
-  limits.attempts = 2;
-  limits.first_pause = std::chrono::milliseconds(10);
-  auto remote = RemoteOpenings::Create("http://127.0.0.1:" + std::to_string(port), kSecret, Hash{}, limits).value();
+  auto provider = ProviderClient::Create(hostile.url(), kSecret, Hash{}, limits).value();
+  auto remote = std::make_unique<RemoteOpenings>(provider.get());
   const auto start = std::chrono::steady_clock::now();
   Result<TensorMap> big = remote->BlockState(0, 0);
   ASSERT_FALSE(big.ok());
@@ -278,8 +174,6 @@ TEST_F(ProvideCliTest, OversizedDrippingAndSilentAnswersAreCutOff) {
   Result<std::vector<Tensor>> silent = remote->Boundary(0, 1, BoundaryKind::kGradient);
   ASSERT_FALSE(silent.ok());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
-  hostile.stop();
-  serving.join();
 }
 
 }  // namespace

@@ -79,6 +79,10 @@ class SafetensorsFile {
   uint64_t header_size() const { return header_size_; }
   // The whole file as parsed.
   std::string_view file_bytes() const { return bytes_->bytes(); }
+  // ByteSource::ReleasePages for bytes of this file (an entry's, once read).
+  void ReleasePages(std::span<const uint8_t> bytes) const {
+    bytes_->ReleasePages({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  }
 
   // The entry converted to f32. InvalidArgument naming the file and tensor
   // when its dtype is not F32, BF16 or F16.

@@ -42,6 +42,17 @@ std::string AuditBoundaryPath(const Hash& c, int64_t step, int64_t boundary, Bou
   return AuditRunPath(c) + "/boundary/" + std::to_string(step) + "/" + std::to_string(boundary) + "/" +
          std::string(BoundaryKindName(kind));
 }
+std::string AuditBaseFilePath(const Hash& c, std::string_view name) {
+  return AuditRunPath(c) + "/base/" + std::string(name);
+}
+std::string AuditBaseSlicePath(const Hash& c, int64_t block) {
+  return AuditRunPath(c) + "/base/block/" + std::to_string(block);
+}
+bool IsBaseFileName(std::string_view name) {
+  for (std::string_view n : kBaseFileNames)
+    if (n == name) return true;
+  return false;
+}
 std::string_view BoundaryKindName(BoundaryKind kind) {
   return kind == BoundaryKind::kActivation ? "activation" : "gradient";
 }

@@ -16,6 +16,11 @@
 //   GET  <run>/boundary/<step>/<b>/<kind>    safetensors: tensors "m<micro>" (F32), kind
 //                                            "activation" or "gradient", metadata
 //                                            {"format":"aftune boundary v1","micro_batches":"<n>"}
+//   GET  <run>/base/<file>                   the run's base's small file as stored: config.json,
+//                                            tokenizer.json, tokenizer.model, tokenizer_config.json
+//                                            or chat_template.jinja (404 when the base has none)
+//   GET  <run>/base/block/<L>                safetensors: layer-block L's base tensors as stored,
+//                                            each with its proof (protocol/base_slice.h)
 //
 // Errors are JSON {"error":"…"} with 400 (malformed), 401 (no or unknown
 // token), 403 (the token may not open the run), 404 (no such run or entry),
@@ -49,6 +54,16 @@ std::string AuditLinesPath(const Hash& commitment_digest);
 std::string AuditStatePath(const Hash& commitment_digest, int64_t step, int64_t block);
 std::string AuditBoundaryPath(const Hash& commitment_digest, int64_t step, int64_t boundary, BoundaryKind kind);
 std::string_view BoundaryKindName(BoundaryKind kind);
+std::string AuditBaseFilePath(const Hash& commitment_digest, std::string_view name);
+std::string AuditBaseSlicePath(const Hash& commitment_digest, int64_t block);
+
+// The base's small files the service answers, what an auditor without the
+// base reads it with (the config, the tokenizer, the chat template), and the
+// largest it answers or accepts.
+inline constexpr std::string_view kBaseFileNames[] = {"config.json", "tokenizer.json", "tokenizer.model",
+                                                      "tokenizer_config.json", "chat_template.jinja"};
+inline constexpr uint64_t kMaxBaseFileBytes = uint64_t{64} << 20;
+bool IsBaseFileName(std::string_view name);
 
 // One run a provider holds, as GET /v1/audit/commitments lists it.
 struct HeldRun {

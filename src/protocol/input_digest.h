@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "commit/digest.h"
 #include "commit/sha256.h"
 #include "model/config.h"
 #include "model/safetensors.h"
@@ -63,6 +64,11 @@ std::optional<Hash> ChatDigest(const ChatTemplateConfig& chat);
 
 // The state digest of every tensor of `file`, as stored.
 Hash SafetensorsStateDigest(const SafetensorsFile& file);
+// The tensor digest of every tensor of every weight file, as stored, in name
+// order: the leaves of the state digest's tree. Each tensor's mapped pages
+// are released once it is digested (ByteSource::ReleasePages), so digesting
+// a model holds about one tensor resident, not the model.
+std::vector<NamedDigest> WeightFilesTensorDigests(const WeightFiles& files);
 // The state digest of every tensor of every weight file, as stored (the same
 // as for one file holding them all).
 Hash WeightFilesStateDigest(const WeightFiles& files);
@@ -93,6 +99,10 @@ struct ModelDirDigests {
 // (LoadTokenizer) and digests them. Errors name the file. Reads every weight
 // byte once (mapped, so the weights never need to fit in memory).
 Result<ModelDirDigests> DigestModelDir(const std::string& dir);
+// The same without the weights (state, weights and tensors left empty):
+// config.json, the tokenizer and the chat configuration alone, for a
+// directory that holds a model's small files but not its weights.
+Result<ModelDirDigests> DigestModelFiles(const std::string& dir);
 
 struct DatasetDigests {
   Hash digest{};

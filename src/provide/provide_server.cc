@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+
 namespace aftune {
 
 namespace {
@@ -13,9 +15,38 @@ std::string BearerOf(const httplib::Request& req) {
   return auth.starts_with(kBearer) ? auth.substr(kBearer.size()) : std::string();
 }
 
+// How much of a streamed answer one write hands the socket.
+constexpr size_t kStreamChunkBytes = size_t{1} << 20;
+
+// Writes the answer's bytes from `offset` on, up to one chunk: `head` then
+// the pieces. A piece's pages are released once its last byte is written.
+bool WriteStreamed(const std::string& head, const std::vector<StreamPiece>& pieces, size_t offset,
+                   httplib::DataSink& sink) {
+  if (offset < head.size()) return sink.write(head.data() + offset, std::min(kStreamChunkBytes, head.size() - offset));
+  offset -= head.size();
+  for (const StreamPiece& p : pieces) {
+    if (offset >= p.bytes.size()) {
+      offset -= p.bytes.size();
+      continue;
+    }
+    const size_t n = std::min(kStreamChunkBytes, p.bytes.size() - offset);
+    if (!sink.write(reinterpret_cast<const char*>(p.bytes.data()) + offset, n)) return false;
+    p.file->ReleasePages(p.bytes.subspan(offset, n));  // served: the provider's memory stays about one chunk
+    return true;
+  }
+  return false;
+}
+
 void Send(httplib::Response& res, ProvideAnswer a) {
   res.status = a.status;
-  res.set_content(std::move(a.body), a.content_type.c_str());
+  if (a.stream.empty()) return res.set_content(std::move(a.body), a.content_type.c_str());
+  size_t length = a.body.size();
+  for (const StreamPiece& p : a.stream) length += p.bytes.size();
+  res.set_content_provider(
+      length, a.content_type,
+      [head = std::move(a.body), pieces = std::move(a.stream)](size_t offset, size_t, httplib::DataSink& sink) {
+        return WriteStreamed(head, pieces, offset, sink);
+      });
 }
 
 // A path number: at most 12 digits (the route's regex), so it fits.
@@ -50,6 +81,12 @@ ProvideServer::ProvideServer(ProvideService& service, ProvideServerOptions optio
           Send(res, svc->Boundary(BearerOf(req), req.matches[1].str(), PathNumber(req.matches[2]),
                                   PathNumber(req.matches[3]), kind));
         });
+  s.Get(run + "/base/block/" + number, [svc](const httplib::Request& req, httplib::Response& res) {
+    Send(res, svc->BaseSlice(BearerOf(req), req.matches[1].str(), PathNumber(req.matches[2])));
+  });
+  s.Get(run + "/base/([A-Za-z0-9_.]{1,64})", [svc](const httplib::Request& req, httplib::Response& res) {
+    Send(res, svc->BaseFile(BearerOf(req), req.matches[1].str(), req.matches[2].str()));
+  });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.status == 413) return Send(res, ErrorAnswer(413, "request body above " +
                                                                  std::to_string(kMaxAuditRequestBytes) + " bytes"));
